@@ -1,0 +1,57 @@
+/*
+ * fs.h: files that are never half-written.
+ *
+ * Every output of mer goes through an atomic writer: data goes to
+ * "<path>.tmp.<pid>", is fsync'd, then renamed over <path>, and the directory
+ * is fsync'd. A killed process leaves either the old file or the new one.
+ *
+ *     struct mer_atomic_file f;
+ *     if (mer_atomic_open(&f, "out/x.json") < 0) return -1;
+ *     fprintf(f.fp, "{}\n");
+ *     return mer_atomic_commit(&f);   // or mer_atomic_abort(&f) on error
+ */
+#ifndef MER_FS_H
+#define MER_FS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct mer_atomic_file {
+    FILE *fp;
+    char *path;     /* final path (owned) */
+    char *tmp_path; /* temporary path (owned) */
+};
+
+/* Opens a temporary file beside path; returns 0 or -1 with the error set. */
+int mer_atomic_open(struct mer_atomic_file *f, const char *path);
+/* Flushes, fsyncs, renames over the final path; always releases f. */
+int mer_atomic_commit(struct mer_atomic_file *f);
+/* Removes the temporary file and releases f; accepts a never-opened (zeroed) f. */
+void mer_atomic_abort(struct mer_atomic_file *f);
+
+/* Writes a whole buffer atomically. */
+int mer_write_file_atomic(const char *path, const void *data, size_t size);
+
+/* Reads a whole file into a new NUL-terminated buffer (free with free()). */
+int mer_read_file(const char *path, char **data, size_t *size);
+
+/* Creates a directory and its parents (mode 0777 & ~umask); ok if it exists. */
+int mer_mkdir_p(const char *path);
+
+/* 1 if path exists (any type), 0 otherwise. */
+int mer_path_exists(const char *path);
+/* 1 if path is a directory. */
+int mer_is_dir(const char *path);
+
+/* New string "a/b" (free with free()); NULL on out of memory. */
+char *mer_path_join(const char *a, const char *b);
+
+/* New string with printf formatting (free with free()); NULL on out of memory. */
+char *mer_strfmt(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+#endif

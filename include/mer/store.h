@@ -1,0 +1,146 @@
+/*
+ * store.h: mer's on-disk caches: safetensors files and feature stores.
+ *
+ * Layer 1, one safetensors file (https://github.com/huggingface/safetensors):
+ * 8-byte little-endian header length N, N bytes of JSON header
+ * {"name": {"dtype": "F32", "shape": [..], "data_offsets": [b, e]}, ...,
+ *  "__metadata__": {"key": "string", ...}}, then the raw little-endian data.
+ * Files are read with mmap and written atomically (temp + fsync + rename).
+ * Every file mer writes carries in __metadata__:
+ *   mer.format   "mer-store"            (refused if different)
+ *   mer.version  "1"                    (refused if newer than this build)
+ *   mer.checksum "fnv1a64:<16 hex>"     over the data section, verified on
+ *                                       open with MER_ST_VERIFY and by mer info
+ * Files without mer.* keys (written by other tools) are readable too, unless
+ * MER_ST_REQUIRE_MER is given.
+ *
+ *     mer_st_writer *w = mer_st_writer_new();
+ *     int64_t shape[2] = {n, d};
+ *     mer_st_writer_add(w, "features", MER_DTYPE_F32, 2, shape, data);  // borrowed until write
+ *     mer_st_writer_set_meta(w, "mer.kind", "features");
+ *     if (mer_st_writer_write(w, "out.safetensors") < 0) ...;           // mer_errmsg()
+ *     mer_st_writer_free(w);
+ *
+ *     mer_st_file *f;
+ *     if (mer_st_open(&f, "out.safetensors", MER_ST_VERIFY) < 0) ...;
+ *     const struct mer_st_tensor *t = mer_st_find(f, "features");
+ *     mer_st_close(f);
+ *
+ * Layer 2, a feature store: one safetensors file, or a directory with
+ * index.json and part-NNNNN.safetensors shards (written by sharded jobs and
+ * joined by the reader). Conventions (metadata keys):
+ *   mer.kind     "features" | "labels" | "priors"
+ *   mer.ids      JSON array of the sample names, row order of every [N, ...] tensor
+ *   mer.provenance JSON object: command, inputs, options, time, mer version
+ * Tensors of a "features" store:
+ *   features F32|F16 [N, D]             utterance level (or pooled)
+ *   features F32|F16 [sumT, D] + offsets I64 [N+1]   frame level (--pool none)
+ * Tensors of a "labels" store (metadata mer.classes, mer.splits: JSON arrays):
+ *   label I64 [N] (class index, -1 = unlabeled), valence F32 [N] (NaN = absent),
+ *   split I64 [N] (index into mer.splits)
+ */
+#ifndef MER_STORE_H
+#define MER_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MER_STORE_FORMAT "mer-store"
+#define MER_STORE_VERSION 1
+#define MER_ST_MAX_DIMS 8
+
+enum mer_dtype {
+    MER_DTYPE_F32,
+    MER_DTYPE_F16,
+    MER_DTYPE_F64,
+    MER_DTYPE_I64,
+    MER_DTYPE_I32,
+    MER_DTYPE_U8,
+    MER_DTYPE_BF16,
+};
+
+/* "F32", "F16", ... as safetensors spells them. */
+const char *mer_dtype_name(enum mer_dtype dt);
+/* Bytes per element. */
+size_t mer_dtype_size(enum mer_dtype dt);
+
+/* IEEE half <-> float conversions (round to nearest even). */
+float mer_f16_to_f32(uint16_t h);
+uint16_t mer_f32_to_f16(float f);
+
+/* ---- one safetensors file ---- */
+
+typedef struct mer_st_writer mer_st_writer;
+typedef struct mer_st_file mer_st_file;
+
+struct mer_st_tensor {
+    const char *name;
+    enum mer_dtype dtype;
+    int ndim;
+    int64_t shape[MER_ST_MAX_DIMS];
+    int64_t numel;
+    const void *data; /* borrowed: valid until mer_st_close (mmap'd, maybe unaligned for I64/F64) */
+    size_t nbytes;
+};
+
+/* New empty writer; free with mer_st_writer_free. NULL on out of memory. */
+mer_st_writer *mer_st_writer_new(void);
+void mer_st_writer_free(mer_st_writer *w);
+
+/* Adds a tensor; data is borrowed until mer_st_writer_write returns. Names are unique. */
+int mer_st_writer_add(mer_st_writer *w, const char *name, enum mer_dtype dt, int ndim,
+                      const int64_t *shape, const void *data);
+/* Sets a metadata string (copied); replaces an earlier value of the same key. */
+int mer_st_writer_set_meta(mer_st_writer *w, const char *key, const char *value);
+/* Writes the file atomically, adding mer.format, mer.version and mer.checksum. */
+int mer_st_writer_write(mer_st_writer *w, const char *path);
+
+enum mer_st_flags {
+    MER_ST_VERIFY = 1 << 0,      /* check mer.checksum against the data */
+    MER_ST_REQUIRE_MER = 1 << 1, /* refuse files without mer.format/mer.version */
+};
+
+/* Opens and validates a file (header, offsets, sizes; checksum with MER_ST_VERIFY).
+ * New handle in *out; close with mer_st_close. -1 with an error naming file and place. */
+int mer_st_open(mer_st_file **out, const char *path, unsigned flags);
+void mer_st_close(mer_st_file *f);
+
+const char *mer_st_path(const mer_st_file *f);
+size_t mer_st_n_tensors(const mer_st_file *f);
+/* Tensors in file (data offset) order; borrowed. */
+const struct mer_st_tensor *mer_st_tensor_at(const mer_st_file *f, size_t i);
+/* NULL if absent. */
+const struct mer_st_tensor *mer_st_find(const mer_st_file *f, const char *name);
+/* Metadata value, NULL if absent; borrowed. */
+const char *mer_st_meta(const mer_st_file *f, const char *key);
+size_t mer_st_n_meta(const mer_st_file *f);
+void mer_st_meta_at(const mer_st_file *f, size_t i, const char **key, const char **value);
+/* 1 if the file carries a mer.checksum, and whether it was verified ok (after MER_ST_VERIFY). */
+int mer_st_has_checksum(const mer_st_file *f);
+
+/* ---- feature stores (a file or a sharded directory) ---- */
+
+typedef struct mer_store mer_store;
+
+/* Opens a store: a .safetensors file or a directory with index.json. */
+int mer_store_open(mer_store **out, const char *path, unsigned flags);
+void mer_store_free(mer_store *s);
+
+const char *mer_store_kind(const mer_store *s);
+size_t mer_store_n_samples(const mer_store *s);
+/* Borrowed sample name of row i. */
+const char *mer_store_sample_id(const mer_store *s, size_t i);
+/* Row index of a sample name, or -1. */
+int64_t mer_store_find_sample(const mer_store *s, const char *name);
+/* Feature dimension D of a "features" store. */
+int64_t mer_store_dim(const mer_store *s);
+/* 1 if frame level (offsets present). */
+int mer_store_is_sequence(const mer_store *s);
+/* Frames of sample i (1 for utterance level). */
+int64_t mer_store_n_frames(const mer_store *s, size_t i);
+/* Copies sample i's features as float32 into out ([n_frames, D]). */
+int mer_store_read(const mer_store *s, size_t i, float *out);
+/* Metadata of the first part; borrowed. */
+const char *mer_store_meta(const mer_store *s, const char *key);
+
+#endif

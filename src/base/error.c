@@ -1,0 +1,52 @@
+#include "mer/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Fixed thread-local buffer: recording an error never allocates, so it cannot fail. */
+static _Thread_local char errbuf[2048];
+
+int mer_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int mer_error_prefix(const char *fmt, ...)
+{
+    char prefix[1024];
+    char old[sizeof(errbuf)];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    va_end(ap);
+    memcpy(old, errbuf, sizeof(old));
+    snprintf(errbuf, sizeof(errbuf), "%s: %s", prefix, old);
+    return -1;
+}
+
+const char *mer_errmsg(void)
+{
+    return errbuf;
+}
+
+void mer_error_clear(void)
+{
+    errbuf[0] = '\0';
+}
+
+void mer_bug_impl(const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "BUG: %s:%d: ", file, line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    abort();
+}

@@ -1,0 +1,98 @@
+/* mer: the command table, and nothing else (STYLE.md lesson 10). */
+#include "cmd/cmd.h"
+#include "mer/error.h"
+#include "mer/version.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+struct mer_cmd {
+    const char *name;
+    int (*fn)(int argc, const char **argv);
+    const char *summary;
+};
+
+static const struct mer_cmd commands[] = {
+    {"import", cmd_import, "convert per-sample .npy features into a feature store"},
+    {"import-labels", cmd_import_labels, "read a label CSV (MER2024 or manifest) into a store"},
+    {"info", cmd_info, "describe a feature store and verify its checksums"},
+    {"config", cmd_config, "resolve a config with --set overrides and print it"},
+    {"version", cmd_version, "print the versions of mer and its libraries"},
+};
+
+int cmd_fail(const char *cmd)
+{
+    fprintf(stderr, "mer %s: %s\n", cmd, mer_errmsg());
+    return 1;
+}
+
+static const struct mer_cmd *find_command(const char *name)
+{
+    for (size_t i = 0; i < MER_ARRAY_SIZE(commands); i++)
+        if (!strcmp(commands[i].name, name))
+            return &commands[i];
+    return NULL;
+}
+
+static void print_overview(FILE *f)
+{
+    fprintf(f, "usage: mer <command> [options]\n"
+               "       mer help <command> | mer <command> --help | mer --version\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < MER_ARRAY_SIZE(commands); i++)
+        fprintf(f, "   %-15s %s\n", commands[i].name, commands[i].summary);
+}
+
+static int unknown_command(const char *name)
+{
+    fprintf(stderr, "mer: '%s' is not a mer command\nhint: see 'mer help'\n", name);
+    return 2;
+}
+
+static int run_help(int argc, const char **argv)
+{
+    const struct mer_cmd *c;
+    const char *help_argv[] = {NULL, "--help", NULL};
+    if (argc < 2) {
+        print_overview(stdout);
+        return 0;
+    }
+    c = find_command(argv[1]);
+    if (!c)
+        return unknown_command(argv[1]);
+    help_argv[0] = c->name;
+    return c->fn(2, help_argv);
+}
+
+/* git's check: output that could not be written is a failure, not silence. */
+static int finish_stdout(int status)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "mer: write failure on standard output: %s\n", strerror(errno));
+        return 1;
+    }
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    const char **args = (const char **)argv;
+    const struct mer_cmd *c;
+    if (argc < 2) {
+        print_overview(stderr);
+        return 2;
+    }
+    if (!strcmp(args[1], "--version") || !strcmp(args[1], "-V"))
+        return finish_stdout(cmd_version(1, args + 1));
+    if (!strcmp(args[1], "help") || !strcmp(args[1], "--help") || !strcmp(args[1], "-h"))
+        return finish_stdout(run_help(argc - 1, args + 1));
+    if (args[1][0] == '-') {
+        fprintf(stderr, "mer: unknown option '%s'\nhint: see 'mer help'\n", args[1]);
+        return 2;
+    }
+    c = find_command(args[1]);
+    if (!c)
+        return unknown_command(args[1]);
+    return finish_stdout(c->fn(argc - 1, args + 1));
+}

@@ -1,0 +1,91 @@
+/*
+ * testhelp.h: a tiny assert header for the unit tests (after redis's testhelp.h).
+ *
+ *     int main(void) {
+ *         TEST("parses a shard") { ... CHECK(x == 1); CHECK_EQ_INT(a, b); }
+ *         return test_report();
+ *     }
+ * Each failed check prints file:line and the expression; test_report() prints
+ * "N passed, N failed" and returns the exit code.
+ */
+#ifndef MER_TESTHELP_H
+#define MER_TESTHELP_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int test_checks_failed, test_checks_passed, test_cases;
+static const char *test_current = "";
+
+#define TEST(name) for (int test_once_ = (test_current = (name), test_cases++, 1); test_once_; test_once_ = 0)
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            test_checks_passed++;                                                                  \
+        } else {                                                                                   \
+            test_checks_failed++;                                                                  \
+            fprintf(stderr, "FAIL %s:%d [%s]: %s\n", __FILE__, __LINE__, test_current, #cond);    \
+        }                                                                                          \
+    } while (0)
+
+#define CHECK_EQ_INT(a, b)                                                                         \
+    do {                                                                                           \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
+        if (a_ == b_) {                                                                            \
+            test_checks_passed++;                                                                  \
+        } else {                                                                                   \
+            test_checks_failed++;                                                                  \
+            fprintf(stderr, "FAIL %s:%d [%s]: %s == %s (%lld vs %lld)\n", __FILE__, __LINE__,      \
+                    test_current, #a, #b, a_, b_);                                                 \
+        }                                                                                          \
+    } while (0)
+
+#define CHECK_EQ_STR(a, b)                                                                         \
+    do {                                                                                           \
+        const char *a_ = (a), *b_ = (b);                                                           \
+        if (a_ && b_ && !strcmp(a_, b_)) {                                                         \
+            test_checks_passed++;                                                                  \
+        } else {                                                                                   \
+            test_checks_failed++;                                                                  \
+            fprintf(stderr, "FAIL %s:%d [%s]: %s == %s ('%s' vs '%s')\n", __FILE__, __LINE__,      \
+                    test_current, #a, #b, a_ ? a_ : "(null)", b_ ? b_ : "(null)");                 \
+        }                                                                                          \
+    } while (0)
+
+#define CHECK_NEAR(a, b, tol)                                                                      \
+    do {                                                                                           \
+        double a_ = (double)(a), b_ = (double)(b);                                                 \
+        if (fabs(a_ - b_) <= (tol)) {                                                              \
+            test_checks_passed++;                                                                  \
+        } else {                                                                                   \
+            test_checks_failed++;                                                                  \
+            fprintf(stderr, "FAIL %s:%d [%s]: |%s - %s| <= %g (%.9g vs %.9g)\n", __FILE__,         \
+                    __LINE__, test_current, #a, #b, (double)(tol), a_, b_);                        \
+        }                                                                                          \
+    } while (0)
+
+static inline int test_report(void)
+{
+    printf("%d passed, %d failed\n", test_checks_passed, test_checks_failed);
+    return test_checks_failed ? 1 : 0;
+}
+
+/* A scratch directory for this test (created; from MER_TEST_TMP or /tmp). */
+static inline const char *test_tmpdir(void)
+{
+    static char dir[4096];
+    const char *env = getenv("MER_TEST_TMP");
+    if (!dir[0]) {
+        snprintf(dir, sizeof(dir), "%s", env && *env ? env : "/tmp/mer-test");
+        char cmd[4200];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s'", dir, dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "warning: cannot prepare %s\n", dir);
+    }
+    return dir;
+}
+
+#endif
