@@ -25,8 +25,15 @@ int mer_error_prefix(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof(prefix), fmt, ap);
     va_end(ap);
+    size_t n;
     memcpy(old, errbuf, sizeof(old));
-    snprintf(errbuf, sizeof(errbuf), "%s: %s", prefix, old);
+    n = strlen(prefix);
+    if (n > sizeof(errbuf) - 3)
+        n = sizeof(errbuf) - 3;
+    memcpy(errbuf, prefix, n);
+    memcpy(errbuf + n, ": ", 2);
+    /* Truncation keeps the start of the old message: the file and place come first. */
+    snprintf(errbuf + n + 2, sizeof(errbuf) - n - 2, "%.*s", (int)(sizeof(errbuf) - n - 3), old);
     return -1;
 }
 
