@@ -80,7 +80,7 @@ static inline const char *test_tmpdir(void)
     const char *env = getenv("MER_TEST_TMP");
     if (!dir[0]) {
         snprintf(dir, sizeof(dir), "%s", env && *env ? env : "/tmp/mer-test");
-        char cmd[4200];
+        char cmd[8300];
         snprintf(cmd, sizeof(cmd), "rm -rf '%s' && mkdir -p '%s'", dir, dir);
         if (system(cmd) != 0)
             fprintf(stderr, "warning: cannot prepare %s\n", dir);
