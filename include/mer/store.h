@@ -64,6 +64,14 @@ const char *mer_dtype_name(enum mer_dtype dt);
 /* Bytes per element. */
 size_t mer_dtype_size(enum mer_dtype dt);
 
+/*
+ * The content checksum, "fnv1a64:<16 lowercase hex digits>": 64-bit FNV-1a over
+ * every byte of the data section (the bytes after the header), i.e.
+ *     h = 0xcbf29ce484222325; for each byte b: h = (h ^ b) * 0x100000001b3 mod 2^64
+ */
+#define MER_CHECKSUM_INIT 0xcbf29ce484222325ULL
+uint64_t mer_checksum_update(uint64_t h, const void *data, size_t n);
+
 /* IEEE half <-> float conversions (round to nearest even). */
 float mer_f16_to_f32(uint16_t h);
 uint16_t mer_f32_to_f16(float f);
@@ -104,6 +112,9 @@ enum mer_st_flags {
  * New handle in *out; close with mer_st_close. -1 with an error naming file and place. */
 int mer_st_open(mer_st_file **out, const char *path, unsigned flags);
 void mer_st_close(mer_st_file *f);
+/* The same over bytes in memory (borrowed; must outlive the handle); name is used in errors. */
+int mer_st_open_memory(mer_st_file **out, const char *name, const void *data, size_t size,
+                       unsigned flags);
 
 const char *mer_st_path(const mer_st_file *f);
 size_t mer_st_n_tensors(const mer_st_file *f);
@@ -142,5 +153,25 @@ int64_t mer_store_n_frames(const mer_store *s, size_t i);
 int mer_store_read(const mer_store *s, size_t i, float *out);
 /* Metadata of the first part; borrowed. */
 const char *mer_store_meta(const mer_store *s, const char *key);
+/* Number of parts (1 for a single file) and part i's open file; borrowed. */
+size_t mer_store_n_parts(const mer_store *s);
+const mer_st_file *mer_store_part(const mer_store *s, size_t i);
+
+/* What mer_store_write_features writes (one file, or one part of a sharded store). */
+struct mer_features_out {
+    const char *const *ids; /* [n] sample names */
+    size_t n;
+    int64_t dim;            /* D */
+    const float *data;      /* [n, D], or [offsets[n], D] frame level */
+    const int64_t *offsets; /* [n + 1] for frame level, NULL for utterance level */
+    enum mer_dtype dtype;   /* MER_DTYPE_F32 or MER_DTYPE_F16 (converted on write) */
+    const char *provenance; /* JSON object text, or NULL */
+};
+
+/* Writes a "features" store file atomically. */
+int mer_store_write_features(const char *path, const struct mer_features_out *o);
+
+/* Writes <dir>/index.json listing parts part-00000.safetensors .. part-(n_parts-1), atomically. */
+int mer_store_write_index(const char *dir, int n_parts);
 
 #endif

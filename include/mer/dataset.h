@@ -1,0 +1,72 @@
+/*
+ * dataset.h: the training data of one run, joined by sample name and held in memory.
+ *
+ * Reads a labels store (mer import-labels), one feature store per modality
+ * (audio, video, text; any non-empty subset) and optionally a priors store,
+ * and lines them up row by row in the labels' order. Features are copied into
+ * contiguous float32 arrays so a batch is a gather of rows.
+ *
+ *     struct mer_dataset_params p = mer_dataset_default_params();
+ *     p.features[MER_MOD_AUDIO] = "stores/audio.safetensors";
+ *     p.labels = "stores/labels.safetensors";
+ *     struct mer_dataset *ds;
+ *     if (mer_dataset_load(&ds, &p) < 0) ...;   // mer_errmsg() names file and sample
+ *     mer_dataset_free(ds);
+ *
+ * Priors store (mer.kind "priors"): prior F32 [N, M, P] (M = 3, in the order
+ * audio, video, text), reliability F32 [N, M] in [0, 1], present U8 [N, M].
+ * A "features" store of [N, M * P] is accepted too (what `mer import` makes from
+ * .npy files): reliability 1, and a row of NaN marks a missing prior.
+ */
+#ifndef MER_DATASET_H
+#define MER_DATASET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum mer_modality { MER_MOD_AUDIO, MER_MOD_VIDEO, MER_MOD_TEXT, MER_N_MODALITIES };
+
+/* "audio", "video", "text". */
+const char *mer_modality_name(enum mer_modality m);
+
+enum mer_missing_policy { MER_MISSING_ERROR, MER_MISSING_MASK };
+enum mer_nan_policy { MER_NAN_ERROR, MER_NAN_ZERO };
+
+struct mer_dataset_params {
+    const char *features[MER_N_MODALITIES]; /* store paths; NULL or "" = modality unused */
+    const char *labels;                     /* labels store path (required) */
+    const char *priors;                     /* priors store path; NULL or "" = none */
+    enum mer_missing_policy missing;        /* a sample absent from a feature store */
+    enum mer_nan_policy nan;                /* NaN/Inf in features */
+};
+
+struct mer_dataset_params mer_dataset_default_params(void);
+
+struct mer_dataset {
+    size_t n;           /* samples, in the labels store's order */
+    char **names;       /* [n] */
+    int64_t *label;     /* [n] class index, -1 = unlabeled */
+    float *valence;     /* [n] NaN = absent */
+    int *split;         /* [n] index into splits */
+    int n_classes;      /* K */
+    char **classes;     /* [K] */
+    int n_splits;
+    char **splits;      /* [n_splits] */
+    int has[MER_N_MODALITIES];     /* modality in use */
+    int64_t dim[MER_N_MODALITIES]; /* D_m */
+    float *x[MER_N_MODALITIES];    /* [n, D_m] */
+    float *present;                /* [n, M] 1 if the sample has that modality, else 0 */
+    int64_t prior_dim;             /* P, 0 without priors */
+    float *prior;                  /* [n, M, P] */
+    float *prior_reliability;      /* [n, M] */
+    float *prior_present;          /* [n, M] 1 or 0 */
+};
+
+/* Loads and joins; new dataset in *out (free with mer_dataset_free). */
+int mer_dataset_load(struct mer_dataset **out, const struct mer_dataset_params *p);
+void mer_dataset_free(struct mer_dataset *ds);
+
+/* Index of a split name, or -1. */
+int mer_dataset_split_index(const struct mer_dataset *ds, const char *name);
+
+#endif

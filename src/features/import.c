@@ -1,0 +1,396 @@
+/* The .npy-folder importer behind `mer import`; see importer.h. */
+#include "mer/error.h"
+#include "mer/fs.h"
+#include "mer/importer.h"
+#include "mer/npy.h"
+#include "mer/progress.h"
+#include "mer/strmap.h"
+#include "mer/version.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct mer_import_params mer_import_default_params(void)
+{
+    struct mer_import_params p;
+    memset(&p, 0, sizeof(p));
+    p.pool = MER_POOL_MEAN;
+    p.dtype = MER_DTYPE_F32;
+    p.shard.index = 0;
+    p.shard.count = 1;
+    return p;
+}
+
+int mer_import_parse_pool(const char *s, enum mer_pool *pool)
+{
+    static const char *const names[] = {"mean", "max", "none"};
+    for (size_t i = 0; i < MER_ARRAY_SIZE(names); i++)
+        if (!strcmp(s, names[i])) {
+            *pool = (enum mer_pool)i;
+            return 0;
+        }
+    return mer_error("--pool '%s': expected mean, max or none", s);
+}
+
+int mer_import_parse_dtype(const char *s, enum mer_dtype *dt)
+{
+    if (!strcmp(s, "f32") || !strcmp(s, "float32"))
+        *dt = MER_DTYPE_F32;
+    else if (!strcmp(s, "f16") || !strcmp(s, "float16"))
+        *dt = MER_DTYPE_F16;
+    else
+        return mer_error("--dtype '%s': expected f32 or f16", s);
+    return 0;
+}
+
+char *mer_provenance_json(int argc, const char **argv)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *cmd = NULL, *text = NULL, when[32];
+    size_t len = 4;
+    time_t now = time(NULL);
+    struct tm tm;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    if (o && (cmd = malloc(len))) {
+        strcpy(cmd, "mer");
+        for (int i = 0; i < argc; i++)
+            strcat(strcat(cmd, " "), argv[i]);
+        gmtime_r(&now, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        cJSON_AddStringToObject(o, "command", cmd);
+        cJSON_AddStringToObject(o, "mer_version", MER_VERSION);
+        cJSON_AddStringToObject(o, "time", when);
+        text = cJSON_PrintUnformatted(o);
+    }
+    free(cmd);
+    cJSON_Delete(o);
+    return text;
+}
+
+/* ---- name lists ---- */
+
+struct names {
+    char **v;
+    size_t n, cap;
+};
+
+static void names_release(struct names *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+static int names_push(struct names *l, const char *s, size_t len)
+{
+    char *copy;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 256;
+        char **grown = realloc(l->v, cap * sizeof(*grown));
+        if (!grown)
+            return mer_error("out of memory");
+        l->v = grown;
+        l->cap = cap;
+    }
+    if (!(copy = strndup(s, len)))
+        return mer_error("out of memory");
+    l->v[l->n++] = copy;
+    return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Names of the *.npy files in dir (without the extension), sorted. */
+static int list_npy(const char *dir, struct names *out)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (!d)
+        return mer_error("'%s': cannot open directory", dir);
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len > 4 && !strcmp(e->d_name + len - 4, ".npy") &&
+            names_push(out, e->d_name, len - 4) < 0) {
+            closedir(d);
+            return -1;
+        }
+    }
+    closedir(d);
+    qsort(out->v, out->n, sizeof(*out->v), by_name);
+    return 0;
+}
+
+static int read_ids(const char *path, struct names *out)
+{
+    char *text, *line, *next;
+    size_t n = 0;
+    if (mer_read_file(path, &text, NULL) < 0)
+        return -1;
+    for (line = text; line && *line; line = next) {
+        size_t len;
+        next = strchr(line, '\n');
+        len = next ? (size_t)(next - line) : strlen(line);
+        if (next)
+            next++;
+        n++;
+        while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
+            len--;
+        if (len && names_push(out, line, len) < 0) {
+            free(text);
+            return -1;
+        }
+    }
+    free(text);
+    return 0;
+}
+
+/* "warning: <what>: a, b, c, ..." with up to 8 names. */
+static void warn_names(const char *what, char *const *v, size_t n)
+{
+    fprintf(stderr, "warning: %s:", what);
+    for (size_t i = 0; i < n && i < 8; i++)
+        fprintf(stderr, "%s '%s'", i ? "," : "", v[i]);
+    fprintf(stderr, "%s\n", n > 8 ? ", ..." : "");
+}
+
+/* The samples to import: all files, or the ids file's names that have a file. */
+static int select_samples(const struct mer_import_params *p, struct names *files,
+                          struct names *chosen, struct mer_import_report *r)
+{
+    struct names ids = {0}, missing = {0}, extra = {0};
+    struct mer_strmap fmap = MER_STRMAP_INIT, imap = MER_STRMAP_INIT;
+    int ret = -1;
+    if (!p->ids_file) {
+        *chosen = *files;
+        memset(files, 0, sizeof(*files));
+        return 0;
+    }
+    if (read_ids(p->ids_file, &ids) < 0 ||
+        mer_strmap_build(&fmap, (const char *const *)files->v, files->n, NULL) < 0)
+        goto done;
+    if (mer_strmap_build(&imap, (const char *const *)ids.v, ids.n, NULL) < 0) {
+        mer_error_prefix("'%s'", p->ids_file);
+        goto done;
+    }
+    for (size_t i = 0; i < ids.n; i++)
+        if (names_push(mer_strmap_get(&fmap, ids.v[i]) >= 0 ? chosen : &missing, ids.v[i],
+                       strlen(ids.v[i])) < 0)
+            goto done;
+    for (size_t i = 0; i < files->n; i++)
+        if (mer_strmap_get(&imap, files->v[i]) < 0 &&
+            names_push(&extra, files->v[i], strlen(files->v[i])) < 0)
+            goto done;
+    r->missing = missing.n;
+    r->extra = extra.n;
+    if (missing.n) {
+        char what[4300];
+        snprintf(what, sizeof(what), "%zu names in '%s' have no .npy in '%s'", missing.n,
+                 p->ids_file, p->input);
+        if (p->strict) {
+            mer_error("%s, e.g. '%s'", what, missing.v[0]);
+            goto done;
+        }
+        warn_names(what, missing.v, missing.n);
+    }
+    if (extra.n) {
+        char what[4300];
+        snprintf(what, sizeof(what), "%zu .npy files in '%s' are not in '%s' (left out)", extra.n,
+                 p->input, p->ids_file);
+        warn_names(what, extra.v, extra.n);
+    }
+    ret = 0;
+done:
+    mer_strmap_release(&fmap);
+    mer_strmap_release(&imap);
+    names_release(&ids);
+    names_release(&missing);
+    names_release(&extra);
+    return ret;
+}
+
+/* ---- reading and pooling ---- */
+
+struct matrix {
+    float *v;
+    size_t rows, cap; /* rows of dim floats */
+    int64_t dim;
+};
+
+static int matrix_append(struct matrix *m, const float *rows, size_t n)
+{
+    if (m->rows + n > m->cap) {
+        size_t cap = m->cap ? m->cap : 1024;
+        float *grown;
+        while (cap < m->rows + n)
+            cap *= 2;
+        grown = realloc(m->v, cap * (size_t)m->dim * sizeof(float));
+        if (!grown)
+            return mer_error("out of memory");
+        m->v = grown;
+        m->cap = cap;
+    }
+    memcpy(m->v + m->rows * (size_t)m->dim, rows, n * (size_t)m->dim * sizeof(float));
+    m->rows += n;
+    return 0;
+}
+
+/* Pools x [t, d] in place into its first row. */
+static void pool_rows(float *x, int64_t t, int64_t d, enum mer_pool pool)
+{
+    for (int64_t i = 1; i < t; i++)
+        for (int64_t j = 0; j < d; j++) {
+            float v = x[i * d + j];
+            x[j] = pool == MER_POOL_MAX ? (v > x[j] ? v : x[j]) : x[j] + v;
+        }
+    if (pool == MER_POOL_MEAN)
+        for (int64_t j = 0; j < d; j++)
+            x[j] /= (float)t;
+}
+
+/* Reads one sample; 1 if read, 0 if skipped (warned), -1 on a fatal error. */
+static int read_sample(const struct mer_import_params *p, const char *name, struct matrix *m,
+                       int64_t *frames)
+{
+    char *path = mer_strfmt("%s/%s.npy", p->input, name);
+    float *x = NULL;
+    int64_t t, d;
+    int ret = -1;
+    if (!path)
+        return mer_error("out of memory");
+    if (mer_npy_read_matrix(path, &x, &t, &d) < 0)
+        goto bad;
+    if (m->dim && d != m->dim) {
+        mer_error("'%s': dimension %lld, but earlier samples have %lld", path, (long long)d,
+                  (long long)m->dim);
+        goto bad;
+    }
+    m->dim = d;
+    if (p->pool != MER_POOL_NONE && t > 1) {
+        pool_rows(x, t, d, p->pool);
+        t = 1;
+    }
+    *frames = t;
+    ret = matrix_append(m, x, (size_t)t) < 0 ? -1 : 1;
+    goto done;
+bad:
+    if (!p->strict) {
+        fprintf(stderr, "warning: %s (skipped)\n", mer_errmsg());
+        ret = 0;
+    }
+done:
+    free(x);
+    free(path);
+    return ret;
+}
+
+/* ---- output ---- */
+
+static int prepare_output(const struct mer_import_params *p, struct mer_import_report *r)
+{
+    int sharded = p->shard.count > 1;
+    if (sharded) {
+        if (mer_mkdir_p(p->out) < 0)
+            return -1;
+        snprintf(r->path, sizeof(r->path), "%s/part-%05d.safetensors", p->out, p->shard.index);
+    } else {
+        if (mer_is_dir(p->out))
+            return mer_error("'%s' is a directory; a sharded store needs --shard i/n", p->out);
+        snprintf(r->path, sizeof(r->path), "%s", p->out);
+    }
+    if (mer_path_exists(r->path) && !p->force) {
+        if (sharded) {
+            r->skipped_existing = 1; /* resume: this part is done */
+            return 0;
+        }
+        return mer_error("'%s' exists (use --force to overwrite)", r->path);
+    }
+    return 0;
+}
+
+static int import_samples(const struct mer_import_params *p, struct names *todo,
+                          struct mer_import_report *r)
+{
+    struct matrix m = {0};
+    struct mer_progress bar;
+    int64_t *offsets = calloc(todo->n + 1, sizeof(int64_t));
+    char **ids = calloc(todo->n + 1, sizeof(char *));
+    int ret = -1, any_frames = 0;
+    if (!offsets || !ids) {
+        mer_error("out of memory");
+        goto done;
+    }
+    mer_progress_start(&bar, "import", (int64_t)todo->n, "files");
+    for (size_t i = 0; i < todo->n; i++) {
+        int64_t t = 0;
+        int got = read_sample(p, todo->v[i], &m, &t);
+        if (got < 0)
+            goto done;
+        if (got) {
+            ids[r->written] = todo->v[i];
+            offsets[r->written + 1] = offsets[r->written] + t;
+            any_frames |= t > 1;
+            r->written++;
+        } else {
+            r->unreadable++;
+        }
+        mer_progress_update(&bar, (int64_t)i + 1);
+    }
+    mer_progress_finish(&bar);
+    if (!r->written) {
+        mer_error("'%s': no sample could be read", p->input);
+        goto done;
+    }
+    r->dim = m.dim;
+    r->frame_level = any_frames;
+    {
+        struct mer_features_out o = {(const char *const *)ids, r->written, m.dim, m.v,
+                                     any_frames ? offsets : NULL, p->dtype, p->provenance};
+        ret = mer_store_write_features(r->path, &o);
+    }
+    if (ret == 0 && r->unreadable)
+        fprintf(stderr, "warning: skipped %zu of %zu samples that could not be read\n",
+                r->unreadable, todo->n);
+done:
+    free(m.v);
+    free(offsets);
+    free(ids);
+    return ret;
+}
+
+int mer_import_npy_dir(const struct mer_import_params *p, struct mer_import_report *r)
+{
+    struct names files = {0}, chosen = {0}, todo = {0};
+    int ret = -1;
+    memset(r, 0, sizeof(*r));
+    mer_progress_quiet(p->quiet);
+    if (list_npy(p->input, &files) < 0 || select_samples(p, &files, &chosen, r) < 0)
+        goto done;
+    if (!chosen.n) {
+        mer_error("'%s': no .npy files to import", p->input);
+        goto done;
+    }
+    for (size_t i = (size_t)p->shard.index; i < chosen.n; i += (size_t)p->shard.count)
+        if (names_push(&todo, chosen.v[i], strlen(chosen.v[i])) < 0)
+            goto done;
+    if (prepare_output(p, r) < 0)
+        goto done;
+    if (!r->skipped_existing && import_samples(p, &todo, r) < 0)
+        goto done;
+    if (p->shard.count > 1 && mer_store_write_index(p->out, p->shard.count) < 0)
+        goto done;
+    ret = 0;
+done:
+    names_release(&files);
+    names_release(&chosen);
+    names_release(&todo);
+    return ret;
+}

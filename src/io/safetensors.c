@@ -1,0 +1,417 @@
+/* One safetensors file: a paranoid reader (mmap) and an atomic writer. See store.h. */
+#include "mer/error.h"
+#include "mer/fs.h"
+#include "mer/store.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A header larger than this is refused before it is parsed (safetensors uses the same bound). */
+#define MAX_HEADER (100u << 20)
+
+static const struct {
+    const char *name;
+    size_t size;
+} dtypes[] = {
+    [MER_DTYPE_F32] = {"F32", 4}, [MER_DTYPE_F16] = {"F16", 2}, [MER_DTYPE_F64] = {"F64", 8},
+    [MER_DTYPE_I64] = {"I64", 8}, [MER_DTYPE_I32] = {"I32", 4}, [MER_DTYPE_U8] = {"U8", 1},
+    [MER_DTYPE_BF16] = {"BF16", 2},
+};
+
+const char *mer_dtype_name(enum mer_dtype dt)
+{
+    return (size_t)dt < MER_ARRAY_SIZE(dtypes) ? dtypes[dt].name : "?";
+}
+
+size_t mer_dtype_size(enum mer_dtype dt)
+{
+    return (size_t)dt < MER_ARRAY_SIZE(dtypes) ? dtypes[dt].size : 0;
+}
+
+static int dtype_from_name(const char *s, enum mer_dtype *dt)
+{
+    for (size_t i = 0; i < MER_ARRAY_SIZE(dtypes); i++)
+        if (!strcmp(dtypes[i].name, s)) {
+            *dt = (enum mer_dtype)i;
+            return 0;
+        }
+    return -1;
+}
+
+uint64_t mer_checksum_update(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* ---- reader ---- */
+
+struct meta_kv {
+    char *key, *value;
+};
+
+struct mer_st_file {
+    char *path;
+    const unsigned char *map; /* whole file (mmap'd, or borrowed memory) */
+    size_t map_size;
+    int mapped;
+    const unsigned char *data; /* data section */
+    size_t data_size;
+    struct mer_st_tensor *tensors;
+    size_t n_tensors;
+    struct meta_kv *meta;
+    size_t n_meta;
+    int has_checksum;
+};
+
+void mer_st_close(mer_st_file *f)
+{
+    if (!f)
+        return;
+    for (size_t i = 0; i < f->n_tensors; i++)
+        free((char *)f->tensors[i].name);
+    for (size_t i = 0; i < f->n_meta; i++) {
+        free(f->meta[i].key);
+        free(f->meta[i].value);
+    }
+    if (f->mapped && f->map)
+        munmap((void *)f->map, f->map_size);
+    free(f->tensors);
+    free(f->meta);
+    free(f->path);
+    free(f);
+}
+
+static int parse_metadata(mer_st_file *f, const cJSON *obj)
+{
+    const cJSON *it;
+    if (!cJSON_IsObject(obj))
+        return mer_error("'%s': header: __metadata__ is not an object", f->path);
+    f->meta = calloc((size_t)cJSON_GetArraySize(obj) + 1, sizeof(*f->meta));
+    if (!f->meta)
+        return mer_error("out of memory");
+    cJSON_ArrayForEach(it, obj)
+    {
+        struct meta_kv *kv = &f->meta[f->n_meta];
+        if (!cJSON_IsString(it))
+            return mer_error("'%s': header: __metadata__ '%s' is not a string", f->path,
+                             it->string);
+        kv->key = strdup(it->string);
+        kv->value = strdup(it->valuestring);
+        f->n_meta++;
+        if (!kv->key || !kv->value)
+            return mer_error("out of memory");
+    }
+    return 0;
+}
+
+/* A JSON number that is an exact non-negative integer below 2^53. */
+static int json_uint(const cJSON *v, int64_t *out)
+{
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 9007199254740992.0 ||
+        v->valuedouble != (double)(int64_t)v->valuedouble)
+        return -1;
+    *out = (int64_t)v->valuedouble;
+    return 0;
+}
+
+static int parse_shape(mer_st_file *f, struct mer_st_tensor *t, const cJSON *shape)
+{
+    const cJSON *d;
+    t->numel = 1;
+    if (!cJSON_IsArray(shape) || cJSON_GetArraySize(shape) > MER_ST_MAX_DIMS)
+        return mer_error("'%s': header: tensor '%s': shape must be an array of at most %d sizes",
+                         f->path, t->name, MER_ST_MAX_DIMS);
+    cJSON_ArrayForEach(d, shape)
+    {
+        int64_t v;
+        if (json_uint(d, &v) < 0)
+            return mer_error("'%s': header: tensor '%s': shape holds a non-integer", f->path,
+                             t->name);
+        if (v && t->numel > INT64_MAX / 16 / v)
+            return mer_error("'%s': header: tensor '%s': shape is too large", f->path, t->name);
+        t->shape[t->ndim++] = v;
+        t->numel *= v;
+    }
+    return 0;
+}
+
+static int parse_tensor(mer_st_file *f, struct mer_st_tensor *t, const cJSON *obj, int64_t *begin)
+{
+    const cJSON *dt = cJSON_GetObjectItemCaseSensitive(obj, "dtype");
+    const cJSON *off = cJSON_GetObjectItemCaseSensitive(obj, "data_offsets");
+    int64_t b, e;
+    if (!cJSON_IsObject(obj) || !cJSON_IsString(dt))
+        return mer_error("'%s': header: tensor '%s': missing dtype", f->path, t->name);
+    if (dtype_from_name(dt->valuestring, &t->dtype) < 0)
+        return mer_error("'%s': header: tensor '%s': unsupported dtype '%s'", f->path, t->name,
+                         dt->valuestring);
+    if (parse_shape(f, t, cJSON_GetObjectItemCaseSensitive(obj, "shape")) < 0)
+        return -1;
+    if (!cJSON_IsArray(off) || cJSON_GetArraySize(off) != 2 ||
+        json_uint(cJSON_GetArrayItem(off, 0), &b) < 0 ||
+        json_uint(cJSON_GetArrayItem(off, 1), &e) < 0 || e < b)
+        return mer_error("'%s': header: tensor '%s': data_offsets must be [begin, end]", f->path,
+                         t->name);
+    if ((uint64_t)e > f->data_size)
+        return mer_error("'%s': header: tensor '%s': data_offsets [%" PRId64 ", %" PRId64
+                         "] exceed the data section of %zu bytes",
+                         f->path, t->name, b, e, f->data_size);
+    t->nbytes = (size_t)(e - b);
+    if ((uint64_t)t->numel * mer_dtype_size(t->dtype) != t->nbytes)
+        return mer_error("'%s': header: tensor '%s': %zu bytes at data_offsets, but shape and "
+                         "dtype need %" PRIu64,
+                         f->path, t->name, t->nbytes,
+                         (uint64_t)t->numel * mer_dtype_size(t->dtype));
+    t->data = f->data + b;
+    *begin = b;
+    return 0;
+}
+
+struct span {
+    int64_t begin;
+    size_t index;
+};
+
+static int by_begin(const void *a, const void *b)
+{
+    const struct span *x = a, *y = b;
+    return (x->begin > y->begin) - (x->begin < y->begin);
+}
+
+/* The spec: tensors cover the data section exactly, without holes or overlaps. */
+static int check_layout(mer_st_file *f, struct span *spans)
+{
+    size_t at = 0;
+    qsort(spans, f->n_tensors, sizeof(*spans), by_begin);
+    for (size_t i = 0; i < f->n_tensors; i++) {
+        const struct mer_st_tensor *t = &f->tensors[spans[i].index];
+        if ((size_t)spans[i].begin != at)
+            return mer_error("'%s': header: tensor '%s' starts at byte %" PRId64
+                             " of the data section, expected %zu (overlap or hole)",
+                             f->path, t->name, spans[i].begin, at);
+        at += t->nbytes;
+    }
+    if (at != f->data_size)
+        return mer_error("'%s': data section is %zu bytes but the tensors use %zu", f->path,
+                         f->data_size, at);
+    return 0;
+}
+
+static int parse_header(mer_st_file *f, const char *json, size_t len)
+{
+    cJSON *root = cJSON_ParseWithLength(json, len), *it;
+    struct span *spans = NULL;
+    int ret = -1;
+    if (!cJSON_IsObject(root)) {
+        const char *at = cJSON_GetErrorPtr();
+        mer_error("'%s': header: not a JSON object (error near byte %zu)", f->path,
+                  at && at >= json && at <= json + len ? (size_t)(at - json) + 8 : (size_t)8);
+        goto done;
+    }
+    f->tensors = calloc((size_t)cJSON_GetArraySize(root) + 1, sizeof(*f->tensors));
+    spans = calloc((size_t)cJSON_GetArraySize(root) + 1, sizeof(*spans));
+    if (!f->tensors || !spans) {
+        mer_error("out of memory");
+        goto done;
+    }
+    cJSON_ArrayForEach(it, root)
+    {
+        struct mer_st_tensor *t = &f->tensors[f->n_tensors];
+        if (!strcmp(it->string, "__metadata__")) {
+            if (f->meta) {
+                mer_error("'%s': header: __metadata__ appears twice", f->path);
+                goto done;
+            }
+            if (parse_metadata(f, it) < 0)
+                goto done;
+            continue;
+        }
+        if (mer_st_find(f, it->string)) {
+            mer_error("'%s': header: tensor '%s' appears twice", f->path, it->string);
+            goto done;
+        }
+        if (!(t->name = strdup(it->string))) {
+            mer_error("out of memory");
+            goto done;
+        }
+        f->n_tensors++;
+        spans[f->n_tensors - 1].index = f->n_tensors - 1;
+        if (parse_tensor(f, t, it, &spans[f->n_tensors - 1].begin) < 0)
+            goto done;
+    }
+    if (check_layout(f, spans) < 0)
+        goto done;
+    /* File order (by offset) is the order mer_st_tensor_at reports. */
+    {
+        struct mer_st_tensor *sorted = calloc(f->n_tensors + 1, sizeof(*sorted));
+        if (!sorted) {
+            mer_error("out of memory");
+            goto done;
+        }
+        for (size_t i = 0; i < f->n_tensors; i++)
+            sorted[i] = f->tensors[spans[i].index];
+        free(f->tensors);
+        f->tensors = sorted;
+    }
+    ret = 0;
+done:
+    free(spans);
+    cJSON_Delete(root);
+    return ret;
+}
+
+static int check_format(mer_st_file *f, unsigned flags)
+{
+    const char *fmt = mer_st_meta(f, "mer.format"), *ver = mer_st_meta(f, "mer.version");
+    if (!fmt && !ver) {
+        if (flags & MER_ST_REQUIRE_MER)
+            return mer_error("'%s': not written by mer (no mer.format in __metadata__)", f->path);
+        return 0;
+    }
+    if (!fmt || strcmp(fmt, MER_STORE_FORMAT))
+        return mer_error("'%s': mer.format is '%s', expected '%s'", f->path, fmt ? fmt : "",
+                         MER_STORE_FORMAT);
+    if (!ver || atoi(ver) < 1 || atoi(ver) > MER_STORE_VERSION)
+        return mer_error("'%s': mer.version %s is not supported by this mer (reads version %d)",
+                         f->path, ver ? ver : "(missing)", MER_STORE_VERSION);
+    return 0;
+}
+
+static int verify_checksum(mer_st_file *f)
+{
+    const char *want = mer_st_meta(f, "mer.checksum");
+    char got[40];
+    f->has_checksum = want != NULL;
+    if (!want)
+        return 0;
+    snprintf(got, sizeof(got), "fnv1a64:%016" PRIx64,
+             mer_checksum_update(MER_CHECKSUM_INIT, f->data, f->data_size));
+    if (strcmp(want, got))
+        return mer_error("'%s': checksum mismatch: the data section hashes to %s but the header "
+                         "says %s (file corrupted or truncated)",
+                         f->path, got, want);
+    return 0;
+}
+
+static int parse_file(mer_st_file *f, unsigned flags)
+{
+    uint64_t hlen = 0;
+    if (f->map_size < 8)
+        return mer_error("'%s': %zu bytes, too short for a safetensors file (truncated?)", f->path,
+                         f->map_size);
+    for (int i = 7; i >= 0; i--)
+        hlen = (hlen << 8) | f->map[i];
+    if (hlen > MAX_HEADER || hlen > f->map_size - 8)
+        return mer_error("'%s': header length %" PRIu64 " exceeds the file's %zu bytes "
+                         "(truncated or not safetensors)",
+                         f->path, hlen, f->map_size);
+    f->data = f->map + 8 + hlen;
+    f->data_size = f->map_size - 8 - (size_t)hlen;
+    if (parse_header(f, (const char *)f->map + 8, (size_t)hlen) < 0 || check_format(f, flags) < 0)
+        return -1;
+    return (flags & MER_ST_VERIFY) ? verify_checksum(f) : 0;
+}
+
+int mer_st_open_memory(mer_st_file **out, const char *name, const void *data, size_t size,
+                       unsigned flags)
+{
+    mer_st_file *f = calloc(1, sizeof(*f));
+    if (!f || !(f->path = strdup(name))) {
+        free(f);
+        return mer_error("out of memory");
+    }
+    f->map = data;
+    f->map_size = size;
+    if (parse_file(f, flags) < 0) {
+        mer_st_close(f);
+        return -1;
+    }
+    *out = f;
+    return 0;
+}
+
+int mer_st_open(mer_st_file **out, const char *path, unsigned flags)
+{
+    int fd = open(path, O_RDONLY);
+    struct stat st;
+    void *map = NULL;
+    if (fd < 0)
+        return mer_error("'%s': cannot open: %s", path, strerror(errno));
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return mer_error("'%s': not a regular file", path);
+    }
+    if (st.st_size > 0) {
+        map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map == MAP_FAILED) {
+            close(fd);
+            return mer_error("'%s': cannot map: %s", path, strerror(errno));
+        }
+    }
+    close(fd);
+    if (mer_st_open_memory(out, path, map ? map : "", (size_t)st.st_size, flags) < 0) {
+        if (map)
+            munmap(map, (size_t)st.st_size);
+        return -1;
+    }
+    (*out)->mapped = map != NULL;
+    return 0;
+}
+
+const char *mer_st_path(const mer_st_file *f)
+{
+    return f->path;
+}
+
+size_t mer_st_n_tensors(const mer_st_file *f)
+{
+    return f->n_tensors;
+}
+
+const struct mer_st_tensor *mer_st_tensor_at(const mer_st_file *f, size_t i)
+{
+    return i < f->n_tensors ? &f->tensors[i] : NULL;
+}
+
+const struct mer_st_tensor *mer_st_find(const mer_st_file *f, const char *name)
+{
+    for (size_t i = 0; i < f->n_tensors; i++)
+        if (f->tensors[i].name && !strcmp(f->tensors[i].name, name))
+            return &f->tensors[i];
+    return NULL;
+}
+
+const char *mer_st_meta(const mer_st_file *f, const char *key)
+{
+    for (size_t i = 0; i < f->n_meta; i++)
+        if (!strcmp(f->meta[i].key, key))
+            return f->meta[i].value;
+    return NULL;
+}
+
+size_t mer_st_n_meta(const mer_st_file *f)
+{
+    return f->n_meta;
+}
+
+void mer_st_meta_at(const mer_st_file *f, size_t i, const char **key, const char **value)
+{
+    *key = i < f->n_meta ? f->meta[i].key : NULL;
+    *value = i < f->n_meta ? f->meta[i].value : NULL;
+}
+
+int mer_st_has_checksum(const mer_st_file *f)
+{
+    return f->has_checksum;
+}

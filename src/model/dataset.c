@@ -1,0 +1,397 @@
+#include "mer/dataset.h"
+#include "mer/error.h"
+#include "mer/store.h"
+#include "mer/strmap.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const modality_names[MER_N_MODALITIES] = {"audio", "video", "text"};
+
+const char *mer_modality_name(enum mer_modality m)
+{
+    return m < MER_N_MODALITIES ? modality_names[m] : "?";
+}
+
+struct mer_dataset_params mer_dataset_default_params(void)
+{
+    struct mer_dataset_params p;
+    memset(&p, 0, sizeof(p));
+    p.missing = MER_MISSING_ERROR;
+    p.nan = MER_NAN_ERROR;
+    return p;
+}
+
+static void free_strings(char **s, size_t n)
+{
+    for (size_t i = 0; s && i < n; i++)
+        free(s[i]);
+    free(s);
+}
+
+void mer_dataset_free(struct mer_dataset *ds)
+{
+    if (!ds)
+        return;
+    free_strings(ds->names, ds->n);
+    free_strings(ds->classes, (size_t)ds->n_classes);
+    free_strings(ds->splits, (size_t)ds->n_splits);
+    free(ds->label);
+    free(ds->valence);
+    free(ds->split);
+    for (int m = 0; m < MER_N_MODALITIES; m++)
+        free(ds->x[m]);
+    free(ds->present);
+    free(ds->prior);
+    free(ds->prior_reliability);
+    free(ds->prior_present);
+    free(ds);
+}
+
+int mer_dataset_split_index(const struct mer_dataset *ds, const char *name)
+{
+    for (int i = 0; i < ds->n_splits; i++)
+        if (!strcmp(ds->splits[i], name))
+            return i;
+    return -1;
+}
+
+/* Parses a metadata value holding a JSON array of strings into a new array. */
+static int json_string_array(const char *path, const char *key, const char *json, char ***out,
+                             size_t *n)
+{
+    cJSON *arr = json ? cJSON_Parse(json) : NULL;
+    int count, ret = -1;
+    char **items = NULL;
+    if (!cJSON_IsArray(arr)) {
+        mer_error("'%s': metadata '%s': expected a JSON array of strings", path, key);
+        goto done;
+    }
+    count = cJSON_GetArraySize(arr);
+    items = calloc((size_t)count + 1, sizeof(*items));
+    if (!items) {
+        mer_error("out of memory");
+        goto done;
+    }
+    for (int i = 0; i < count; i++) {
+        const cJSON *s = cJSON_GetArrayItem(arr, i);
+        if (!cJSON_IsString(s) || !(items[i] = strdup(s->valuestring))) {
+            mer_error("'%s': metadata '%s': item %d is not a string", path, key, i);
+            free_strings(items, (size_t)count);
+            items = NULL;
+            goto done;
+        }
+    }
+    *out = items;
+    *n = (size_t)count;
+    ret = 0;
+done:
+    cJSON_Delete(arr);
+    return ret;
+}
+
+/* A tensor of the expected dtype and leading dimension, or an error naming it. */
+static const struct mer_st_tensor *need_tensor(const mer_st_file *f, const char *name,
+                                               enum mer_dtype dt, int64_t rows)
+{
+    const struct mer_st_tensor *t = mer_st_find(f, name);
+    if (!t) {
+        mer_error("'%s': no tensor '%s'", mer_st_path(f), name);
+        return NULL;
+    }
+    if (t->dtype != dt || t->ndim < 1 || t->shape[0] != rows) {
+        mer_error("'%s': tensor '%s': expected %s with %lld rows, got %s [%lld...]",
+                  mer_st_path(f), name, mer_dtype_name(dt), (long long)rows,
+                  mer_dtype_name(t->dtype), (long long)(t->ndim ? t->shape[0] : 0));
+        return NULL;
+    }
+    return t;
+}
+
+static int load_labels(struct mer_dataset *ds, const char *path)
+{
+    mer_st_file *f = NULL;
+    const struct mer_st_tensor *label, *valence, *split;
+    size_t n_classes = 0, n_splits = 0;
+    const char *kind;
+    int ret = -1;
+    if (mer_st_open(&f, path, MER_ST_VERIFY) < 0)
+        return -1;
+    kind = mer_st_meta(f, "mer.kind");
+    if (!kind || strcmp(kind, "labels")) {
+        mer_error("'%s': not a labels store (mer.kind is '%s'); make one with mer import-labels",
+                  path, kind ? kind : "");
+        goto done;
+    }
+    if (json_string_array(path, "mer.ids", mer_st_meta(f, "mer.ids"), &ds->names, &ds->n) < 0 ||
+        json_string_array(path, "mer.classes", mer_st_meta(f, "mer.classes"), &ds->classes,
+                          &n_classes) < 0 ||
+        json_string_array(path, "mer.splits", mer_st_meta(f, "mer.splits"), &ds->splits,
+                          &n_splits) < 0)
+        goto done;
+    ds->n_classes = (int)n_classes;
+    ds->n_splits = (int)n_splits;
+    label = need_tensor(f, "label", MER_DTYPE_I64, (int64_t)ds->n);
+    valence = need_tensor(f, "valence", MER_DTYPE_F32, (int64_t)ds->n);
+    split = need_tensor(f, "split", MER_DTYPE_I64, (int64_t)ds->n);
+    if (!label || !valence || !split)
+        goto done;
+    ds->label = malloc((ds->n + 1) * sizeof(*ds->label));
+    ds->valence = malloc((ds->n + 1) * sizeof(*ds->valence));
+    ds->split = malloc((ds->n + 1) * sizeof(*ds->split));
+    if (!ds->label || !ds->valence || !ds->split) {
+        mer_error("out of memory");
+        goto done;
+    }
+    memcpy(ds->label, label->data, ds->n * sizeof(int64_t));
+    memcpy(ds->valence, valence->data, ds->n * sizeof(float));
+    for (size_t i = 0; i < ds->n; i++) {
+        int64_t s;
+        memcpy(&s, (const char *)split->data + i * sizeof(s), sizeof(s));
+        if (s < 0 || s >= ds->n_splits || ds->label[i] < -1 || ds->label[i] >= ds->n_classes) {
+            mer_error("'%s': sample '%s': split %lld or label %lld out of range", path,
+                      ds->names[i], (long long)s, (long long)ds->label[i]);
+            goto done;
+        }
+        ds->split[i] = (int)s;
+    }
+    ret = 0;
+done:
+    mer_st_close(f);
+    return ret;
+}
+
+/* Replaces NaN/Inf by 0 or reports the sample, per the policy. */
+static int check_finite(float *row, int64_t d, const struct mer_dataset *ds, size_t i,
+                        const char *what, enum mer_nan_policy nan)
+{
+    for (int64_t j = 0; j < d; j++) {
+        if (isfinite(row[j]))
+            continue;
+        if (nan == MER_NAN_ZERO) {
+            row[j] = 0;
+            continue;
+        }
+        return mer_error("sample '%s': %s: non-finite value at column %lld "
+                         "(hint: --set data.nan=zero replaces them by 0)",
+                         ds->names[i], what, (long long)j);
+    }
+    return 0;
+}
+
+/* Reports up to five names of labeled samples missing from a store. */
+static int report_missing(const char *path, const char *what, char **names, size_t n_missing,
+                          size_t total)
+{
+    char list[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < n_missing && i < 5; i++) {
+        int w = snprintf(list + used, sizeof(list) - used, "%s'%s'", i ? ", " : "", names[i]);
+        if (w < 0 || (size_t)w >= sizeof(list) - used)
+            break;
+        used += (size_t)w;
+    }
+    return mer_error("'%s': %zu of %zu samples have no %s features: %s%s "
+                     "(hint: --set data.missing=mask masks them)",
+                     path, n_missing, total, what, list, n_missing > 5 ? ", ..." : "");
+}
+
+static int load_modality(struct mer_dataset *ds, int m, const struct mer_dataset_params *p)
+{
+    const char *path = p->features[m];
+    mer_store *s = NULL;
+    char **missing = NULL;
+    size_t n_missing = 0;
+    int64_t d;
+    int ret = -1;
+    if (mer_store_open(&s, path, MER_ST_VERIFY) < 0)
+        return -1;
+    if (mer_store_is_sequence(s)) {
+        mer_error("'%s': frame-level features; import them with --pool mean or --pool max", path);
+        goto done;
+    }
+    d = ds->dim[m] = mer_store_dim(s);
+    ds->x[m] = calloc(ds->n * (size_t)d + 1, sizeof(float));
+    missing = calloc(ds->n + 1, sizeof(*missing));
+    if (!ds->x[m] || !missing) {
+        mer_error("out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < ds->n; i++) {
+        int64_t row = mer_store_find_sample(s, ds->names[i]);
+        float *dst = ds->x[m] + i * (size_t)d;
+        if (row < 0) {
+            missing[n_missing++] = ds->names[i];
+            continue;
+        }
+        ds->present[i * MER_N_MODALITIES + (size_t)m] = 1;
+        if (mer_store_read(s, (size_t)row, dst) < 0 ||
+            check_finite(dst, d, ds, i, modality_names[m], p->nan) < 0) {
+            mer_error_prefix("'%s'", path);
+            goto done;
+        }
+    }
+    if (n_missing && p->missing == MER_MISSING_ERROR) {
+        report_missing(path, modality_names[m], missing, n_missing, ds->n);
+        goto done;
+    }
+    ds->has[m] = 1;
+    ret = 0;
+done:
+    free(missing);
+    mer_store_free(s);
+    return ret;
+}
+
+static int alloc_priors(struct mer_dataset *ds, int64_t pd)
+{
+    size_t nm = ds->n * MER_N_MODALITIES;
+    ds->prior_dim = pd;
+    ds->prior = calloc(nm * (size_t)pd + 1, sizeof(float));
+    ds->prior_reliability = calloc(nm + 1, sizeof(float));
+    ds->prior_present = calloc(nm + 1, sizeof(float));
+    if (!ds->prior || !ds->prior_reliability || !ds->prior_present)
+        return mer_error("out of memory");
+    return 0;
+}
+
+/* A priors store from mer import: features [N, M * P], a NaN row = no prior. */
+static int priors_from_features(struct mer_dataset *ds, mer_store *s, const char *path)
+{
+    int64_t d = mer_store_dim(s), pd = d / MER_N_MODALITIES;
+    float *row;
+    if (mer_store_is_sequence(s) || d % MER_N_MODALITIES || pd == 0)
+        return mer_error("'%s': a priors store made by mer import must be [N, 3 * P] "
+                         "(audio, video, text priors side by side), got dimension %lld",
+                         path, (long long)d);
+    if (alloc_priors(ds, pd) < 0)
+        return -1;
+    for (size_t i = 0; i < ds->n; i++) {
+        int64_t r = mer_store_find_sample(s, ds->names[i]);
+        if (r < 0)
+            continue;
+        row = ds->prior + i * MER_N_MODALITIES * (size_t)pd;
+        if (mer_store_read(s, (size_t)r, row) < 0)
+            return mer_error_prefix("'%s'", path);
+        for (int m = 0; m < MER_N_MODALITIES; m++) {
+            float *q = row + (size_t)m * (size_t)pd;
+            int ok = 1;
+            for (int64_t j = 0; j < pd; j++)
+                ok &= isfinite(q[j]) != 0;
+            if (!ok)
+                memset(q, 0, (size_t)pd * sizeof(float));
+            ds->prior_present[i * MER_N_MODALITIES + (size_t)m] = (float)ok;
+            ds->prior_reliability[i * MER_N_MODALITIES + (size_t)m] = (float)ok;
+        }
+    }
+    return 0;
+}
+
+/* A priors store from mer ingest: prior [N, M, P], reliability [N, M], present [N, M]. */
+static int priors_from_ingest(struct mer_dataset *ds, const char *path)
+{
+    mer_st_file *f = NULL;
+    char **ids = NULL;
+    size_t n_ids = 0;
+    struct mer_strmap map = MER_STRMAP_INIT;
+    const struct mer_st_tensor *prior, *rel, *pres;
+    int ret = -1;
+    if (mer_st_open(&f, path, MER_ST_VERIFY) < 0)
+        return -1;
+    if (json_string_array(path, "mer.ids", mer_st_meta(f, "mer.ids"), &ids, &n_ids) < 0)
+        goto done;
+    prior = need_tensor(f, "prior", MER_DTYPE_F32, (int64_t)n_ids);
+    rel = need_tensor(f, "reliability", MER_DTYPE_F32, (int64_t)n_ids);
+    pres = need_tensor(f, "present", MER_DTYPE_U8, (int64_t)n_ids);
+    if (!prior || !rel || !pres)
+        goto done;
+    if (prior->ndim != 3 || prior->shape[1] != MER_N_MODALITIES || rel->numel != pres->numel ||
+        rel->numel != (int64_t)n_ids * MER_N_MODALITIES) {
+        mer_error("'%s': expected prior [N, 3, P], reliability [N, 3], present [N, 3]", path);
+        goto done;
+    }
+    if (alloc_priors(ds, prior->shape[2]) < 0)
+        goto done;
+    if (mer_strmap_build(&map, (const char *const *)ids, n_ids, NULL) < 0) {
+        mer_error_prefix("'%s'", path);
+        goto done;
+    }
+    for (size_t i = 0; i < ds->n; i++) {
+        size_t pm = MER_N_MODALITIES * (size_t)ds->prior_dim;
+        int64_t r = mer_strmap_get(&map, ds->names[i]);
+        if (r < 0)
+            continue; /* no trace at all: present stays 0 */
+        memcpy(ds->prior + i * pm, (const float *)prior->data + (size_t)r * pm, pm * sizeof(float));
+        for (size_t m = 0; m < MER_N_MODALITIES; m++) {
+            float w;
+            size_t k = (size_t)r * MER_N_MODALITIES + m;
+            memcpy(&w, (const char *)rel->data + k * sizeof(float), sizeof(w));
+            ds->prior_present[i * MER_N_MODALITIES + m] =
+                ((const uint8_t *)pres->data)[k] ? 1.0f : 0.0f;
+            ds->prior_reliability[i * MER_N_MODALITIES + m] = isfinite(w) ? w : 0.0f;
+        }
+    }
+    ret = 0;
+done:
+    mer_strmap_release(&map);
+    free_strings(ids, n_ids);
+    mer_st_close(f);
+    return ret;
+}
+
+static int load_priors(struct mer_dataset *ds, const char *path)
+{
+    mer_store *s = NULL;
+    const char *kind;
+    int ret;
+    if (mer_store_open(&s, path, MER_ST_VERIFY) < 0)
+        return -1;
+    kind = mer_store_kind(s);
+    if (kind && !strcmp(kind, "priors")) {
+        mer_store_free(s);
+        return priors_from_ingest(ds, path);
+    }
+    ret = priors_from_features(ds, s, path);
+    mer_store_free(s);
+    return ret;
+}
+
+int mer_dataset_load(struct mer_dataset **out, const struct mer_dataset_params *p)
+{
+    struct mer_dataset *ds = calloc(1, sizeof(*ds));
+    int used = 0;
+    if (!ds)
+        return mer_error("out of memory");
+    if (!p->labels || !*p->labels) {
+        mer_error("no labels store given (data.labels)");
+        goto fail;
+    }
+    if (load_labels(ds, p->labels) < 0)
+        goto fail;
+    ds->present = calloc(ds->n * MER_N_MODALITIES + 1, sizeof(float));
+    if (!ds->present) {
+        mer_error("out of memory");
+        goto fail;
+    }
+    for (int m = 0; m < MER_N_MODALITIES; m++) {
+        if (!p->features[m] || !*p->features[m])
+            continue;
+        if (load_modality(ds, m, p) < 0)
+            goto fail;
+        used++;
+    }
+    if (!used) {
+        mer_error("no feature store given (data.audio, data.video, data.text)");
+        goto fail;
+    }
+    if (p->priors && *p->priors && load_priors(ds, p->priors) < 0)
+        goto fail;
+    *out = ds;
+    return 0;
+fail:
+    mer_dataset_free(ds);
+    return -1;
+}
