@@ -8,7 +8,7 @@
  *     if (mer_import_npy_dir(&p, &r) < 0) ...;
  *
  * A sample whose file cannot be read is reported on stderr ("warning: ...") and
- * skipped, unless p.strict. With p.ids_file, names listed but without a file
+ * skipped, unless p.strict. With p.ids_file (or p.labels_csv), names listed but without a file
  * ("missing") and files not listed ("extra") are reported by name.
  */
 #ifndef MER_IMPORTER_H
@@ -23,6 +23,7 @@ struct mer_import_params {
     const char *input;      /* directory of .npy files */
     const char *out;        /* output file, or directory with shard.count > 1 */
     const char *ids_file;   /* optional: names, one a line */
+    const char *labels_csv; /* optional: a label CSV whose names play the part of ids_file */
     const char *provenance; /* JSON object text for mer.provenance, or NULL */
     enum mer_pool pool;
     enum mer_dtype dtype; /* F32 or F16 */
@@ -45,8 +46,5 @@ struct mer_import_params mer_import_default_params(void);
 int mer_import_parse_pool(const char *s, enum mer_pool *pool);
 int mer_import_parse_dtype(const char *s, enum mer_dtype *dt);
 int mer_import_npy_dir(const struct mer_import_params *p, struct mer_import_report *r);
-
-/* {"command": "mer import ...", "mer_version": ..., "time": "2026-...Z"}: new string. */
-char *mer_provenance_json(int argc, const char **argv);
 
 #endif

@@ -4,6 +4,7 @@
 #include "mer/fs.h"
 #include "mer/importer.h"
 #include "mer/opt.h"
+#include "mer/provenance.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,8 @@ int cmd_import(int argc, const char **argv)
         MER_OPT_STRING(0, "dtype", &dtype, "f32|f16", "stored dtype (default f32)"),
         MER_OPT_STRING(0, "ids", &p.ids_file, "file",
                        "sample names, one a line: fixes the set and order"),
+        MER_OPT_STRING(0, "labels", &p.labels_csv, "csv",
+                       "a label CSV (MER2024 or manifest) whose names fix the set and order"),
         MER_OPT_SHARD(0, "shard", &p.shard, "write part i of n (into the -o directory)"),
         MER_OPT_BOOL(0, "force", &p.force, "overwrite existing output"),
         MER_OPT_BOOL(0, "strict", &p.strict, "fail on an unreadable sample instead of skipping it"),

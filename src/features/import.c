@@ -2,17 +2,16 @@
 #include "mer/error.h"
 #include "mer/fs.h"
 #include "mer/importer.h"
+#include "mer/labels.h"
 #include "mer/npy.h"
 #include "mer/progress.h"
 #include "mer/strmap.h"
-#include "mer/version.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct mer_import_params mer_import_default_params(void)
 {
@@ -45,31 +44,6 @@ int mer_import_parse_dtype(const char *s, enum mer_dtype *dt)
     else
         return mer_error("--dtype '%s': expected f32 or f16", s);
     return 0;
-}
-
-char *mer_provenance_json(int argc, const char **argv)
-{
-    cJSON *o = cJSON_CreateObject();
-    char *cmd = NULL, *text = NULL, when[32];
-    size_t len = 4;
-    time_t now = time(NULL);
-    struct tm tm;
-    for (int i = 0; i < argc; i++)
-        len += strlen(argv[i]) + 1;
-    if (o && (cmd = malloc(len))) {
-        strcpy(cmd, "mer");
-        for (int i = 0; i < argc; i++)
-            strcat(strcat(cmd, " "), argv[i]);
-        gmtime_r(&now, &tm);
-        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        cJSON_AddStringToObject(o, "command", cmd);
-        cJSON_AddStringToObject(o, "mer_version", MER_VERSION);
-        cJSON_AddStringToObject(o, "time", when);
-        text = cJSON_PrintUnformatted(o);
-    }
-    free(cmd);
-    cJSON_Delete(o);
-    return text;
 }
 
 /* ---- name lists ---- */
@@ -153,6 +127,24 @@ static int read_ids(const char *path, struct names *out)
     return 0;
 }
 
+/* The sample names of a label CSV (labels.h), in its row order. */
+static int read_label_names(const char *path, struct names *out)
+{
+    struct mer_labels_params lp = mer_labels_default_params();
+    struct mer_labels *l = NULL;
+    int ret = -1;
+    lp.n_classes = 0; /* any label is fine here: only the names matter */
+    if (mer_labels_from_csv(&l, path, &lp) < 0)
+        return -1;
+    for (size_t i = 0; i < l->n; i++)
+        if (names_push(out, l->names[i], strlen(l->names[i])) < 0)
+            goto done;
+    ret = 0;
+done:
+    mer_labels_free(l);
+    return ret;
+}
+
 /* "warning: <what>: a, b, c, ..." with up to 8 names. */
 static void warn_names(const char *what, char *const *v, size_t n)
 {
@@ -169,16 +161,17 @@ static int select_samples(const struct mer_import_params *p, struct names *files
     struct names ids = {0}, missing = {0}, extra = {0};
     struct mer_strmap fmap = MER_STRMAP_INIT, imap = MER_STRMAP_INIT;
     int ret = -1;
-    if (!p->ids_file) {
+    const char *list = p->ids_file ? p->ids_file : p->labels_csv;
+    if (!list) {
         *chosen = *files;
         memset(files, 0, sizeof(*files));
         return 0;
     }
-    if (read_ids(p->ids_file, &ids) < 0 ||
+    if ((p->ids_file ? read_ids(list, &ids) : read_label_names(list, &ids)) < 0 ||
         mer_strmap_build(&fmap, (const char *const *)files->v, files->n, NULL) < 0)
         goto done;
     if (mer_strmap_build(&imap, (const char *const *)ids.v, ids.n, NULL) < 0) {
-        mer_error_prefix("'%s'", p->ids_file);
+        mer_error_prefix("'%s'", list);
         goto done;
     }
     for (size_t i = 0; i < ids.n; i++)
@@ -193,8 +186,8 @@ static int select_samples(const struct mer_import_params *p, struct names *files
     r->extra = extra.n;
     if (missing.n) {
         char what[4300];
-        snprintf(what, sizeof(what), "%zu names in '%s' have no .npy in '%s'", missing.n,
-                 p->ids_file, p->input);
+        snprintf(what, sizeof(what), "%zu names in '%s' have no .npy in '%s'", missing.n, list,
+                 p->input);
         if (p->strict) {
             mer_error("%s, e.g. '%s'", what, missing.v[0]);
             goto done;
@@ -204,7 +197,7 @@ static int select_samples(const struct mer_import_params *p, struct names *files
     if (extra.n) {
         char what[4300];
         snprintf(what, sizeof(what), "%zu .npy files in '%s' are not in '%s' (left out)", extra.n,
-                 p->input, p->ids_file);
+                 p->input, list);
         warn_names(what, extra.v, extra.n);
     }
     ret = 0;
