@@ -1,9 +1,59 @@
-/* placeholder, replaced by its owner */
+/* mer config: resolve a config (defaults, file, --set) and print or write it. */
 #include "cmd/cmd.h"
+#include "mer/config.h"
+#include "mer/error.h"
+#include "mer/opt.h"
+
 #include <stdio.h>
+#include <stdlib.h>
+
+static const char *const usage[] = {
+    "mer config [--config <file>] [--set <key>=<value>]... [-o <out.json>]",
+    "mer config --doc",
+    NULL,
+};
+
 int cmd_config(int argc, const char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "mer %s: not implemented yet\n", argv[0]);
-    return 1;
+    const char *path = NULL, *out = NULL;
+    struct mer_strlist sets = MER_STRLIST_INIT;
+    mer_config *cfg = NULL;
+    int doc = 0, n, ret = 1;
+    struct mer_option opts[] = {
+        MER_OPT_STRING('c', "config", &path, "file", "JSON config (default: the defaults)"),
+        MER_OPT_LIST(0, "set", &sets, "key=value", "override a key (repeatable)"),
+        MER_OPT_STRING('o', "out", &out, "file", "write the resolved config here"),
+        MER_OPT_BOOL(0, "doc", &doc, "print the table of every key (markdown)"),
+        MER_OPT_END(),
+    };
+    n = mer_opt_parse(argc, argv, opts, usage);
+    if (n < 0) {
+        ret = mer_opt_exit_code(n);
+        goto done;
+    }
+    if (n > 0) {
+        ret = mer_usage_error("config", "unexpected argument '%s'", argv[0]);
+        goto done;
+    }
+    if (doc) {
+        mer_config_print_doc(stdout);
+        ret = 0;
+        goto done;
+    }
+    if (mer_config_load(&cfg, path, sets.items, sets.n) < 0 ||
+        (out && mer_config_write(cfg, out) < 0)) {
+        cmd_fail("config");
+        goto done;
+    }
+    if (!out) {
+        char *text = mer_config_to_json(cfg);
+        if (text)
+            puts(text);
+        free(text);
+    }
+    ret = 0;
+done:
+    mer_config_free(cfg);
+    mer_strlist_release(&sets);
+    return ret;
 }
