@@ -38,8 +38,14 @@ const char *mer_errmsg(void);
 /* Clears the recorded message. */
 void mer_error_clear(void);
 
+#ifdef __cplusplus
+#define MER_NORETURN [[noreturn]]
+#else
+#define MER_NORETURN _Noreturn
+#endif
+
 /* Aborts with file:line and a message; for bugs, never for bad input. */
-_Noreturn void mer_bug_impl(const char *file, int line, const char *fmt, ...) MER_PRINTF(3, 4);
+MER_NORETURN void mer_bug_impl(const char *file, int line, const char *fmt, ...) MER_PRINTF(3, 4);
 
 #define MER_BUG(...) mer_bug_impl(__FILE__, __LINE__, __VA_ARGS__)
 #define MER_ASSERT(x)                                                                              \

@@ -1,4 +1,4 @@
-/* One safetensors file: a paranoid reader (mmap) and an atomic writer. See store.h. */
+/* One safetensors file: a paranoid reader (mmap). The writer is st_writer.c. See store.h. */
 #include "mer/error.h"
 #include "mer/fs.h"
 #include "mer/store.h"
@@ -44,14 +44,6 @@ static int dtype_from_name(const char *s, enum mer_dtype *dt)
             return 0;
         }
     return -1;
-}
-
-uint64_t mer_checksum_update(uint64_t h, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ULL;
-    return h;
 }
 
 /* ---- reader ---- */

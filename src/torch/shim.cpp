@@ -1,7 +1,644 @@
-// placeholder, replaced by the torch shim work
+// The C API over libtorch declared in include/mer/torch.h. The only C++ in mer.
+// Every extern "C" body runs inside MER_TRY/MER_CATCH, so no exception crosses into C.
+#include <torch/script.h>
 #include <torch/torch.h>
+#include <torch/version.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
 extern "C" {
+#include "mer/error.h"
 #include "mer/torch.h"
 }
-extern "C" const char *mer_torch_version(void) { return "unknown"; }
-extern "C" int mer_torch_cuda_available(void) { return torch::cuda::is_available() ? 1 : 0; }
+
+struct mer_scope {
+    std::vector<mer_tensor *> owned;
+};
+
+struct mer_tensor {
+    torch::Tensor t;
+    mer_scope *owner;
+    size_t slot;
+};
+
+struct mer_jit {
+    torch::jit::script::Module m;
+};
+
+namespace {
+
+thread_local std::vector<mer_scope *> scope_stack;
+std::atomic<size_t> live_handles{0};
+torch::Device current_device(torch::kCPU);
+
+// libtorch messages carry a multi-line backtrace; mer errors are one line.
+int fail(const char *what)
+{
+    std::string s(what ? what : "unknown error");
+    size_t nl = s.find('\n');
+    if (nl != std::string::npos)
+        s.resize(nl);
+    return mer_error("torch: %s", s.c_str());
+}
+
+mer_tensor *wrap(torch::Tensor t)
+{
+    auto *h = new mer_tensor{std::move(t), nullptr, 0};
+    if (!scope_stack.empty()) {
+        h->owner = scope_stack.back();
+        h->slot = h->owner->owned.size();
+        h->owner->owned.push_back(h);
+    }
+    live_handles++;
+    return h;
+}
+
+void destroy(mer_tensor *h)
+{
+    live_handles--;
+    delete h;
+}
+
+torch::ScalarType scalar_type(enum mer_tdtype dt)
+{
+    switch (dt) {
+    case MER_T_F64:
+        return torch::kFloat64;
+    case MER_T_I64:
+        return torch::kInt64;
+    case MER_T_BOOL:
+        return torch::kBool;
+    default:
+        return torch::kFloat32;
+    }
+}
+
+std::vector<int64_t> dims(int ndim, const int64_t *shape)
+{
+    if (ndim < 0 || ndim > 8)
+        throw std::invalid_argument("tensor rank must be 0..8, got " + std::to_string(ndim));
+    return std::vector<int64_t>(shape, shape + ndim);
+}
+
+torch::TensorOptions options(enum mer_tdtype dt)
+{
+    return torch::TensorOptions().dtype(scalar_type(dt)).device(current_device);
+}
+
+} // namespace
+
+#define MER_TRY try {
+#define MER_CATCH                                                                                  \
+    }                                                                                              \
+    catch (const std::exception &e)                                                                \
+    {                                                                                              \
+        return fail(e.what());                                                                     \
+    }                                                                                              \
+    catch (...)                                                                                    \
+    {                                                                                              \
+        return fail("unknown C++ exception");                                                      \
+    }
+
+// An op that makes one new tensor from an expression over its arguments.
+#define MER_OP(out, expr)                                                                          \
+    MER_TRY *(out) = wrap(expr);                                                                   \
+    return 0;                                                                                      \
+    MER_CATCH
+
+extern "C" {
+
+/* ---- library ---- */
+
+const char *mer_torch_version(void)
+{
+    static char v[32];
+    snprintf(v, sizeof(v), "%d.%d.%d", TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR,
+             TORCH_VERSION_PATCH);
+    return v;
+}
+
+int mer_torch_cuda_available(void)
+{
+    try {
+        return torch::cuda::is_available() ? 1 : 0;
+    } catch (...) {
+        return 0;
+    }
+}
+
+void mer_torch_set_threads(int n)
+{
+    if (n <= 0)
+        return;
+    try {
+        torch::set_num_threads(n);
+    } catch (...) {
+        // libtorch refuses once its pool is running; keeping the old count is harmless
+    }
+}
+
+void mer_torch_manual_seed(uint64_t seed)
+{
+    torch::manual_seed(seed);
+}
+
+int mer_torch_set_deterministic(int on)
+{
+    MER_TRY at::globalContext().setDeterministicAlgorithms(on != 0, false);
+    return 0;
+    MER_CATCH
+}
+
+int mer_torch_set_device(const char *spec)
+{
+    MER_TRY torch::Device d(spec);
+    if (d.is_cuda() && !torch::cuda::is_available())
+        return mer_error("torch: device '%s' requested, but this libtorch has no CUDA support or "
+                         "sees no GPU (build against a CUDA LibTorch with CMAKE_PREFIX_PATH)",
+                         spec);
+    if (d.is_cuda() && d.has_index() && d.index() >= (int)torch::cuda::device_count())
+        return mer_error("torch: device '%s' requested, but only %d CUDA devices are visible",
+                         spec, (int)torch::cuda::device_count());
+    if (!d.is_cpu() && !d.is_cuda())
+        return mer_error("torch: device '%s': only cpu and cuda:N are supported", spec);
+    current_device = d;
+    return 0;
+    MER_CATCH
+}
+
+int mer_torch_grad_enabled(int on)
+{
+    int was = torch::GradMode::is_enabled();
+    torch::GradMode::set_enabled(on != 0);
+    return was;
+}
+
+/* ---- scopes ---- */
+
+mer_scope *mer_scope_begin(void)
+{
+    try {
+        auto *s = new mer_scope;
+        scope_stack.push_back(s);
+        return s;
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+void mer_scope_reset(mer_scope *s)
+{
+    if (!s)
+        return;
+    for (mer_tensor *h : s->owned)
+        if (h)
+            destroy(h);
+    s->owned.clear();
+}
+
+void mer_scope_end(mer_scope *s)
+{
+    if (!s)
+        return;
+    MER_ASSERT(!scope_stack.empty() && scope_stack.back() == s);
+    mer_scope_reset(s);
+    scope_stack.pop_back();
+    delete s;
+}
+
+size_t mer_tensor_live_count(void)
+{
+    return live_handles.load();
+}
+
+/* ---- tensors ---- */
+
+int mer_tensor_from_host(mer_tensor **out, const void *data, enum mer_tdtype dt, int ndim,
+                         const int64_t *shape)
+{
+    MER_TRY auto cpu = torch::empty(dims(ndim, shape), torch::TensorOptions().dtype(scalar_type(dt)));
+    std::memcpy(cpu.data_ptr(), data, cpu.numel() * cpu.element_size());
+    *out = wrap(cpu.to(current_device));
+    return 0;
+    MER_CATCH
+}
+
+int mer_tensor_zeros(mer_tensor **out, enum mer_tdtype dt, int ndim, const int64_t *shape)
+{
+    MER_OP(out, torch::zeros(dims(ndim, shape), options(dt)))
+}
+
+int mer_tensor_uniform(mer_tensor **out, int ndim, const int64_t *shape, double lo, double hi)
+{
+    MER_OP(out, torch::empty(dims(ndim, shape), options(MER_T_F32)).uniform_(lo, hi))
+}
+
+int mer_tensor_to_host(const mer_tensor *t, void *buf, size_t bytes)
+{
+    MER_TRY auto cpu = t->t.detach().to(torch::kCPU).contiguous();
+    size_t have = (size_t)(cpu.numel() * cpu.element_size());
+    if (have != bytes)
+        return mer_error("torch: to_host: tensor has %zu bytes, buffer %zu", have, bytes);
+    std::memcpy(buf, cpu.data_ptr(), bytes);
+    return 0;
+    MER_CATCH
+}
+
+int mer_tensor_item(const mer_tensor *t, double *out)
+{
+    MER_TRY *out = t->t.item<double>();
+    return 0;
+    MER_CATCH
+}
+
+int mer_tensor_ndim(const mer_tensor *t)
+{
+    return (int)t->t.dim();
+}
+
+int64_t mer_tensor_dim_size(const mer_tensor *t, int dim)
+{
+    return dim >= 0 && dim < t->t.dim() ? t->t.size(dim) : -1;
+}
+
+int64_t mer_tensor_numel(const mer_tensor *t)
+{
+    return t->t.numel();
+}
+
+void mer_tensor_free(mer_tensor *t)
+{
+    if (!t)
+        return;
+    if (t->owner)
+        t->owner->owned[t->slot] = nullptr;
+    destroy(t);
+}
+
+/* ---- autograd ---- */
+
+int mer_tensor_set_requires_grad(mer_tensor *t, int on)
+{
+    MER_TRY t->t.set_requires_grad(on != 0);
+    return 0;
+    MER_CATCH
+}
+
+int mer_tensor_backward(mer_tensor *loss)
+{
+    MER_TRY loss->t.backward();
+    return 0;
+    MER_CATCH
+}
+
+int mer_tensor_grad(mer_tensor **out, const mer_tensor *t)
+{
+    MER_TRY if (!t->t.grad().defined()) return mer_error("torch: tensor has no gradient yet");
+    *out = wrap(t->t.grad());
+    return 0;
+    MER_CATCH
+}
+
+int mer_tensor_zero_grad(mer_tensor *t)
+{
+    MER_TRY if (t->t.grad().defined()) t->t.mutable_grad().zero_();
+    return 0;
+    MER_CATCH
+}
+
+int mer_tensor_copy_(mer_tensor *dst, const mer_tensor *src)
+{
+    MER_TRY torch::NoGradGuard no_grad;
+    dst->t.copy_(src->t);
+    return 0;
+    MER_CATCH
+}
+
+/* ---- ops ---- */
+
+int mer_t_add(mer_tensor **out, const mer_tensor *a, const mer_tensor *b) { MER_OP(out, a->t + b->t) }
+int mer_t_sub(mer_tensor **out, const mer_tensor *a, const mer_tensor *b) { MER_OP(out, a->t - b->t) }
+int mer_t_mul(mer_tensor **out, const mer_tensor *a, const mer_tensor *b) { MER_OP(out, a->t * b->t) }
+int mer_t_div(mer_tensor **out, const mer_tensor *a, const mer_tensor *b) { MER_OP(out, a->t / b->t) }
+int mer_t_matmul(mer_tensor **out, const mer_tensor *a, const mer_tensor *b)
+{
+    MER_OP(out, torch::matmul(a->t, b->t))
+}
+int mer_t_add_scalar(mer_tensor **out, const mer_tensor *a, double s) { MER_OP(out, a->t + s) }
+int mer_t_mul_scalar(mer_tensor **out, const mer_tensor *a, double s) { MER_OP(out, a->t * s) }
+int mer_t_relu(mer_tensor **out, const mer_tensor *a) { MER_OP(out, torch::relu(a->t)) }
+int mer_t_gelu(mer_tensor **out, const mer_tensor *a) { MER_OP(out, torch::gelu(a->t)) }
+int mer_t_sigmoid(mer_tensor **out, const mer_tensor *a) { MER_OP(out, torch::sigmoid(a->t)) }
+int mer_t_tanh(mer_tensor **out, const mer_tensor *a) { MER_OP(out, torch::tanh(a->t)) }
+int mer_t_exp(mer_tensor **out, const mer_tensor *a) { MER_OP(out, torch::exp(a->t)) }
+int mer_t_log(mer_tensor **out, const mer_tensor *a) { MER_OP(out, torch::log(a->t)) }
+int mer_t_neg(mer_tensor **out, const mer_tensor *a) { MER_OP(out, torch::neg(a->t)) }
+int mer_t_sqrt(mer_tensor **out, const mer_tensor *a) { MER_OP(out, torch::sqrt(a->t)) }
+
+int mer_t_linear(mer_tensor **out, const mer_tensor *x, const mer_tensor *w, const mer_tensor *b)
+{
+    MER_OP(out, torch::nn::functional::linear(x->t, w->t, b ? b->t : torch::Tensor()))
+}
+
+int mer_t_softmax(mer_tensor **out, const mer_tensor *x, int dim)
+{
+    MER_OP(out, torch::softmax(x->t, dim))
+}
+
+int mer_t_log_softmax(mer_tensor **out, const mer_tensor *x, int dim)
+{
+    MER_OP(out, torch::log_softmax(x->t, dim))
+}
+
+int mer_t_logsumexp(mer_tensor **out, const mer_tensor *x, int dim, int keepdim)
+{
+    MER_OP(out, torch::logsumexp(x->t, {dim}, keepdim != 0))
+}
+
+int mer_t_layer_norm(mer_tensor **out, const mer_tensor *x, const mer_tensor *w,
+                     const mer_tensor *b, double eps)
+{
+    MER_OP(out, torch::layer_norm(x->t, {x->t.size(-1)}, w ? w->t : torch::Tensor(),
+                                  b ? b->t : torch::Tensor(), eps))
+}
+
+int mer_t_dropout(mer_tensor **out, const mer_tensor *x, double p, int train)
+{
+    MER_OP(out, torch::dropout(x->t, p, train != 0))
+}
+
+int mer_t_sum(mer_tensor **out, const mer_tensor *x, int dim, int keepdim)
+{
+    MER_OP(out, dim == MER_ALL_DIMS ? x->t.sum() : x->t.sum({dim}, keepdim != 0))
+}
+
+int mer_t_mean(mer_tensor **out, const mer_tensor *x, int dim, int keepdim)
+{
+    MER_OP(out, dim == MER_ALL_DIMS ? x->t.mean() : x->t.mean({dim}, keepdim != 0))
+}
+
+int mer_t_max(mer_tensor **out, const mer_tensor *x, int dim, int keepdim)
+{
+    MER_OP(out, std::get<0>(x->t.max(dim, keepdim != 0)))
+}
+
+static std::vector<torch::Tensor> tensor_list(const mer_tensor *const *xs, size_t n)
+{
+    std::vector<torch::Tensor> v;
+    v.reserve(n);
+    for (size_t i = 0; i < n; i++)
+        v.push_back(xs[i]->t);
+    return v;
+}
+
+int mer_t_cat(mer_tensor **out, const mer_tensor *const *xs, size_t n, int dim)
+{
+    MER_OP(out, torch::cat(tensor_list(xs, n), dim))
+}
+
+int mer_t_stack(mer_tensor **out, const mer_tensor *const *xs, size_t n, int dim)
+{
+    MER_OP(out, torch::stack(tensor_list(xs, n), dim))
+}
+
+int mer_t_index_select(mer_tensor **out, const mer_tensor *x, int dim, const mer_tensor *index)
+{
+    MER_OP(out, torch::index_select(x->t, dim, index->t))
+}
+
+int mer_t_gather(mer_tensor **out, const mer_tensor *x, int dim, const mer_tensor *index)
+{
+    MER_OP(out, torch::gather(x->t, dim, index->t))
+}
+
+int mer_t_masked_fill(mer_tensor **out, const mer_tensor *x, const mer_tensor *mask, double value)
+{
+    MER_OP(out, x->t.masked_fill(mask->t, value))
+}
+
+int mer_t_normalize(mer_tensor **out, const mer_tensor *x, int dim, double eps)
+{
+    namespace F = torch::nn::functional;
+    MER_OP(out, F::normalize(x->t, F::NormalizeFuncOptions().p(2).dim(dim).eps(eps)))
+}
+
+int mer_t_transpose(mer_tensor **out, const mer_tensor *x, int d0, int d1)
+{
+    MER_OP(out, x->t.transpose(d0, d1))
+}
+
+int mer_t_reshape(mer_tensor **out, const mer_tensor *x, int ndim, const int64_t *shape)
+{
+    MER_OP(out, x->t.reshape(dims(ndim, shape)))
+}
+
+/* ---- optimizers ---- */
+
+} // extern "C"
+
+struct mer_optim {
+    std::vector<mer_tensor *> params;
+    std::vector<float> moments; // m then v of every parameter, one contiguous block
+    std::vector<size_t> offset; // start of each parameter's moments in the block
+    mer_optim_params p;
+    int64_t steps;
+};
+
+namespace {
+
+// One parameter, torch.optim.Adam/AdamW's arithmetic (torch 1.13, single-tensor path):
+//   adamw: p *= 1 - lr * wd          adam: g += wd * p
+//   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+//   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+void adam_update(float *p, const float *g, float *m, float *v, size_t n, const mer_optim_params &o,
+                 int64_t t)
+{
+    const float b1 = (float)o.beta1, b2 = (float)o.beta2;
+    const double bc1 = 1.0 - std::pow(o.beta1, (double)t), bc2 = 1.0 - std::pow(o.beta2, (double)t);
+    const float step = (float)(o.lr / bc1), bc2_sqrt = (float)std::sqrt(bc2), eps = (float)o.eps;
+    const float decay = (float)(1.0 - o.lr * o.weight_decay), wd = (float)o.weight_decay;
+    const bool decoupled = o.kind == MER_OPTIM_ADAMW;
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i];
+        if (decoupled)
+            p[i] *= decay;
+        else if (wd != 0.0f)
+            gi += wd * p[i];
+        m[i] = m[i] * b1 + gi * (1.0f - b1);
+        v[i] = v[i] * b2 + (1.0f - b2) * gi * gi;
+        p[i] += -step * (m[i] / (std::sqrt(v[i]) / bc2_sqrt + eps));
+    }
+}
+
+void sgd_update(torch::Tensor &p, const torch::Tensor &g, const mer_optim_params &o)
+{
+    torch::NoGradGuard no_grad;
+    p.add_(o.weight_decay != 0 ? g + o.weight_decay * p : g, -o.lr);
+}
+
+bool fusable(const torch::Tensor &t)
+{
+    return t.device().is_cpu() && t.scalar_type() == torch::kFloat32 && t.is_contiguous();
+}
+
+// The same Adam on any device, through tensor ops (CUDA parameters).
+void adam_update_tensors(torch::Tensor &p, const torch::Tensor &g, torch::Tensor &m,
+                         torch::Tensor &v, const mer_optim_params &o, int64_t t)
+{
+    torch::NoGradGuard no_grad;
+    torch::Tensor gi = g;
+    if (o.kind == MER_OPTIM_ADAMW)
+        p.mul_(1.0 - o.lr * o.weight_decay);
+    else if (o.weight_decay != 0)
+        gi = g + o.weight_decay * p;
+    m.mul_(o.beta1).add_(gi, 1.0 - o.beta1);
+    v.mul_(o.beta2).addcmul_(gi, gi, 1.0 - o.beta2);
+    const double bc1 = 1.0 - std::pow(o.beta1, (double)t), bc2 = 1.0 - std::pow(o.beta2, (double)t);
+    p.addcdiv_(m, v.sqrt() / std::sqrt(bc2) + o.eps, -o.lr / bc1);
+}
+
+} // namespace
+
+extern "C" {
+
+struct mer_optim_params mer_optim_default_params(enum mer_optim_kind kind)
+{
+    mer_optim_params p;
+    p.kind = kind;
+    p.lr = 1e-3;
+    p.beta1 = 0.9;
+    p.beta2 = 0.999;
+    p.eps = 1e-8;
+    p.weight_decay = kind == MER_OPTIM_ADAMW ? 1e-2 : 0.0;
+    return p;
+}
+
+int mer_optim_new(mer_optim **out, mer_tensor *const *params, size_t n,
+                  const struct mer_optim_params *p)
+{
+    MER_TRY auto *o = new mer_optim;
+    size_t total = 0;
+    o->p = *p;
+    o->steps = 0;
+    for (size_t i = 0; i < n; i++) {
+        o->params.push_back(params[i]);
+        o->offset.push_back(total);
+        total += 2 * (size_t)params[i]->t.numel();
+    }
+    if (p->kind != MER_OPTIM_SGD)
+        o->moments.assign(total, 0.0f);
+    *out = o;
+    return 0;
+    MER_CATCH
+}
+
+void mer_optim_free(mer_optim *o)
+{
+    delete o;
+}
+
+int mer_optim_step(mer_optim *o)
+{
+    MER_TRY o->steps++;
+    for (size_t i = 0; i < o->params.size(); i++) {
+        torch::Tensor &p = o->params[i]->t;
+        torch::Tensor g = p.grad();
+        if (!g.defined())
+            continue; // as torch.optim: a parameter without a gradient is left alone
+        if (o->p.kind == MER_OPTIM_SGD) {
+            sgd_update(p, g, o->p);
+            continue;
+        }
+        size_t n = (size_t)p.numel();
+        float *m = o->moments.data() + o->offset[i], *v = m + n;
+        if (fusable(p) && fusable(g)) {
+            adam_update(p.data_ptr<float>(), g.data_ptr<float>(), m, v, n, o->p, o->steps);
+        } else {
+            auto host = torch::TensorOptions().dtype(torch::kFloat32);
+            auto mt = torch::from_blob(m, p.sizes(), host).to(p.device());
+            auto vt = torch::from_blob(v, p.sizes(), host).to(p.device());
+            adam_update_tensors(p, g, mt, vt, o->p, o->steps);
+            std::memcpy(m, mt.cpu().contiguous().data_ptr<float>(), n * sizeof(float));
+            std::memcpy(v, vt.cpu().contiguous().data_ptr<float>(), n * sizeof(float));
+        }
+    }
+    return 0;
+    MER_CATCH
+}
+
+int mer_optim_zero_grad(mer_optim *o)
+{
+    MER_TRY for (mer_tensor *p : o->params) if (p->t.grad().defined()) p->t.mutable_grad().zero_();
+    return 0;
+    MER_CATCH
+}
+
+void mer_optim_set_lr(mer_optim *o, double lr)
+{
+    o->p.lr = lr;
+}
+
+int64_t mer_optim_steps(const mer_optim *o)
+{
+    return o->steps;
+}
+
+int mer_clip_grad_norm(mer_tensor *const *params, size_t n, double max_norm, double *norm)
+{
+    MER_TRY torch::NoGradGuard no_grad;
+    double total = 0;
+    for (size_t i = 0; i < n; i++)
+        if (params[i]->t.grad().defined())
+            total += params[i]->t.grad().pow(2).sum().item<double>();
+    total = std::sqrt(total);
+    if (norm)
+        *norm = total;
+    double coef = max_norm / (total + 1e-6);
+    if (coef < 1.0)
+        for (size_t i = 0; i < n; i++)
+            if (params[i]->t.grad().defined())
+                params[i]->t.mutable_grad().mul_(coef);
+    return 0;
+    MER_CATCH
+}
+
+/* ---- TorchScript ---- */
+
+int mer_jit_load(mer_jit **out, const char *path)
+{
+    try {
+        auto *j = new mer_jit{torch::jit::load(path, current_device)};
+        j->m.eval();
+        *out = j;
+        return 0;
+    } catch (const std::exception &e) {
+        std::string s(e.what());
+        s.resize(std::min(s.find('\n'), s.size()));
+        return mer_error("'%s': cannot load TorchScript module: %s", path, s.c_str());
+    }
+}
+
+void mer_jit_free(mer_jit *m)
+{
+    delete m;
+}
+
+int mer_jit_forward(mer_jit *m, mer_tensor **out, const mer_tensor *const *inputs, size_t n)
+{
+    MER_TRY std::vector<torch::jit::IValue> args;
+    for (size_t i = 0; i < n; i++)
+        args.emplace_back(inputs[i]->t);
+    torch::jit::IValue r = m->m.forward(args);
+    if (!r.isTensor())
+        return mer_error("torch: TorchScript forward returned a %s, expected a tensor",
+                         r.tagKind().c_str());
+    *out = wrap(r.toTensor());
+    return 0;
+    MER_CATCH
+}
+
+} // extern "C"
