@@ -1,0 +1,216 @@
+/*
+ * The C model against the PyTorch reference (tests/oracle/model_ref.py via model_oracle.py):
+ * from the same weights and batch, logits, z, every loss term and every parameter's gradient
+ * agree to 1e-5, for each prior injection mode, cross-entropy variant and fusion normalisation.
+ */
+#include "mer/error.h"
+#include "mer/model.h"
+#include "mer/store.h"
+#include "testhelp.h"
+
+#include <math.h>
+
+#define N 12
+#define K 6
+#define P 10
+static const int64_t DIMS[3] = {20, 12, 16};
+static char root[4200];
+
+static void *load(const char *dir, const char *name, size_t bytes)
+{
+    char path[8600];
+    void *buf = calloc(1, bytes);
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "rb");
+    if (!f || fread(buf, 1, bytes, f) != bytes) {
+        fprintf(stderr, "cannot read %s\n", path);
+        exit(1);
+    }
+    fclose(f);
+    return buf;
+}
+
+static double maxdiff(const mer_tensor *t, const float *want)
+{
+    size_t n = (size_t)mer_tensor_numel(t);
+    float *got = calloc(n, sizeof(float));
+    double d = 0;
+    CHECK(mer_tensor_to_host(t, got, n * sizeof(float)) == 0);
+    for (size_t i = 0; i < n; i++)
+        d = fmax(d, fabs((double)got[i] - (double)want[i]));
+    free(got);
+    return d;
+}
+
+static enum mer_prior_mode mode_of(const char *s)
+{
+    return !strcmp(s, "concat") ? MER_PRIOR_CONCAT
+           : !strcmp(s, "gate") ? MER_PRIOR_GATE
+           : !strcmp(s, "film") ? MER_PRIOR_FILM
+           : !strcmp(s, "cross_attention") ? MER_PRIOR_CROSS_ATTENTION
+                                           : MER_PRIOR_NONE;
+}
+
+static enum mer_ce_kind ce_of(const char *s)
+{
+    return !strcmp(s, "class_weighted")   ? MER_CE_CLASS_WEIGHTED
+           : !strcmp(s, "logit_adjusted") ? MER_CE_LOGIT_ADJUSTED
+                                          : MER_CE_PLAIN;
+}
+
+/* Gradients of every parameter vs the reference's; returns the max difference. */
+static double grad_maxdiff(mer_model *m, const char *dir)
+{
+    char path[8600];
+    mer_st_file *f = NULL;
+    double worst = 0;
+    snprintf(path, sizeof(path), "%s/grads.safetensors", dir);
+    CHECK(mer_st_open(&f, path, 0) == 0);
+    if (!f)
+        return INFINITY;
+    CHECK_EQ_INT(mer_st_n_tensors(f), mer_model_n_params(m));
+    for (size_t i = 0; i < mer_model_n_params(m); i++) {
+        const struct mer_st_tensor *t = mer_st_find(f, mer_model_param_name(m, i));
+        mer_tensor *g = NULL;
+        float *want;
+        CHECK(t != NULL);
+        if (!t)
+            continue;
+        want = malloc(t->nbytes);
+        memcpy(want, t->data, t->nbytes);
+        if (mer_tensor_grad(&g, mer_model_param(m, i)) == 0) {
+            double d = maxdiff(g, want);
+            if (d > 1e-5)
+                fprintf(stderr, "  grad %s: maxdiff %.3g\n", mer_model_param_name(m, i), d);
+            worst = fmax(worst, d);
+        } else {
+            /* No gradient in C: the reference's must be all zero. */
+            for (size_t j = 0; j < t->nbytes / 4; j++)
+                worst = fmax(worst, fabs(want[j]));
+        }
+        mer_tensor_free(g);
+        free(want);
+    }
+    mer_st_close(f);
+    return worst;
+}
+
+static void run_case(const char *name, const char *mode, const char *ce, const char *norm)
+{
+    char dir[8400], path[8600], file[16];
+    struct mer_model_config c = mer_model_default_config();
+    struct mer_loss_config lc = mer_loss_default_config();
+    static const double counts[K] = {30, 25, 20, 12, 9, 3};
+    struct mer_batch b = {0};
+    struct mer_forward fw;
+    struct mer_losses ls;
+    mer_model *m = NULL;
+    mer_scope *s;
+    float *w, *mask, *logits, *z, *xs[3], *ps[3];
+    int64_t *y;
+    double want[4], got[4], dl = 0, dz, dg;
+    FILE *f;
+    snprintf(dir, sizeof(dir), "%s/%s", root, name);
+    c.n_mod = 3;
+    memcpy(c.dims, DIMS, sizeof(DIMS));
+    c.hidden = 16;
+    c.dropout = 0;
+    c.n_classes = K;
+    c.prior_dim = P;
+    c.prior_mode = mode_of(mode);
+    c.proj_dim = 8;
+    c.attention_softmax = !strcmp(norm, "softmax");
+    lc.ce = ce_of(ce);
+    lc.class_counts = counts;
+    CHECK(mer_model_new(&m, &c) == 0);
+    snprintf(path, sizeof(path), "%s/weights.safetensors", dir);
+    CHECK(mer_model_load_weights(m, path) == 0);
+    s = mer_scope_begin();
+    b.n = N;
+    for (int j = 0; j < 3; j++) {
+        int64_t xshape[2] = {N, DIMS[j]}, pshape[2] = {N, P};
+        snprintf(file, sizeof(file), "x%d.f32", j);
+        xs[j] = load(dir, file, (size_t)(N * DIMS[j]) * 4);
+        snprintf(file, sizeof(file), "p%d.f32", j);
+        ps[j] = load(dir, file, N * P * 4);
+        CHECK(mer_tensor_from_host(&b.x[j], xs[j], MER_T_F32, 2, xshape) == 0);
+        CHECK(mer_tensor_from_host(&b.prior[j], ps[j], MER_T_F32, 2, pshape) == 0);
+    }
+    b.prior_w = w = load(dir, "w.f32", N * 3 * 4);
+    b.modality_mask = mask = load(dir, "mask.f32", N * 3 * 4);
+    b.y = y = load(dir, "y.i64", N * 8);
+    logits = load(dir, "logits.f32", N * K * 4);
+    z = load(dir, "z.f32", N * 8 * 4);
+    CHECK(mer_model_forward(m, &b, 0, &fw) == 0);
+    CHECK(mer_model_losses(m, &fw, &b, &lc, &ls) == 0);
+    CHECK(mer_tensor_backward(ls.total) == 0);
+    snprintf(path, sizeof(path), "%s/losses.txt", dir);
+    f = fopen(path, "r");
+    CHECK(f && fscanf(f, "%lf %lf %lf %lf", &want[0], &want[1], &want[2], &want[3]) == 4);
+    if (f)
+        fclose(f);
+    mer_tensor_item(ls.ce, &got[0]);
+    mer_tensor_item(ls.inter, &got[1]);
+    mer_tensor_item(ls.intra, &got[2]);
+    mer_tensor_item(ls.total, &got[3]);
+    for (int i = 0; i < 4; i++)
+        dl = fmax(dl, fabs(got[i] - want[i]));
+    dz = fmax(maxdiff(fw.logits, logits), maxdiff(fw.z, z));
+    dg = grad_maxdiff(m, dir);
+    CHECK(dl < 1e-5);
+    CHECK(dz < 1e-5);
+    CHECK(dg < 1e-5);
+    printf("%-40s outputs %.2g  losses %.2g  grads %.2g\n", name, dz, dl, dg);
+    mer_scope_end(s);
+    mer_model_free(m);
+    for (int j = 0; j < 3; j++) {
+        free(xs[j]);
+        free(ps[j]);
+    }
+    free(w);
+    free(mask);
+    free(y);
+    free(logits);
+    free(z);
+}
+
+int main(void)
+{
+    char cmd[8800], path[4400], name[128], mode[64], ce[64], norm[64];
+    FILE *f;
+    int cases = 0;
+    snprintf(root, sizeof(root), "%s", test_tmpdir());
+    snprintf(cmd, sizeof(cmd), "%s %s/tests/oracle/model_oracle.py %s", MER_TEST_PYTHON,
+             MER_TEST_SOURCE_DIR, root);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "the PyTorch reference failed (is python3-torch installed?)\n");
+        return 1;
+    }
+    mer_torch_set_threads(1);
+    snprintf(path, sizeof(path), "%s/cases.txt", root);
+    f = fopen(path, "r");
+    CHECK(f != NULL);
+    while (f && fscanf(f, "%127s %63s %63s %63s", name, mode, ce, norm) == 4) {
+        TEST(name) run_case(name, mode, ce, norm);
+        cases++;
+    }
+    if (f)
+        fclose(f);
+    CHECK(cases == 15);
+    TEST("bad configs are refused")
+    {
+        struct mer_model_config c = mer_model_default_config();
+        mer_model *m = NULL;
+        c.n_mod = 0;
+        CHECK(mer_model_new(&m, &c) == -1);
+        c.n_mod = 1;
+        c.dims[0] = 8;
+        c.prior_dim = 4;
+        c.hidden = 10;
+        c.heads = 4;
+        CHECK(mer_model_new(&m, &c) == -1);
+        CHECK(strstr(mer_errmsg(), "divisible") != NULL);
+    }
+    return test_report();
+}
