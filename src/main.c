@@ -17,6 +17,8 @@ static const struct mer_cmd commands[] = {
     {"import", cmd_import, "convert per-sample .npy features into a feature store"},
     {"import-labels", cmd_import_labels, "read a label CSV (MER2024 or manifest) into a store"},
     {"info", cmd_info, "describe a feature store and verify its checksums"},
+    {"train", cmd_train, "train the prior-fusion model with k-fold cross-validation"},
+    {"eval", cmd_eval, "score predictions (WAF, accuracy, per class) and write submissions"},
     {"config", cmd_config, "resolve a config with --set overrides and print it"},
     {"version", cmd_version, "print the versions of mer and its libraries"},
 };

@@ -1,18 +1,25 @@
 /*
  * labels.h: sample labels, valence and splits, read from CSV and kept as a
- * "labels" store (store.h).
+ * "labels" store (store.h: label I64 [N], valence F32 [N], split I64 [N];
+ * mer.ids, mer.classes, mer.splits).
  *
- * Two CSV layouts, told apart by the header:
- *   MER2024's label-disdim.csv    name,discrete,valence
+ * Two CSV layouts, told apart by the header (columns in any order, extra ones ignored):
+ *   MER2024's label-disdim.csv    name,discrete,valence     (a "discrete" column)
  *   a generic manifest            name,label[,valence][,split]
  * An empty label marks an unlabeled row (-1, e.g. MER2024's test clips); an
- * empty valence is NaN. Without a split column every row gets p.default_split.
+ * empty valence is NaN; a row without a split (no column, or an empty cell) gets
+ * p.default_split. Splits are numbered in order of first appearance.
  *
  *     struct mer_labels_params p = mer_labels_default_params();
  *     struct mer_labels *l;
- *     if (mer_labels_from_csv(&l, "label-disdim.csv", &p) < 0) ...;
- *     mer_labels_write(l, "labels.safetensors", provenance_json);
+ *     if (mer_labels_from_csv(&l, "label-disdim.csv", &p) < 0) ...;   // mer_errmsg()
+ *     if (mer_labels_write(l, "labels.safetensors", provenance_json) < 0) ...;
  *     mer_labels_free(l);
+ *
+ * Errors are one line naming the file and line: a missing column (naming it), a row
+ * whose field count differs from the header's, an empty name, a label outside the
+ * class list (listing the classes), a valence that is not a finite number, a sample
+ * name seen before (naming both lines); CSV syntax errors as csv.h.
  */
 #ifndef MER_LABELS_H
 #define MER_LABELS_H
@@ -20,32 +27,43 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* MER2024's class order (the official baseline's index order). */
+/* MER2024's classes in the official baseline's index order:
+ * neutral, angry, happy, sad, worried, surprise. */
 extern const char *const mer_mer2024_classes[6];
 
 struct mer_labels_params {
-    const char *const *classes; /* class names in index order */
-    int n_classes;              /* 0: classes in order of first appearance */
-    const char *default_split; /* for rows without a split column; "train" */
+    const char *const *classes; /* class names in index order (borrowed); default MER2024's */
+    int n_classes;              /* 0: any label, classes numbered in order of first appearance */
+    const char *default_split;  /* split of rows without one; default "train" */
 };
+
+/* MER2024's classes, split "train". */
+struct mer_labels_params mer_labels_default_params(void);
 
 struct mer_labels {
-    size_t n;
-    char **names;     /* [n] */
-    int64_t *label;   /* [n], -1 = unlabeled */
-    float *valence;   /* [n], NaN = absent */
-    int64_t *split;   /* [n] index into splits */
+    const char *layout; /* "mer2024" or "manifest": how the header was read (static string) */
+    size_t n;           /* samples, in file order */
+    char **names;       /* [n] */
+    int64_t *label;     /* [n] index into classes, -1 = unlabeled */
+    float *valence;     /* [n] NaN = absent */
+    int64_t *split;     /* [n] index into splits */
     int n_classes;
-    char **classes;   /* [n_classes] */
+    char **classes;     /* [n_classes] */
     int n_splits;
-    char **splits;    /* [n_splits], in order of first appearance */
+    char **splits;      /* [n_splits] in order of first appearance */
 };
 
-struct mer_labels_params mer_labels_default_params(void);
+/* Reads a label CSV. New labels in *out (free with mer_labels_free); -1 with the error
+ * set, also for bad params (duplicate or empty class names). */
 int mer_labels_from_csv(struct mer_labels **out, const char *path,
                         const struct mer_labels_params *p);
-/* Writes a labels store atomically (mer.kind "labels"). */
+/* Samples of split s with label k (k = -1: unlabeled). */
+size_t mer_labels_count(const struct mer_labels *l, int s, int k);
+/* Writes a labels store atomically (mer.kind "labels"); provenance is a JSON object's
+ * text stored as mer.provenance, or NULL. */
 int mer_labels_write(const struct mer_labels *l, const char *path, const char *provenance);
 void mer_labels_free(struct mer_labels *l);
+/* Reads a labels store written by mer_labels_write (checksum verified). */
+int mer_labels_read_store(struct mer_labels **out, const char *path);
 
 #endif

@@ -44,4 +44,9 @@ double mer_mse(const double *truth, const double *pred, size_t n);
 /* Lin's concordance correlation coefficient (population moments); 0 if undefined. */
 double mer_ccc(const double *truth, const double *pred, size_t n);
 
+/* {"n", "waf", "accuracy", "macro_f1", ..., "per_class": {name: {...}}, "confusion": [[..]]}:
+ * a new cJSON object (the caller deletes it), NULL on out of memory. */
+struct cJSON;
+struct cJSON *mer_metrics_to_json(const struct mer_metrics *m, char *const *classes);
+
 #endif

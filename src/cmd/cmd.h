@@ -15,6 +15,8 @@ int cmd_info(int argc, const char **argv);
 int cmd_import(int argc, const char **argv);
 int cmd_import_labels(int argc, const char **argv);
 int cmd_config(int argc, const char **argv);
+int cmd_train(int argc, const char **argv);
+int cmd_eval(int argc, const char **argv);
 
 /* Prints "mer <cmd>: <last recorded error>" to stderr; returns 1. */
 int cmd_fail(const char *cmd);

@@ -1,6 +1,7 @@
 #include "mer/metrics.h"
 #include "mer/error.h"
 
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,4 +119,36 @@ double mer_ccc(const double *truth, const double *pred, size_t n)
     cov /= (double)n;
     den = vt + vp + (mt - mp) * (mt - mp);
     return den > 0 ? 2 * cov / den : 0.0;
+}
+
+cJSON *mer_metrics_to_json(const struct mer_metrics *m, char *const *classes)
+{
+    cJSON *o = cJSON_CreateObject(), *per = cJSON_CreateObject(), *conf = cJSON_CreateArray();
+    if (!o || !per || !conf) {
+        cJSON_Delete(o);
+        cJSON_Delete(per);
+        cJSON_Delete(conf);
+        return NULL;
+    }
+    cJSON_AddNumberToObject(o, "n", (double)m->n);
+    cJSON_AddNumberToObject(o, "waf", m->waf);
+    cJSON_AddNumberToObject(o, "accuracy", m->accuracy);
+    cJSON_AddNumberToObject(o, "macro_f1", m->macro_f1);
+    cJSON_AddNumberToObject(o, "weighted_precision", m->weighted_precision);
+    cJSON_AddNumberToObject(o, "weighted_recall", m->weighted_recall);
+    for (int c = 0; c < m->n_classes; c++) {
+        cJSON *pc = cJSON_CreateObject(), *row = cJSON_CreateArray();
+        cJSON_AddNumberToObject(pc, "precision", m->precision[c]);
+        cJSON_AddNumberToObject(pc, "recall", m->recall[c]);
+        cJSON_AddNumberToObject(pc, "f1", m->f1[c]);
+        cJSON_AddNumberToObject(pc, "support", (double)m->support[c]);
+        cJSON_AddItemToObject(per, classes[c], pc);
+        for (int p = 0; p < m->n_classes; p++)
+            cJSON_AddItemToArray(row, cJSON_CreateNumber(
+                                          (double)m->confusion[c * m->n_classes + p]));
+        cJSON_AddItemToArray(conf, row);
+    }
+    cJSON_AddItemToObject(o, "per_class", per);
+    cJSON_AddItemToObject(o, "confusion", conf);
+    return o;
 }

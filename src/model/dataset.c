@@ -1,5 +1,6 @@
 #include "mer/dataset.h"
 #include "mer/error.h"
+#include "mer/labels.h"
 #include "mer/store.h"
 #include "mer/strmap.h"
 
@@ -111,57 +112,26 @@ static const struct mer_st_tensor *need_tensor(const mer_st_file *f, const char 
     return t;
 }
 
+/* Takes the labels store's arrays over into the dataset. */
 static int load_labels(struct mer_dataset *ds, const char *path)
 {
-    mer_st_file *f = NULL;
-    const struct mer_st_tensor *label, *valence, *split;
-    size_t n_classes = 0, n_splits = 0;
-    const char *kind;
-    int ret = -1;
-    if (mer_st_open(&f, path, MER_ST_VERIFY) < 0)
+    struct mer_labels *l = NULL;
+    if (mer_labels_read_store(&l, path) < 0)
         return -1;
-    kind = mer_st_meta(f, "mer.kind");
-    if (!kind || strcmp(kind, "labels")) {
-        mer_error("'%s': not a labels store (mer.kind is '%s'); make one with mer import-labels",
-                  path, kind ? kind : "");
-        goto done;
-    }
-    if (json_string_array(path, "mer.ids", mer_st_meta(f, "mer.ids"), &ds->names, &ds->n) < 0 ||
-        json_string_array(path, "mer.classes", mer_st_meta(f, "mer.classes"), &ds->classes,
-                          &n_classes) < 0 ||
-        json_string_array(path, "mer.splits", mer_st_meta(f, "mer.splits"), &ds->splits,
-                          &n_splits) < 0)
-        goto done;
-    ds->n_classes = (int)n_classes;
-    ds->n_splits = (int)n_splits;
-    label = need_tensor(f, "label", MER_DTYPE_I64, (int64_t)ds->n);
-    valence = need_tensor(f, "valence", MER_DTYPE_F32, (int64_t)ds->n);
-    split = need_tensor(f, "split", MER_DTYPE_I64, (int64_t)ds->n);
-    if (!label || !valence || !split)
-        goto done;
-    ds->label = malloc((ds->n + 1) * sizeof(*ds->label));
-    ds->valence = malloc((ds->n + 1) * sizeof(*ds->valence));
-    ds->split = malloc((ds->n + 1) * sizeof(*ds->split));
-    if (!ds->label || !ds->valence || !ds->split) {
-        mer_error("out of memory");
-        goto done;
-    }
-    memcpy(ds->label, label->data, ds->n * sizeof(int64_t));
-    memcpy(ds->valence, valence->data, ds->n * sizeof(float));
-    for (size_t i = 0; i < ds->n; i++) {
-        int64_t s;
-        memcpy(&s, (const char *)split->data + i * sizeof(s), sizeof(s));
-        if (s < 0 || s >= ds->n_splits || ds->label[i] < -1 || ds->label[i] >= ds->n_classes) {
-            mer_error("'%s': sample '%s': split %lld or label %lld out of range", path,
-                      ds->names[i], (long long)s, (long long)ds->label[i]);
-            goto done;
-        }
-        ds->split[i] = (int)s;
-    }
-    ret = 0;
-done:
-    mer_st_close(f);
-    return ret;
+    ds->n = l->n;
+    ds->names = l->names;
+    ds->label = l->label;
+    ds->valence = l->valence;
+    ds->n_classes = l->n_classes;
+    ds->classes = l->classes;
+    ds->n_splits = l->n_splits;
+    ds->splits = l->splits;
+    ds->split = malloc((l->n + 1) * sizeof(*ds->split));
+    for (size_t i = 0; ds->split && i < l->n; i++)
+        ds->split[i] = (int)l->split[i];
+    free(l->split);
+    free(l); /* the arrays now belong to ds */
+    return ds->split ? 0 : mer_error("out of memory");
 }
 
 /* Replaces NaN/Inf by 0 or reports the sample, per the policy. */

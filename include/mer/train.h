@@ -1,0 +1,61 @@
+/*
+ * train.h: k-fold training of the fusion model on a dataset (dataset.h), early stopping on
+ * fold-validation WAF, and fold-averaged predictions; the engine behind `mer train`.
+ *
+ * Run directory layout:
+ *   config.json            the resolved config (written by the command)
+ *   folds.json             the fold of every training sample
+ *   fold-K/model.safetensors   the best epoch's weights (atomic)
+ *   fold-K/log.jsonl       one JSON object per epoch: every loss term, lr, train/val WAF
+ *                          and accuracy, seconds
+ *   predictions/cv.csv     out-of-fold predictions on the training split
+ *   predictions/<split>.csv    test splits: fold-averaged logits -> probabilities
+ *   metrics.json           CV metrics and, where labels exist, test metrics
+ *
+ * Determinism: batch order, dropout and initialisation are re-seeded from (seed, fold,
+ * epoch), so a run is a function of its config and seed.
+ */
+#ifndef MER_TRAIN_H
+#define MER_TRAIN_H
+
+#include "mer/dataset.h"
+#include "mer/model.h"
+
+struct mer_train_params {
+    struct mer_model_config model; /* n_mod, dims and prior_dim are filled from the data */
+    struct mer_loss_config loss;
+    enum mer_optim_kind optimizer;
+    double lr, weight_decay, grad_clip;
+    int batch_size, epochs, patience, folds;
+    uint64_t seed;
+    int only_fold;             /* -1: all folds */
+    int use_modality[MER_N_MODALITIES];  /* from the data: which stores are given */
+    int prior_modality[MER_N_MODALITIES]; /* model.prior.modalities */
+    double min_reliability;
+    int scale_by_reliability;
+    const char *train_split;
+    const char *const *test_splits;
+    size_t n_test_splits;
+    const char *run_dir;
+    int quiet;
+};
+
+struct mer_train_summary {
+    double cv_waf, cv_acc, cv_macro_f1;
+    double fold_waf[32];
+    int fold_best_epoch[32];
+    int folds;
+    double steps_per_second;
+};
+
+struct mer_config;
+/* Fills p and d from a resolved config (test_splits, run_dir and quiet are left to the caller);
+ * -1 with an error naming the key on a value out of range. */
+int mer_train_params_from_config(const struct mer_config *cfg, struct mer_train_params *p,
+                                 struct mer_dataset_params *d);
+
+/* Trains (all folds or only_fold), writes the run directory, fills the summary. */
+int mer_train_run(const struct mer_dataset *ds, const struct mer_train_params *p,
+                  struct mer_train_summary *out);
+
+#endif

@@ -1,0 +1,104 @@
+/* mer eval: score predictions (a run's, or any predictions CSV) and write a submission. */
+#include "cmd/cmd.h"
+#include "mer/error.h"
+#include "mer/evaluate.h"
+#include "mer/fs.h"
+#include "mer/opt.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const usage[] = {
+    "mer eval --run runs/<name> [--split <name>] [--out metrics.json] [--submission file]",
+    "mer eval --pred predictions.csv [--labels labels.csv|labels.safetensors] [options]",
+    NULL,
+};
+
+struct eval_opts {
+    const char *run, *split, *pred, *labels, *out, *submission;
+};
+
+/* Scores one predictions file; adds its metrics to root under key. */
+static int eval_file(const char *path, const struct eval_opts *o, const char *key, cJSON *root)
+{
+    struct mer_predictions *p = NULL;
+    struct mer_metrics m = {0};
+    int ret = -1;
+    if (mer_predictions_read(&p, path) < 0 ||
+        (o->labels && mer_predictions_attach_labels(p, o->labels) < 0))
+        goto done;
+    if (o->submission && mer_predictions_write_submission(p, o->submission) < 0)
+        goto done;
+    if (mer_predictions_score(p, &m) < 0) {
+        if (!o->submission) /* unlabeled test predictions: a submission is all there is */
+            goto done;
+        ret = 0;
+        goto done;
+    }
+    printf("== %s\n", key);
+    mer_metrics_print(stdout, &m, p->classes);
+    cJSON_AddItemToObject(root, key, mer_metrics_to_json(&m, p->classes));
+    ret = 0;
+done:
+    mer_metrics_release(&m);
+    mer_predictions_free(p);
+    return ret;
+}
+
+static int run(const struct eval_opts *o)
+{
+    cJSON *root = cJSON_CreateObject();
+    char *path = NULL, *text = NULL;
+    int ret = -1;
+    if (!root)
+        return mer_error("out of memory");
+    if (o->pred) {
+        if (eval_file(o->pred, o, o->pred, root) < 0)
+            goto done;
+    } else {
+        const char *split = o->split ? o->split : "cv";
+        path = mer_strfmt("%s/predictions/%s.csv", o->run, split);
+        if (!path || eval_file(path, o, split, root) < 0)
+            goto done;
+    }
+    if (o->out) {
+        text = cJSON_Print(root);
+        if (!text || mer_write_file_atomic(o->out, text, strlen(text)) < 0)
+            goto done;
+    }
+    if (o->submission)
+        printf("wrote submission '%s'\n", o->submission);
+    ret = 0;
+done:
+    free(text);
+    free(path);
+    cJSON_Delete(root);
+    return ret;
+}
+
+int cmd_eval(int argc, const char **argv)
+{
+    struct eval_opts o = {0};
+    struct mer_option opts[] = {
+        MER_OPT_STRING(0, "run", &o.run, "dir", "a run directory of mer train"),
+        MER_OPT_STRING(0, "split", &o.split, "name",
+                       "which of the run's predictions (default cv: out-of-fold)"),
+        MER_OPT_STRING(0, "pred", &o.pred, "file", "a predictions CSV"),
+        MER_OPT_STRING(0, "labels", &o.labels, "file",
+                       "labels to score against (CSV or labels store; default: the file's own)"),
+        MER_OPT_STRING('o', "out", &o.out, "file", "write the metrics as JSON"),
+        MER_OPT_STRING(0, "submission", &o.submission, "file",
+                       "write the MER2024 submission CSV (name,discrete)"),
+        MER_OPT_END(),
+    };
+    int n = mer_opt_parse(argc, argv, opts, usage);
+    if (n < 0)
+        return mer_opt_exit_code(n);
+    if (n > 0)
+        return mer_usage_error("eval", "unexpected argument '%s'", argv[0]);
+    if (!o.run == !o.pred)
+        return mer_usage_error("eval", "give either --run or --pred");
+    return run(&o) < 0 ? cmd_fail("eval") : 0;
+}

@@ -1,0 +1,686 @@
+/*
+ * k-fold training (train.h). N = batch, M = modalities in use, K = classes.
+ * The step reads: batch -> forward -> zero grad -> backward -> clip -> step -> log.
+ */
+#include "mer/train.h"
+#include "mer/error.h"
+#include "mer/fs.h"
+#include "mer/metrics.h"
+#include "mer/progress.h"
+#include "mer/rng.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PREDICT_CHUNK 256
+
+/* Everything one run shares across folds. */
+struct run {
+    const struct mer_dataset *ds;
+    const struct mer_train_params *p;
+    struct mer_model_config mc;
+    int mods[MER_N_MODALITIES]; /* model modality j -> dataset modality */
+    int64_t *train_idx;         /* samples of the training split */
+    size_t n_train;
+    int *fold_of;               /* [n_train] */
+    double class_counts[64];
+    float *oof_logits;          /* [n_train, K] */
+    int64_t **test_idx;         /* per test split */
+    size_t *n_test;
+    float **test_logits;        /* per test split, summed over folds */
+};
+
+/* Host buffers of one batch, sized for the largest batch. */
+struct batch_buf {
+    float *x[MER_N_MODALITIES], *prior[MER_N_MODALITIES], *w, *mask;
+    int64_t *y;
+};
+
+static uint64_t mix_seed(uint64_t seed, uint64_t fold, uint64_t epoch)
+{
+    struct mer_rng r;
+    mer_rng_seed(&r, seed ^ (fold * 0x9e3779b97f4a7c15ULL) ^ (epoch * 0xd1b54a32d192ed03ULL));
+    return mer_rng_next(&r) >> 1;
+}
+
+static void batch_buf_release(struct batch_buf *b)
+{
+    for (int j = 0; j < MER_N_MODALITIES; j++) {
+        free(b->x[j]);
+        free(b->prior[j]);
+    }
+    free(b->w);
+    free(b->mask);
+    free(b->y);
+}
+
+static int batch_buf_init(struct batch_buf *b, const struct run *r, size_t cap)
+{
+    memset(b, 0, sizeof(*b));
+    for (int j = 0; j < r->mc.n_mod; j++) {
+        b->x[j] = malloc(cap * (size_t)r->mc.dims[j] * sizeof(float) + 1);
+        b->prior[j] = malloc(cap * (size_t)(r->mc.prior_dim + 1) * sizeof(float));
+        if (!b->x[j] || !b->prior[j])
+            return mer_error("out of memory");
+    }
+    b->w = malloc(cap * MER_N_MODALITIES * sizeof(float));
+    b->mask = malloc(cap * MER_N_MODALITIES * sizeof(float));
+    b->y = malloc(cap * sizeof(int64_t));
+    if (!b->w || !b->mask || !b->y)
+        return mer_error("out of memory");
+    return 0;
+}
+
+/* The prior weight of (sample i, dataset modality m): 0 when absent, unreliable or not chosen. */
+static float prior_weight(const struct run *r, size_t i, int m)
+{
+    const struct mer_dataset *ds = r->ds;
+    float rel = ds->prior_reliability[i * MER_N_MODALITIES + (size_t)m];
+    if (!r->p->prior_modality[m] || ds->prior_present[i * MER_N_MODALITIES + (size_t)m] <= 0 ||
+        rel < r->p->min_reliability)
+        return 0.0f;
+    return r->p->scale_by_reliability ? rel : 1.0f;
+}
+
+/* Gathers rows idx[0..n-1] into the host buffers and wraps them as tensors in b. */
+static int make_batch(const struct run *r, struct batch_buf *buf, const int64_t *idx, size_t n,
+                      struct mer_batch *b)
+{
+    const struct mer_dataset *ds = r->ds;
+    const int nm = r->mc.n_mod;
+    const int64_t pd = r->mc.prior_dim;
+    memset(b, 0, sizeof(*b));
+    b->n = (int64_t)n;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = (size_t)idx[k];
+        buf->y[k] = ds->label[i] < 0 ? 0 : ds->label[i];
+        for (int j = 0; j < nm; j++) {
+            int m = r->mods[j];
+            int64_t d = r->mc.dims[j];
+            memcpy(buf->x[j] + k * (size_t)d, ds->x[m] + i * (size_t)d, (size_t)d * sizeof(float));
+            buf->mask[k * (size_t)nm + (size_t)j] = ds->present[i * MER_N_MODALITIES + (size_t)m];
+            if (pd) {
+                memcpy(buf->prior[j] + k * (size_t)pd,
+                       ds->prior + (i * MER_N_MODALITIES + (size_t)m) * (size_t)pd,
+                       (size_t)pd * sizeof(float));
+                buf->w[k * (size_t)nm + (size_t)j] = prior_weight(r, i, m);
+            }
+        }
+    }
+    for (int j = 0; j < nm; j++) {
+        int64_t xs[2] = {(int64_t)n, r->mc.dims[j]}, ps[2] = {(int64_t)n, pd};
+        if (mer_tensor_from_host(&b->x[j], buf->x[j], MER_T_F32, 2, xs) < 0 ||
+            (pd && mer_tensor_from_host(&b->prior[j], buf->prior[j], MER_T_F32, 2, ps) < 0))
+            return -1;
+    }
+    b->modality_mask = buf->mask;
+    b->prior_w = pd ? buf->w : NULL;
+    b->y = buf->y;
+    return 0;
+}
+
+/* Logits [n, K] of samples idx under the model, without autograd. */
+static int predict(const struct run *r, mer_model *m, struct batch_buf *buf, const int64_t *idx,
+                   size_t n, float *logits)
+{
+    int was = mer_torch_grad_enabled(0), ret = 0;
+    const int k = r->mc.n_classes;
+    for (size_t at = 0; at < n && ret == 0; at += PREDICT_CHUNK) {
+        size_t len = n - at < PREDICT_CHUNK ? n - at : PREDICT_CHUNK;
+        mer_scope *s = mer_scope_begin();
+        struct mer_batch b;
+        struct mer_forward f;
+        ret = make_batch(r, buf, idx + at, len, &b) < 0 || mer_model_forward(m, &b, 0, &f) < 0 ||
+                      mer_tensor_to_host(f.logits, logits + at * (size_t)k,
+                                         len * (size_t)k * sizeof(float)) < 0
+                  ? -1
+                  : 0;
+        mer_scope_end(s);
+    }
+    mer_torch_grad_enabled(was);
+    return ret;
+}
+
+static int64_t argmax(const float *v, int k)
+{
+    int64_t best = 0;
+    for (int c = 1; c < k; c++)
+        if (v[c] > v[best])
+            best = c;
+    return best;
+}
+
+/* Metrics of logits [n, K] against the labels of idx. */
+static int score(const struct run *r, const int64_t *idx, size_t n, const float *logits,
+                 struct mer_metrics *m)
+{
+    int64_t *truth = malloc((n + 1) * sizeof(int64_t)), *pred = malloc((n + 1) * sizeof(int64_t));
+    int ret;
+    if (!truth || !pred) {
+        free(truth);
+        free(pred);
+        return mer_error("out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        truth[i] = r->ds->label[idx[i]];
+        pred[i] = argmax(logits + i * (size_t)r->mc.n_classes, r->mc.n_classes);
+    }
+    ret = mer_metrics_compute(m, truth, pred, n, r->mc.n_classes);
+    free(truth);
+    free(pred);
+    return ret;
+}
+
+struct epoch_stats {
+    double ce, inter, intra, total;
+    size_t seen;
+    int64_t *pred, *truth; /* training predictions of the epoch, for train WAF */
+};
+
+/* One optimisation step on a batch. */
+static int step(const struct run *r, mer_model *m, mer_optim *opt, struct batch_buf *buf,
+                const int64_t *idx, size_t n, struct epoch_stats *st)
+{
+    mer_scope *s = mer_scope_begin();
+    struct mer_batch b;
+    struct mer_forward f;
+    struct mer_losses l;
+    double v[4];
+    float *logits = malloc(n * (size_t)r->mc.n_classes * sizeof(float));
+    int ret = -1;
+    if (!logits) {
+        mer_scope_end(s);
+        return mer_error("out of memory");
+    }
+    if (make_batch(r, buf, idx, n, &b) < 0 || mer_model_forward(m, &b, 1, &f) < 0 ||
+        mer_model_losses(m, &f, &b, &r->p->loss, &l) < 0 || mer_optim_zero_grad(opt) < 0 ||
+        mer_tensor_backward(l.total) < 0 ||
+        (r->p->grad_clip > 0 && mer_clip_grad_norm(mer_model_params(m), mer_model_n_params(m),
+                                                   r->p->grad_clip, NULL) < 0) ||
+        mer_optim_step(opt) < 0)
+        goto done;
+    if (mer_tensor_item(l.ce, &v[0]) < 0 || mer_tensor_item(l.inter, &v[1]) < 0 ||
+        mer_tensor_item(l.intra, &v[2]) < 0 || mer_tensor_item(l.total, &v[3]) < 0 ||
+        mer_tensor_to_host(f.logits, logits, n * (size_t)r->mc.n_classes * sizeof(float)) < 0)
+        goto done;
+    if (!isfinite(v[3])) {
+        mer_error("training diverged: the loss is %g (lower train.lr?)", v[3]);
+        goto done;
+    }
+    for (size_t k = 0; k < n; k++) {
+        st->pred[st->seen + k] = argmax(logits + k * (size_t)r->mc.n_classes, r->mc.n_classes);
+        st->truth[st->seen + k] = b.y[k];
+    }
+    st->ce += v[0] * (double)n;
+    st->inter += v[1] * (double)n;
+    st->intra += v[2] * (double)n;
+    st->total += v[3] * (double)n;
+    st->seen += n;
+    ret = 0;
+done:
+    free(logits);
+    mer_scope_end(s);
+    return ret;
+}
+
+/* Host copies of every parameter (the best epoch's weights). */
+struct snapshot {
+    float **w;
+    size_t n;
+};
+
+static void snapshot_release(struct snapshot *s)
+{
+    for (size_t i = 0; s->w && i < s->n; i++)
+        free(s->w[i]);
+    free(s->w);
+    memset(s, 0, sizeof(*s));
+}
+
+static int snapshot_take(struct snapshot *s, mer_model *m)
+{
+    if (!s->w) {
+        s->n = mer_model_n_params(m);
+        if (!(s->w = calloc(s->n, sizeof(*s->w))))
+            return mer_error("out of memory");
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        size_t bytes = (size_t)mer_tensor_numel(mer_model_param(m, i)) * sizeof(float);
+        if (!s->w[i] && !(s->w[i] = malloc(bytes)))
+            return mer_error("out of memory");
+        if (mer_tensor_to_host(mer_model_param(m, i), s->w[i], bytes) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int snapshot_restore(const struct snapshot *s, mer_model *m)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        mer_tensor *p = mer_model_param(m, i), *src;
+        int64_t shape[8];
+        int nd = mer_tensor_ndim(p), rc;
+        for (int d = 0; d < nd; d++)
+            shape[d] = mer_tensor_dim_size(p, d);
+        if (mer_tensor_from_host(&src, s->w[i], MER_T_F32, nd, shape) < 0)
+            return -1;
+        rc = mer_tensor_copy_(p, src);
+        mer_tensor_free(src);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Appends one epoch's record to fold-K/log.jsonl (flushed: a killed run keeps its log). */
+static int log_epoch(FILE *log, int epoch, const struct epoch_stats *st, double lr,
+                     const struct mer_metrics *tr, const struct mer_metrics *va, double secs)
+{
+    double n = st->seen ? (double)st->seen : 1;
+    fprintf(log,
+            "{\"epoch\": %d, \"loss\": %.6f, \"ce\": %.6f, \"inter\": %.6f, \"intra\": %.6f, "
+            "\"lr\": %g, \"train_waf\": %.6f, \"train_acc\": %.6f, \"val_waf\": %.6f, "
+            "\"val_acc\": %.6f, \"val_macro_f1\": %.6f, \"seconds\": %.3f}\n",
+            epoch, st->total / n, st->ce / n, st->inter / n, st->intra / n, lr, tr->waf,
+            tr->accuracy, va->waf, va->accuracy, va->macro_f1, secs);
+    return fflush(log) == 0 ? 0 : mer_error("cannot write the training log");
+}
+
+struct fold_state {
+    int k;
+    int64_t *tr, *va;
+    size_t n_tr, n_va;
+    mer_model *model;
+    mer_optim *opt;
+    struct snapshot best;
+    double best_waf;
+    int best_epoch;
+    int64_t steps;
+    double train_seconds;
+};
+
+static int run_epoch(const struct run *r, struct fold_state *fs, struct batch_buf *buf,
+                     int epoch, FILE *log, float *va_logits)
+{
+    const struct mer_train_params *p = r->p;
+    struct epoch_stats st = {0};
+    struct mer_rng rng;
+    struct mer_metrics tr = {0}, va = {0};
+    double t0 = mer_now();
+    int ret = -1;
+    st.pred = malloc((fs->n_tr + 1) * sizeof(int64_t));
+    st.truth = malloc((fs->n_tr + 1) * sizeof(int64_t));
+    if (!st.pred || !st.truth) {
+        mer_error("out of memory");
+        goto done;
+    }
+    /* Batch order and dropout depend only on (seed, fold, epoch): resumable, reproducible. */
+    mer_rng_seed(&rng, mix_seed(p->seed, (uint64_t)fs->k, (uint64_t)epoch));
+    mer_torch_manual_seed(mix_seed(p->seed, (uint64_t)fs->k, (uint64_t)epoch + 7777));
+    mer_rng_shuffle(&rng, fs->tr, fs->n_tr);
+    for (size_t at = 0; at < fs->n_tr; at += (size_t)p->batch_size) {
+        size_t len = fs->n_tr - at < (size_t)p->batch_size ? fs->n_tr - at : (size_t)p->batch_size;
+        if (len < 2 && at > 0)
+            break; /* a batch of one has no contrastive pairs; drop the remainder */
+        if (step(r, fs->model, fs->opt, buf, fs->tr + at, len, &st) < 0)
+            goto done;
+        fs->steps++;
+    }
+    fs->train_seconds += mer_now() - t0;
+    if (mer_metrics_compute(&tr, st.truth, st.pred, st.seen, r->mc.n_classes) < 0 ||
+        predict(r, fs->model, buf, fs->va, fs->n_va, va_logits) < 0 ||
+        score(r, fs->va, fs->n_va, va_logits, &va) < 0 ||
+        log_epoch(log, epoch, &st, p->lr, &tr, &va, mer_now() - t0) < 0)
+        goto done;
+    if (va.waf > fs->best_waf) {
+        fs->best_waf = va.waf;
+        fs->best_epoch = epoch;
+        if (snapshot_take(&fs->best, fs->model) < 0)
+            goto done;
+    }
+    ret = 0;
+done:
+    mer_metrics_release(&tr);
+    mer_metrics_release(&va);
+    free(st.pred);
+    free(st.truth);
+    return ret;
+}
+
+static int split_fold(const struct run *r, struct fold_state *fs)
+{
+    fs->tr = malloc((r->n_train + 1) * sizeof(int64_t));
+    fs->va = malloc((r->n_train + 1) * sizeof(int64_t));
+    if (!fs->tr || !fs->va)
+        return mer_error("out of memory");
+    for (size_t i = 0; i < r->n_train; i++) {
+        if (r->fold_of[i] == fs->k)
+            fs->va[fs->n_va++] = r->train_idx[i];
+        else
+            fs->tr[fs->n_tr++] = r->train_idx[i];
+    }
+    if (fs->n_va == 0 || fs->n_tr == 0)
+        return mer_error("fold %d has an empty training or validation part", fs->k);
+    if ((size_t)r->p->batch_size > fs->n_tr)
+        return mer_error("train.batch_size %d is larger than fold %d's %zu training samples",
+                         r->p->batch_size, fs->k, fs->n_tr);
+    return 0;
+}
+
+/* Out-of-fold and test predictions of the fold's best model. */
+static int fold_predictions(struct run *r, struct fold_state *fs, struct batch_buf *buf,
+                            float *va_logits)
+{
+    const int k = r->mc.n_classes;
+    if (snapshot_restore(&fs->best, fs->model) < 0 ||
+        predict(r, fs->model, buf, fs->va, fs->n_va, va_logits) < 0)
+        return -1;
+    for (size_t i = 0, v = 0; i < r->n_train && v < fs->n_va; i++)
+        if (r->fold_of[i] == fs->k) {
+            memcpy(r->oof_logits + i * (size_t)k, va_logits + v * (size_t)k,
+                   (size_t)k * sizeof(float));
+            v++;
+        }
+    for (size_t s = 0; s < r->p->n_test_splits; s++) {
+        size_t n = r->n_test[s];
+        float *tmp = malloc((n + 1) * (size_t)k * sizeof(float));
+        int rc = tmp ? predict(r, fs->model, buf, r->test_idx[s], n, tmp) : mer_error("out of memory");
+        for (size_t j = 0; rc == 0 && j < n * (size_t)k; j++)
+            r->test_logits[s][j] += tmp[j];
+        free(tmp);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int train_fold(struct run *r, int k, struct mer_train_summary *sum)
+{
+    const struct mer_train_params *p = r->p;
+    struct fold_state fs = {0};
+    struct batch_buf buf = {0};
+    struct mer_optim_params op = mer_optim_default_params(p->optimizer);
+    struct mer_progress bar;
+    char *dir = mer_strfmt("%s/fold-%d", p->run_dir, k), *path = NULL, label[32];
+    FILE *log = NULL;
+    float *va_logits = NULL;
+    int ret = -1, bad = 0;
+    fs.k = k;
+    fs.best_waf = -1;
+    op.lr = p->lr;
+    op.weight_decay = p->weight_decay;
+    if (!dir || mer_mkdir_p(dir) < 0 || split_fold(r, &fs) < 0 ||
+        batch_buf_init(&buf, r, fs.n_tr > PREDICT_CHUNK ? fs.n_tr : PREDICT_CHUNK) < 0)
+        goto done;
+    va_logits = malloc((fs.n_va + 1) * (size_t)r->mc.n_classes * sizeof(float));
+    path = mer_strfmt("%s/log.jsonl", dir);
+    if (!va_logits || !path || !(log = fopen(path, "w"))) {
+        mer_error("'%s': cannot write", path ? path : dir);
+        goto done;
+    }
+    mer_torch_manual_seed(mix_seed(p->seed, (uint64_t)k, 0));
+    if (mer_model_new(&fs.model, &r->mc) < 0 ||
+        mer_optim_new(&fs.opt, mer_model_params(fs.model), mer_model_n_params(fs.model), &op) < 0)
+        goto done;
+    snprintf(label, sizeof(label), "fold %d/%d", k + 1, p->folds);
+    mer_progress_start(&bar, label, p->epochs, "epochs");
+    for (int e = 1; e <= p->epochs; e++) {
+        int before = fs.best_epoch;
+        if (run_epoch(r, &fs, &buf, e, log, va_logits) < 0)
+            goto done;
+        mer_progress_update(&bar, e);
+        bad = fs.best_epoch == before ? bad + 1 : 0;
+        if (p->patience > 0 && bad >= p->patience)
+            break;
+    }
+    mer_progress_finish(&bar);
+    free(path);
+    path = mer_strfmt("%s/model.safetensors", dir);
+    if (!path || fold_predictions(r, &fs, &buf, va_logits) < 0 ||
+        mer_model_save_weights(fs.model, path, NULL, 0) < 0)
+        goto done;
+    sum->fold_waf[k] = fs.best_waf;
+    sum->fold_best_epoch[k] = fs.best_epoch;
+    sum->steps_per_second += fs.train_seconds > 0 ? (double)fs.steps / fs.train_seconds : 0;
+    ret = 0;
+done:
+    if (log)
+        fclose(log);
+    mer_optim_free(fs.opt);
+    mer_model_free(fs.model);
+    snapshot_release(&fs.best);
+    batch_buf_release(&buf);
+    free(fs.tr);
+    free(fs.va);
+    free(va_logits);
+    free(path);
+    free(dir);
+    return ret;
+}
+
+/* ---- run-level outputs ---- */
+
+static int write_folds(const struct run *r)
+{
+    cJSON *root = cJSON_CreateObject(), *folds = cJSON_CreateObject();
+    char *text = NULL, *path = mer_strfmt("%s/folds.json", r->p->run_dir);
+    int ret = -1;
+    if (!root || !folds || !path) {
+        cJSON_Delete(folds);
+        mer_error("out of memory");
+        goto done;
+    }
+    cJSON_AddNumberToObject(root, "k", r->p->folds);
+    cJSON_AddNumberToObject(root, "seed", (double)r->p->seed);
+    for (size_t i = 0; i < r->n_train; i++)
+        cJSON_AddNumberToObject(folds, r->ds->names[r->train_idx[i]], r->fold_of[i]);
+    cJSON_AddItemToObject(root, "folds", folds);
+    text = cJSON_Print(root);
+    ret = text ? mer_write_file_atomic(path, text, strlen(text)) : mer_error("out of memory");
+done:
+    free(text);
+    free(path);
+    cJSON_Delete(root);
+    return ret;
+}
+
+/* predictions/<name>.csv: name, one probability per class, prediction, label. */
+static int write_predictions(const struct run *r, const char *name, const int64_t *idx, size_t n,
+                             const float *logits, double scale)
+{
+    const struct mer_dataset *ds = r->ds;
+    const int k = r->mc.n_classes;
+    char *dir = mer_strfmt("%s/predictions", r->p->run_dir), *path = NULL;
+    struct mer_atomic_file f;
+    int ret = -1;
+    if (!dir || mer_mkdir_p(dir) < 0 || !(path = mer_strfmt("%s/%s.csv", dir, name)) ||
+        mer_atomic_open(&f, path) < 0)
+        goto done;
+    fprintf(f.fp, "name");
+    for (int c = 0; c < k; c++)
+        fprintf(f.fp, ",p_%s", ds->classes[c]);
+    fprintf(f.fp, ",prediction,label\n");
+    for (size_t i = 0; i < n; i++) {
+        double z[64], mx = -INFINITY, sum = 0;
+        int64_t lab = ds->label[idx[i]];
+        for (int c = 0; c < k; c++) {
+            z[c] = logits[i * (size_t)k + (size_t)c] * scale; /* fold-averaged logits */
+            mx = fmax(mx, z[c]);
+        }
+        for (int c = 0; c < k; c++)
+            sum += exp(z[c] - mx);
+        fprintf(f.fp, "%s", ds->names[idx[i]]);
+        for (int c = 0; c < k; c++)
+            fprintf(f.fp, ",%.6f", exp(z[c] - mx) / sum);
+        fprintf(f.fp, ",%s,%s\n", ds->classes[argmax(logits + i * (size_t)k, k)],
+                lab >= 0 ? ds->classes[lab] : "");
+    }
+    ret = mer_atomic_commit(&f);
+done:
+    free(path);
+    free(dir);
+    return ret;
+}
+
+static int labeled(const struct run *r, const int64_t *idx, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (r->ds->label[idx[i]] < 0)
+            return 0;
+    return n > 0;
+}
+
+static int write_outputs(struct run *r, struct mer_train_summary *sum)
+{
+    const struct mer_train_params *p = r->p;
+    cJSON *root = cJSON_CreateObject(), *tests = cJSON_CreateObject();
+    struct mer_metrics cv = {0};
+    char *text = NULL, *path = mer_strfmt("%s/metrics.json", p->run_dir);
+    int ret = -1;
+    if (!root || !tests || !path) {
+        cJSON_Delete(tests);
+        mer_error("out of memory");
+        goto done;
+    }
+    if (write_predictions(r, "cv", r->train_idx, r->n_train, r->oof_logits, 1.0) < 0 ||
+        score(r, r->train_idx, r->n_train, r->oof_logits, &cv) < 0)
+        goto done;
+    sum->cv_waf = cv.waf;
+    sum->cv_acc = cv.accuracy;
+    sum->cv_macro_f1 = cv.macro_f1;
+    cJSON_AddItemToObject(root, "cv", mer_metrics_to_json(&cv, r->ds->classes));
+    for (size_t s = 0; s < p->n_test_splits; s++) {
+        if (!r->n_test[s])
+            continue;
+        if (write_predictions(r, p->test_splits[s], r->test_idx[s], r->n_test[s],
+                              r->test_logits[s], 1.0 / p->folds) < 0)
+            goto done;
+        if (labeled(r, r->test_idx[s], r->n_test[s])) {
+            struct mer_metrics tm;
+            if (score(r, r->test_idx[s], r->n_test[s], r->test_logits[s], &tm) < 0)
+                goto done;
+            cJSON_AddItemToObject(tests, p->test_splits[s],
+                                  mer_metrics_to_json(&tm, r->ds->classes));
+            mer_metrics_release(&tm);
+        }
+    }
+    cJSON_AddItemToObject(root, "test", tests);
+    tests = NULL;
+    text = cJSON_Print(root);
+    ret = text ? mer_write_file_atomic(path, text, strlen(text)) : mer_error("out of memory");
+done:
+    mer_metrics_release(&cv);
+    cJSON_Delete(tests);
+    cJSON_Delete(root);
+    free(text);
+    free(path);
+    return ret;
+}
+
+/* ---- setup ---- */
+
+static int collect_split(const struct mer_dataset *ds, const char *name, int need_labels,
+                         int64_t **idx, size_t *n)
+{
+    int s = mer_dataset_split_index(ds, name);
+    *n = 0;
+    *idx = malloc((ds->n + 1) * sizeof(int64_t));
+    if (!*idx)
+        return mer_error("out of memory");
+    for (size_t i = 0; s >= 0 && i < ds->n; i++)
+        if (ds->split[i] == s && (!need_labels || ds->label[i] >= 0))
+            (*idx)[(*n)++] = (int64_t)i;
+    return 0;
+}
+
+static int setup(struct run *r, const struct mer_dataset *ds, const struct mer_train_params *p)
+{
+    int64_t *labels = NULL;
+    int ret = -1, nm = 0;
+    r->ds = ds;
+    r->p = p;
+    r->mc = p->model;
+    for (int m = 0; m < MER_N_MODALITIES; m++)
+        if (p->use_modality[m] && ds->has[m]) {
+            r->mods[nm] = m;
+            r->mc.dims[nm++] = ds->dim[m];
+        }
+    r->mc.n_mod = nm;
+    r->mc.n_classes = ds->n_classes;
+    r->mc.prior_dim = r->mc.prior_mode == MER_PRIOR_NONE ? 0 : ds->prior_dim;
+    if (ds->n_classes > 64)
+        return mer_error("%d classes; at most 64 are supported", ds->n_classes);
+    if (collect_split(ds, p->train_split, 1, &r->train_idx, &r->n_train) < 0)
+        return -1;
+    if (r->n_train == 0)
+        return mer_error("split '%s' has no labeled samples (data.train_split)", p->train_split);
+    if (!(labels = malloc(r->n_train * sizeof(int64_t))) ||
+        !(r->fold_of = malloc(r->n_train * sizeof(int))) ||
+        !(r->oof_logits = calloc(r->n_train * (size_t)ds->n_classes, sizeof(float))) ||
+        !(r->test_idx = calloc(p->n_test_splits + 1, sizeof(*r->test_idx))) ||
+        !(r->n_test = calloc(p->n_test_splits + 1, sizeof(*r->n_test))) ||
+        !(r->test_logits = calloc(p->n_test_splits + 1, sizeof(*r->test_logits)))) {
+        mer_error("out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < r->n_train; i++) {
+        labels[i] = ds->label[r->train_idx[i]];
+        r->class_counts[labels[i]] += 1;
+    }
+    if (mer_stratified_folds(labels, r->n_train, ds->n_classes, p->folds, p->seed, r->fold_of) < 0)
+        goto done;
+    for (size_t s = 0; s < p->n_test_splits; s++) {
+        if (collect_split(ds, p->test_splits[s], 0, &r->test_idx[s], &r->n_test[s]) < 0 ||
+            !(r->test_logits[s] = calloc(r->n_test[s] * (size_t)ds->n_classes + 1, sizeof(float))))
+            goto done;
+    }
+    ret = 0;
+done:
+    free(labels);
+    return ret;
+}
+
+static void release(struct run *r)
+{
+    for (size_t s = 0; r->test_idx && s < r->p->n_test_splits; s++) {
+        free(r->test_idx[s]);
+        free(r->test_logits[s]);
+    }
+    free(r->test_idx);
+    free(r->test_logits);
+    free(r->n_test);
+    free(r->train_idx);
+    free(r->fold_of);
+    free(r->oof_logits);
+}
+
+int mer_train_run(const struct mer_dataset *ds, const struct mer_train_params *p,
+                  struct mer_train_summary *out)
+{
+    struct run r;
+    struct mer_train_params q = *p;
+    int ret = -1;
+    memset(&r, 0, sizeof(r));
+    memset(out, 0, sizeof(*out));
+    if (p->folds < 2 || p->folds > 32)
+        return mer_error("train.folds must be 2..32, got %d", p->folds);
+    mer_progress_quiet(p->quiet);
+    if (setup(&r, ds, p) < 0)
+        goto done;
+    q.loss.class_counts = r.class_counts;
+    r.p = &q;
+    if (write_folds(&r) < 0)
+        goto done;
+    for (int k = 0; k < p->folds; k++)
+        if ((p->only_fold < 0 || p->only_fold == k) && train_fold(&r, k, out) < 0)
+            goto done;
+    out->folds = p->folds;
+    out->steps_per_second /= p->only_fold < 0 ? p->folds : 1;
+    ret = write_outputs(&r, out);
+done:
+    release(&r);
+    return ret;
+}

@@ -1,0 +1,105 @@
+/* From a resolved config (config.h) to the dataset and training parameters. */
+#include "mer/config.h"
+#include "mer/error.h"
+#include "mer/train.h"
+
+#include <string.h>
+
+static int index_of(const char *s, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(s, names[i]))
+            return i;
+    return -1;
+}
+
+static void model_params(const mer_config *cfg, struct mer_model_config *m)
+{
+    static const char *const modes[] = {"none", "concat", "gate", "film", "cross_attention"};
+    *m = mer_model_default_config();
+    m->hidden = mer_config_int(cfg, "model.hidden");
+    m->encoder_layers = (int)mer_config_int(cfg, "model.encoder_layers");
+    m->dropout = mer_config_number(cfg, "model.dropout");
+    m->proj_dim = mer_config_int(cfg, "model.proj_dim");
+    m->heads = (int)mer_config_int(cfg, "model.prior.heads");
+    m->attention_softmax = !strcmp(mer_config_string(cfg, "model.fusion.attention_norm"), "softmax");
+    m->prior_mode = (enum mer_prior_mode)index_of(mer_config_string(cfg, "model.prior.mode"), modes,
+                                                  5);
+}
+
+static void loss_params(const mer_config *cfg, struct mer_loss_config *l)
+{
+    static const char *const ce[] = {"plain", "class_weighted", "logit_adjusted"};
+    *l = mer_loss_default_config();
+    l->ce = (enum mer_ce_kind)index_of(mer_config_string(cfg, "loss.ce"), ce, 3);
+    l->logit_adjust_tau = mer_config_number(cfg, "loss.logit_adjust_tau");
+    l->lambda_inter = mer_config_number(cfg, "loss.lambda_inter");
+    l->lambda_intra = mer_config_number(cfg, "loss.lambda_intra");
+    l->tau = mer_config_number(cfg, "loss.tau");
+}
+
+static int prior_modalities(const mer_config *cfg, int *use)
+{
+    static const char *const names[] = {"audio", "video", "text"};
+    for (size_t i = 0; i < mer_config_list_size(cfg, "model.prior.modalities"); i++) {
+        const char *s = mer_config_list_item(cfg, "model.prior.modalities", i);
+        int m = index_of(s, names, 3);
+        if (m < 0)
+            return mer_error("key 'model.prior.modalities': '%s' is not audio, video or text", s);
+        use[m] = 1;
+    }
+    return 0;
+}
+
+static int check_ranges(const struct mer_train_params *p)
+{
+    if (p->batch_size < 2)
+        return mer_error("key 'train.batch_size': must be at least 2, got %d", p->batch_size);
+    if (p->epochs < 1)
+        return mer_error("key 'train.epochs': must be at least 1, got %d", p->epochs);
+    if (!(p->lr > 0))
+        return mer_error("key 'train.lr': must be positive");
+    if (!(p->loss.tau > 0))
+        return mer_error("key 'loss.tau': must be positive");
+    if (p->model.dropout < 0 || p->model.dropout >= 1)
+        return mer_error("key 'model.dropout': must be in [0, 1)");
+    return 0;
+}
+
+int mer_train_params_from_config(const mer_config *cfg, struct mer_train_params *p,
+                                 struct mer_dataset_params *d)
+{
+    static const char *const keys[] = {"data.audio", "data.video", "data.text"};
+    memset(p, 0, sizeof(*p));
+    *d = mer_dataset_default_params();
+    for (int m = 0; m < MER_N_MODALITIES; m++) {
+        d->features[m] = mer_config_string(cfg, keys[m]);
+        p->use_modality[m] = *d->features[m] != '\0';
+    }
+    d->labels = mer_config_string(cfg, "data.labels");
+    d->priors = mer_config_string(cfg, "data.priors");
+    d->missing = strcmp(mer_config_string(cfg, "data.missing"), "mask") ? MER_MISSING_ERROR
+                                                                         : MER_MISSING_MASK;
+    d->nan = strcmp(mer_config_string(cfg, "data.nan"), "zero") ? MER_NAN_ERROR : MER_NAN_ZERO;
+    model_params(cfg, &p->model);
+    loss_params(cfg, &p->loss);
+    if (!*d->priors)
+        p->model.prior_mode = MER_PRIOR_NONE;
+    p->optimizer = strcmp(mer_config_string(cfg, "train.optimizer"), "adamw") ? MER_OPTIM_ADAM
+                                                                              : MER_OPTIM_ADAMW;
+    p->lr = mer_config_number(cfg, "train.lr");
+    p->weight_decay = mer_config_number(cfg, "train.weight_decay");
+    p->grad_clip = mer_config_number(cfg, "train.grad_clip");
+    p->batch_size = (int)mer_config_int(cfg, "train.batch_size");
+    p->epochs = (int)mer_config_int(cfg, "train.epochs");
+    p->patience = (int)mer_config_int(cfg, "train.patience");
+    p->folds = (int)mer_config_int(cfg, "train.folds");
+    p->seed = (uint64_t)mer_config_int(cfg, "train.seed");
+    p->only_fold = -1;
+    p->min_reliability = mer_config_number(cfg, "prior.min_reliability");
+    p->scale_by_reliability = mer_config_bool(cfg, "prior.scale_by_reliability");
+    p->train_split = mer_config_string(cfg, "data.train_split");
+    if (prior_modalities(cfg, p->prior_modality) < 0)
+        return -1;
+    return check_ranges(p);
+}
