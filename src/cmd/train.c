@@ -26,10 +26,10 @@ struct train_opts {
 
 static void print_summary(const struct mer_train_summary *s, const struct mer_train_params *p)
 {
-    printf("\n%-6s %10s %10s\n", "fold", "val WAF", "best epoch");
+    printf("\n%-7s %9s %10s\n", "fold", "val WAF", "best epoch");
     for (int k = 0; k < s->folds; k++)
         if (p->only_fold < 0 || p->only_fold == k)
-            printf("%-6d %10.4f %10d\n", k + 1, s->fold_waf[k], s->fold_best_epoch[k]);
+            printf("fold-%-2d %9.4f %10d\n", k, s->fold_waf[k], s->fold_best_epoch[k]);
     printf("\ncross-validated (out-of-fold) on '%s': WAF %.4f  accuracy %.4f  macro-F1 %.4f\n",
            p->train_split, s->cv_waf, s->cv_acc, s->cv_macro_f1);
     printf("training speed: %.1f steps/s\n", s->steps_per_second);

@@ -363,9 +363,9 @@ static int split_fold(const struct run *r, struct fold_state *fs)
             fs->tr[fs->n_tr++] = r->train_idx[i];
     }
     if (fs->n_va == 0 || fs->n_tr == 0)
-        return mer_error("fold %d has an empty training or validation part", fs->k);
+        return mer_error("fold-%d has an empty training or validation part", fs->k);
     if ((size_t)r->p->batch_size > fs->n_tr)
-        return mer_error("train.batch_size %d is larger than fold %d's %zu training samples",
+        return mer_error("train.batch_size %d is larger than fold-%d's %zu training samples",
                          r->p->batch_size, fs->k, fs->n_tr);
     return 0;
 }
@@ -404,7 +404,7 @@ static int train_fold(struct run *r, int k, struct mer_train_summary *sum)
     struct batch_buf buf = {0};
     struct mer_optim_params op = mer_optim_default_params(p->optimizer);
     struct mer_progress bar;
-    char *dir = mer_strfmt("%s/fold-%d", p->run_dir, k), *path = NULL, label[32];
+    char *dir = mer_strfmt("%s/fold-%d", p->run_dir, k), *path = NULL, label[64];
     FILE *log = NULL;
     float *va_logits = NULL;
     int ret = -1, bad = 0;
@@ -425,7 +425,7 @@ static int train_fold(struct run *r, int k, struct mer_train_summary *sum)
     if (mer_model_new(&fs.model, &r->mc) < 0 ||
         mer_optim_new(&fs.opt, mer_model_params(fs.model), mer_model_n_params(fs.model), &op) < 0)
         goto done;
-    snprintf(label, sizeof(label), "fold %d/%d", k + 1, p->folds);
+    snprintf(label, sizeof(label), "fold-%d (%d of %d)", k, k + 1, p->folds);
     mer_progress_start(&bar, label, p->epochs, "epochs");
     for (int e = 1; e <= p->epochs; e++) {
         int before = fs.best_epoch;

@@ -4,8 +4,11 @@
 
 expect_exit 0 "$MER" help
 expect_match out '^usage: mer <command>'
-for cmd in import import-labels info config version; do
+commands="import import-labels info train eval config version"
+for cmd in $commands; do
   expect_match out "^   $cmd "
+done
+for cmd in $commands; do
   expect_exit 0 "$MER" help "$cmd"
   expect_match out '^usage: mer '
   expect_exit 0 "$MER" "$cmd" --help
