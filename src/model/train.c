@@ -533,6 +533,20 @@ static int labeled(const struct run *r, const int64_t *idx, size_t n)
     return n > 0;
 }
 
+/* Drops the training samples (and their out-of-fold rows) of every other fold. */
+static void keep_only_fold(struct run *r, int k)
+{
+    const size_t nc = (size_t)r->mc.n_classes;
+    size_t kept = 0;
+    for (size_t i = 0; i < r->n_train; i++)
+        if (r->fold_of[i] == k) {
+            r->train_idx[kept] = r->train_idx[i];
+            memmove(r->oof_logits + kept * nc, r->oof_logits + i * nc, nc * sizeof(float));
+            r->fold_of[kept++] = k;
+        }
+    r->n_train = kept;
+}
+
 static int write_outputs(struct run *r, struct mer_train_summary *sum)
 {
     const struct mer_train_params *p = r->p;
@@ -545,6 +559,8 @@ static int write_outputs(struct run *r, struct mer_train_summary *sum)
         mer_error("out of memory");
         goto done;
     }
+    if (p->only_fold >= 0)
+        keep_only_fold(r, p->only_fold); /* out-of-fold predictions exist for that fold alone */
     if (write_predictions(r, "cv", r->train_idx, r->n_train, r->oof_logits, 1.0) < 0 ||
         score(r, r->train_idx, r->n_train, r->oof_logits, &cv) < 0)
         goto done;
@@ -556,7 +572,7 @@ static int write_outputs(struct run *r, struct mer_train_summary *sum)
         if (!r->n_test[s])
             continue;
         if (write_predictions(r, p->test_splits[s], r->test_idx[s], r->n_test[s],
-                              r->test_logits[s], 1.0 / p->folds) < 0)
+                              r->test_logits[s], p->only_fold >= 0 ? 1.0 : 1.0 / p->folds) < 0)
             goto done;
         if (labeled(r, r->test_idx[s], r->n_test[s])) {
             struct mer_metrics tm;
