@@ -155,6 +155,12 @@ int mer_optim_zero_grad(mer_optim *o);
 void mer_optim_set_lr(mer_optim *o, double lr);
 /* Steps taken so far. */
 int64_t mer_optim_steps(const mer_optim *o);
+/* The moments block, for checkpoints: mer_optim_state_size floats (per parameter, in order,
+ * its first moments then its second; empty for SGD). Borrowed and writable: a checkpoint
+ * restores it by copying in, then mer_optim_set_steps. */
+size_t mer_optim_state_size(const mer_optim *o);
+float *mer_optim_state(mer_optim *o);
+void mer_optim_set_steps(mer_optim *o, int64_t steps);
 /* As torch.nn.utils.clip_grad_norm_: scales grads by min(1, max_norm / (norm + 1e-6)).
  * The norm before clipping goes to *norm (may be NULL). */
 int mer_clip_grad_norm(mer_tensor *const *params, size_t n, double max_norm, double *norm);

@@ -6,6 +6,9 @@
  *   config.json            the resolved config (written by the command)
  *   folds.json             the fold of every training sample
  *   fold-K/model.safetensors   the best epoch's weights (atomic)
+ *   fold-K/checkpoint.safetensors  after every epoch: weights, best weights, Adam state,
+ *                          epoch, early-stopping state (what --resume continues from)
+ *   fold-K/predictions.safetensors  the finished fold's out-of-fold and test logits
  *   fold-K/log.jsonl       one JSON object per epoch: every loss term, lr, train/val WAF
  *                          and accuracy, seconds
  *   predictions/cv.csv     out-of-fold predictions on the training split
@@ -13,7 +16,8 @@
  *   metrics.json           CV metrics and, where labels exist, test metrics
  *
  * Determinism: batch order, dropout and initialisation are re-seeded from (seed, fold,
- * epoch), so a run is a function of its config and seed.
+ * epoch), so a run is a function of its config and seed, and a run resumed from an epoch's
+ * checkpoint ends with the same weights and metrics as one never interrupted.
  */
 #ifndef MER_TRAIN_H
 #define MER_TRAIN_H
@@ -29,6 +33,9 @@ struct mer_train_params {
     int batch_size, epochs, patience, folds;
     uint64_t seed;
     int only_fold;             /* -1: all folds */
+    int shard_index, shard_count; /* train folds k with k % count == index; count > 1 writes
+                                     only the folds' own files (--jobs workers) */
+    int resume;                /* continue from fold-K/checkpoint and keep finished folds */
     int use_modality[MER_N_MODALITIES];  /* from the data: which stores are given */
     int prior_modality[MER_N_MODALITIES]; /* model.prior.modalities */
     double min_reliability;

@@ -8,20 +8,27 @@
 #include "mer/torch.h"
 #include "mer/train.h"
 
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 static const char *const usage[] = {
     "mer train --config <file> [--set <key>=<value>]... [--out runs/<name>] [options]",
+    "mer train --resume --out runs/<name> [options]",
     NULL,
 };
 
 struct train_opts {
     const char *config, *out, *device;
     struct mer_strlist sets;
-    int threads, seed, fold, deterministic, force, quiet, print_config;
+    struct mer_shard shard;
+    int threads, seed, fold, jobs, deterministic, force, resume, quiet, print_config;
+    char seed_set[64];
 };
 
 static void print_summary(const struct mer_train_summary *s, const struct mer_train_params *p)
@@ -35,16 +42,61 @@ static void print_summary(const struct mer_train_summary *s, const struct mer_tr
     printf("training speed: %.1f steps/s\n", s->steps_per_second);
 }
 
-/* Refuses to overwrite a finished or running run unless --force. */
-static int prepare_run_dir(const char *dir, int force)
+/* Refuses to overwrite a run unless --force; --resume needs one whose config is unchanged. */
+static int prepare_run_dir(const char *dir, const struct train_opts *o, const mer_config *cfg)
 {
-    char *cfg = mer_path_join(dir, "config.json");
-    int exists = cfg && mer_path_exists(cfg);
-    free(cfg);
-    if (exists && !force)
-        return mer_error("'%s' already holds a run (use --force to overwrite, or another --out)",
-                         dir);
-    return mer_mkdir_p(dir);
+    char *path = mer_path_join(dir, "config.json"), *diff = NULL;
+    mer_config *saved = NULL;
+    int exists = path && mer_path_exists(path), ret = -1;
+    if (o->resume && !exists)
+        mer_error("'%s' holds no run to resume (no config.json)", dir);
+    else if (!o->resume && exists && !o->force)
+        mer_error("'%s' already holds a run (--resume continues it, --force overwrites it)", dir);
+    else if (o->resume && (mer_config_load(&saved, path, NULL, 0) < 0 ||
+                           !(diff = mer_config_diff(saved, cfg))))
+        ;
+    else if (diff && *diff)
+        mer_error("'%s': the config changed since the run started (%s); resume refused", path,
+                  diff);
+    else
+        ret = mer_mkdir_p(dir);
+    free(diff);
+    free(path);
+    mer_config_free(saved);
+    return ret;
+}
+
+/* --jobs N: N workers (this binary, --shard j/N) train disjoint folds, in parallel processes. */
+static int run_workers(const struct train_opts *o, const char *cfg_path)
+{
+    char self[4096], shard[32][32], threads[16];
+    pid_t pids[32];
+    int failed = 0, n = o->jobs > 32 ? 32 : o->jobs;
+    ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (len <= 0)
+        return mer_error("cannot find the mer binary (/proc/self/exe)");
+    self[len] = '\0';
+    snprintf(threads, sizeof(threads), "%d", o->threads > n ? o->threads / n : 1);
+    for (int j = 0; j < n; j++) {
+        const char *argv[16] = {self, "train", "--config", cfg_path, "--out", o->out, "--resume",
+                                "--threads", threads, "--shard", shard[j], "-q"};
+        int a = 12;
+        snprintf(shard[j], sizeof(shard[j]), "%d/%d", j, n);
+        if (o->deterministic)
+            argv[a++] = "--deterministic";
+        if (o->device) {
+            argv[a++] = "--device";
+            argv[a++] = o->device;
+        }
+        if (posix_spawn(&pids[j], self, NULL, NULL, (char *const *)argv, environ) != 0)
+            return mer_error("cannot start worker %d", j);
+    }
+    for (int j = 0; j < n; j++) {
+        int status = 0;
+        if (waitpid(pids[j], &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            failed = j + 1;
+    }
+    return failed ? mer_error("worker %d of %d failed (its error is above)", failed - 1, n) : 0;
 }
 
 /* eval.splits, or every split of the data other than the training split. */
@@ -79,6 +131,8 @@ static int run(struct train_opts *o)
     const char *tests[16];
     char *cfg_path = NULL;
     int ret = -1;
+    if (o->resume && !o->config) /* resume with the run's own config */
+        o->config = cfg_path = mer_path_join(o->out, "config.json");
     if (mer_config_load(&cfg, o->config, o->sets.items, o->sets.n) < 0)
         goto done;
     if (o->print_config) {
@@ -90,9 +144,10 @@ static int run(struct train_opts *o)
     }
     if (mer_train_params_from_config(cfg, &tp, &dp) < 0)
         goto done;
-    if (o->seed >= 0)
-        tp.seed = (uint64_t)o->seed;
     tp.only_fold = o->fold;
+    tp.resume = o->resume;
+    tp.shard_index = o->shard.index;
+    tp.shard_count = o->shard.count;
     tp.quiet = o->quiet;
     tp.run_dir = o->out;
     mer_torch_set_threads(o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
@@ -100,14 +155,22 @@ static int run(struct train_opts *o)
         ((o->deterministic || mer_config_bool(cfg, "train.deterministic")) &&
          mer_torch_set_deterministic(1) < 0))
         goto done;
-    if (mer_dataset_load(&ds, &dp) < 0 || prepare_run_dir(o->out, o->force) < 0)
+    if (prepare_run_dir(o->out, o, cfg) < 0 || mer_dataset_load(&ds, &dp) < 0)
         goto done;
     tp.test_splits = tests;
     tp.n_test_splits = test_splits(cfg, ds, tp.train_split, tests, MER_ARRAY_SIZE(tests));
+    free(cfg_path);
     cfg_path = mer_path_join(o->out, "config.json");
-    if (!cfg_path || mer_config_write(cfg, cfg_path) < 0 || mer_train_run(ds, &tp, &sum) < 0)
+    if (!cfg_path || (!o->resume && mer_config_write(cfg, cfg_path) < 0))
         goto done;
-    if (!o->quiet)
+    if (o->jobs > 1) { /* the workers train; this process gathers their folds */
+        if (run_workers(o, cfg_path) < 0)
+            goto done;
+        tp.resume = 1;
+    }
+    if (mer_train_run(ds, &tp, &sum) < 0)
+        goto done;
+    if (!o->quiet && tp.shard_count <= 1)
         print_summary(&sum, &tp);
     ret = 0;
 done:
@@ -127,6 +190,10 @@ int cmd_train(int argc, const char **argv)
         MER_OPT_STRING('o', "out", &o.out, "dir", "run directory (default runs/<config name>)"),
         MER_OPT_INT(0, "seed", &o.seed, "override train.seed"),
         MER_OPT_INT(0, "fold", &o.fold, "train only this fold (0-based)"),
+        MER_OPT_BOOL(0, "resume", &o.resume,
+                     "continue an interrupted run from its last epoch (same config)"),
+        MER_OPT_INT(0, "jobs", &o.jobs, "train folds in this many parallel processes"),
+        MER_OPT_SHARD(0, "shard", &o.shard, "train only folds k with k % n == i (no outputs)"),
         MER_OPT_INT('j', "threads", &o.threads, "libtorch threads (default: all cores)"),
         MER_OPT_STRING(0, "device", &o.device, "cpu|cuda:N", "where to train (default cpu)"),
         MER_OPT_BOOL(0, "deterministic", &o.deterministic, "deterministic algorithms only"),
@@ -138,12 +205,21 @@ int cmd_train(int argc, const char **argv)
     char *default_out = NULL;
     o.seed = -1;
     o.fold = -1;
+    o.shard.count = 1;
     n = mer_opt_parse(argc, argv, opts, usage);
     if (n < 0) {
         ret = mer_opt_exit_code(n);
         goto done;
     }
-    if (n > 0 || !o.config) {
+    if (o.seed >= 0) { /* --seed is train.seed, so the resolved config records it */
+        snprintf(o.seed_set, sizeof(o.seed_set), "train.seed=%d", o.seed);
+        mer_strlist_push(&o.sets, o.seed_set);
+    }
+    if (o.resume && !o.out) {
+        ret = mer_usage_error("train", "--resume needs --out <run directory>");
+        goto done;
+    }
+    if (n > 0 || (!o.config && !o.resume)) {
         ret = mer_usage_error("train", n > 0 ? "unexpected argument '%s'" : "no --config given%s",
                               n > 0 ? argv[0] : "");
         goto done;

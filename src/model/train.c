@@ -8,6 +8,7 @@
 #include "mer/metrics.h"
 #include "mer/progress.h"
 #include "mer/rng.h"
+#include "mer/store.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -291,7 +292,7 @@ static int log_epoch(FILE *log, int epoch, const struct epoch_stats *st, double 
 
 struct fold_state {
     int k;
-    int64_t *tr, *va;
+    int64_t *tr, *va, *tr_base; /* tr: this epoch's order, a shuffle of tr_base */
     size_t n_tr, n_va;
     mer_model *model;
     mer_optim *opt;
@@ -320,6 +321,7 @@ static int run_epoch(const struct run *r, struct fold_state *fs, struct batch_bu
     /* Batch order and dropout depend only on (seed, fold, epoch): resumable, reproducible. */
     mer_rng_seed(&rng, mix_seed(p->seed, (uint64_t)fs->k, (uint64_t)epoch));
     mer_torch_manual_seed(mix_seed(p->seed, (uint64_t)fs->k, (uint64_t)epoch + 7777));
+    memcpy(fs->tr, fs->tr_base, fs->n_tr * sizeof(*fs->tr)); /* each epoch from the same order */
     mer_rng_shuffle(&rng, fs->tr, fs->n_tr);
     for (size_t at = 0; at < fs->n_tr; at += (size_t)p->batch_size) {
         size_t len = fs->n_tr - at < (size_t)p->batch_size ? fs->n_tr - at : (size_t)p->batch_size;
@@ -362,6 +364,9 @@ static int split_fold(const struct run *r, struct fold_state *fs)
         else
             fs->tr[fs->n_tr++] = r->train_idx[i];
     }
+    if (!(fs->tr_base = malloc((fs->n_tr + 1) * sizeof(int64_t))))
+        return mer_error("out of memory");
+    memcpy(fs->tr_base, fs->tr, fs->n_tr * sizeof(int64_t));
     if (fs->n_va == 0 || fs->n_tr == 0)
         return mer_error("fold-%d has an empty training or validation part", fs->k);
     if ((size_t)r->p->batch_size > fs->n_tr)
@@ -370,31 +375,255 @@ static int split_fold(const struct run *r, struct fold_state *fs)
     return 0;
 }
 
-/* Out-of-fold and test predictions of the fold's best model. */
-static int fold_predictions(struct run *r, struct fold_state *fs, struct batch_buf *buf,
-                            float *va_logits)
+/* Takes a fold's out-of-fold logits [n_va, K] and test logits (one array per split) in. */
+static void absorb_fold(struct run *r, int k, const float *va_logits, const float *const *test)
 {
-    const int k = r->mc.n_classes;
+    const size_t nc = (size_t)r->mc.n_classes;
+    for (size_t i = 0, v = 0; i < r->n_train; i++)
+        if (r->fold_of[i] == k)
+            memcpy(r->oof_logits + i * nc, va_logits + v++ * nc, nc * sizeof(float));
+    for (size_t s = 0; s < r->p->n_test_splits; s++)
+        for (size_t j = 0; j < r->n_test[s] * nc; j++)
+            r->test_logits[s][j] += test[s][j];
+}
+
+static size_t fold_size(const struct run *r, int k)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_train; i++)
+        n += r->fold_of[i] == k;
+    return n;
+}
+
+static int set_meta_num(mer_st_writer *w, const char *key, double v)
+{
+    char buf[64];
+    snprintf(buf, sizeof(buf), "%.17g", v);
+    return mer_st_writer_set_meta(w, key, buf);
+}
+
+static double meta_num(const mer_st_file *f, const char *key)
+{
+    const char *v = mer_st_meta(f, key);
+    return v ? strtod(v, NULL) : NAN;
+}
+
+/* fold-K/predictions.safetensors: the finished fold, so a resumed or merged run keeps it. */
+static int save_fold(const struct run *r, const struct fold_state *fs, const char *dir,
+                     const float *va_logits, float *const *test, double sps)
+{
+    const int64_t nc = r->mc.n_classes;
+    mer_st_writer *w = mer_st_writer_new();
+    char *path = mer_strfmt("%s/predictions.safetensors", dir), name[300];
+    int64_t shape[2] = {(int64_t)fs->n_va, nc};
+    int ret = -1;
+    if (!w || !path || mer_st_writer_add(w, "oof", MER_DTYPE_F32, 2, shape, va_logits) < 0)
+        goto done;
+    for (size_t s = 0; s < r->p->n_test_splits; s++) {
+        shape[0] = (int64_t)r->n_test[s];
+        snprintf(name, sizeof(name), "test/%s", r->p->test_splits[s]);
+        if (mer_st_writer_add(w, name, MER_DTYPE_F32, 2, shape, test[s]) < 0)
+            goto done;
+    }
+    if (mer_st_writer_set_meta(w, "mer.kind", "fold-predictions") < 0 ||
+        set_meta_num(w, "best_waf", fs->best_waf) < 0 ||
+        set_meta_num(w, "best_epoch", fs->best_epoch) < 0 ||
+        set_meta_num(w, "steps_per_second", sps) < 0)
+        goto done;
+    ret = mer_st_writer_write(w, path);
+done:
+    free(path);
+    mer_st_writer_free(w);
+    return ret;
+}
+
+/* 1 if fold k finished earlier (its predictions are taken in), 0 if not, -1 on error. */
+static int load_fold(struct run *r, int k, struct mer_train_summary *sum)
+{
+    const size_t nc = (size_t)r->mc.n_classes;
+    char *path = mer_strfmt("%s/fold-%d/predictions.safetensors", r->p->run_dir, k), name[300];
+    const float *test[16] = {0};
+    const struct mer_st_tensor *oof;
+    mer_st_file *f = NULL;
+    int ret = -1;
+    if (!path)
+        return mer_error("out of memory");
+    if (!mer_path_exists(path)) {
+        free(path);
+        return 0;
+    }
+    if (mer_st_open(&f, path, MER_ST_VERIFY) < 0)
+        goto done;
+    oof = mer_st_find(f, "oof");
+    if (!oof || oof->dtype != MER_DTYPE_F32 || (size_t)oof->numel != fold_size(r, k) * nc) {
+        mer_error("'%s': does not fit this run's folds (tensor 'oof')", path);
+        goto done;
+    }
+    for (size_t s = 0; s < r->p->n_test_splits && s < 16; s++) {
+        const struct mer_st_tensor *t;
+        snprintf(name, sizeof(name), "test/%s", r->p->test_splits[s]);
+        t = mer_st_find(f, name);
+        if (!t || t->dtype != MER_DTYPE_F32 || (size_t)t->numel != r->n_test[s] * nc) {
+            mer_error("'%s': does not fit this run's split '%s'", path, r->p->test_splits[s]);
+            goto done;
+        }
+        test[s] = t->data;
+    }
+    absorb_fold(r, k, oof->data, test);
+    sum->fold_waf[k] = meta_num(f, "best_waf");
+    sum->fold_best_epoch[k] = (int)meta_num(f, "best_epoch");
+    sum->steps_per_second += meta_num(f, "steps_per_second");
+    ret = 1;
+done:
+    mer_st_close(f);
+    free(path);
+    return ret;
+}
+
+/* Out-of-fold and test predictions of the fold's best model, saved, then taken in. */
+static int fold_predictions(struct run *r, struct fold_state *fs, struct batch_buf *buf,
+                            float *va_logits, const char *dir, double sps)
+{
+    const size_t nc = (size_t)r->mc.n_classes;
+    float *test[16] = {0};
+    int ret = -1;
     if (snapshot_restore(&fs->best, fs->model) < 0 ||
         predict(r, fs->model, buf, fs->va, fs->n_va, va_logits) < 0)
-        return -1;
-    for (size_t i = 0, v = 0; i < r->n_train && v < fs->n_va; i++)
-        if (r->fold_of[i] == fs->k) {
-            memcpy(r->oof_logits + i * (size_t)k, va_logits + v * (size_t)k,
-                   (size_t)k * sizeof(float));
-            v++;
-        }
+        goto done;
     for (size_t s = 0; s < r->p->n_test_splits; s++) {
-        size_t n = r->n_test[s];
-        float *tmp = malloc((n + 1) * (size_t)k * sizeof(float));
-        int rc = tmp ? predict(r, fs->model, buf, r->test_idx[s], n, tmp) : mer_error("out of memory");
-        for (size_t j = 0; rc == 0 && j < n * (size_t)k; j++)
-            r->test_logits[s][j] += tmp[j];
-        free(tmp);
-        if (rc < 0)
+        if (!(test[s] = malloc((r->n_test[s] + 1) * nc * sizeof(float)))) {
+            mer_error("out of memory");
+            goto done;
+        }
+        if (predict(r, fs->model, buf, r->test_idx[s], r->n_test[s], test[s]) < 0)
+            goto done;
+    }
+    if (save_fold(r, fs, dir, va_logits, test, sps) < 0)
+        goto done;
+    absorb_fold(r, fs->k, va_logits, (const float *const *)test);
+    ret = 0;
+done:
+    for (size_t s = 0; s < 16; s++)
+        free(test[s]);
+    return ret;
+}
+
+/* ---- checkpoints: everything an epoch boundary needs to go on exactly ---- */
+
+static int add_params(mer_st_writer *w, mer_model *m, const char *prefix, float **host)
+{
+    char name[128];
+    for (size_t i = 0; i < mer_model_n_params(m); i++) {
+        mer_tensor *p = mer_model_param(m, i);
+        int64_t shape[8];
+        int nd = mer_tensor_ndim(p);
+        for (int d = 0; d < nd; d++)
+            shape[d] = mer_tensor_dim_size(p, d);
+        snprintf(name, sizeof(name), "%s%s", prefix, mer_model_param_name(m, i));
+        if (mer_st_writer_add(w, name, MER_DTYPE_F32, nd, shape, host[i]) < 0)
             return -1;
     }
     return 0;
+}
+
+static int save_checkpoint(const struct fold_state *fs, const char *dir, int epoch, int bad)
+{
+    struct snapshot now = {0};
+    mer_st_writer *w = mer_st_writer_new();
+    char *path = mer_strfmt("%s/checkpoint.safetensors", dir);
+    int64_t osize = (int64_t)mer_optim_state_size(fs->opt);
+    int ret = -1;
+    if (!w || !path || snapshot_take(&now, fs->model) < 0 ||
+        add_params(w, fs->model, "", now.w) < 0 || add_params(w, fs->model, "best/", fs->best.w) < 0 ||
+        (osize && mer_st_writer_add(w, "optim", MER_DTYPE_F32, 1, &osize,
+                                    mer_optim_state(fs->opt)) < 0) ||
+        mer_st_writer_set_meta(w, "mer.kind", "checkpoint") < 0 ||
+        set_meta_num(w, "epoch", epoch) < 0 || set_meta_num(w, "steps", (double)fs->steps) < 0 ||
+        set_meta_num(w, "optim_steps", (double)mer_optim_steps(fs->opt)) < 0 ||
+        set_meta_num(w, "best_waf", fs->best_waf) < 0 ||
+        set_meta_num(w, "best_epoch", fs->best_epoch) < 0 || set_meta_num(w, "bad", bad) < 0 ||
+        set_meta_num(w, "train_seconds", fs->train_seconds) < 0)
+        goto done;
+    ret = mer_st_writer_write(w, path);
+done:
+    snapshot_release(&now);
+    free(path);
+    mer_st_writer_free(w);
+    return ret;
+}
+
+/* Copies tensors "<prefix><param name>" of a checkpoint into host buffers. */
+static int read_params(const mer_st_file *f, mer_model *m, const char *prefix, float **host)
+{
+    char name[128];
+    for (size_t i = 0; i < mer_model_n_params(m); i++) {
+        const struct mer_st_tensor *t;
+        size_t bytes = (size_t)mer_tensor_numel(mer_model_param(m, i)) * sizeof(float);
+        snprintf(name, sizeof(name), "%s%s", prefix, mer_model_param_name(m, i));
+        t = mer_st_find(f, name);
+        if (!t || t->dtype != MER_DTYPE_F32 || t->nbytes != bytes)
+            return mer_error("'%s': tensor '%s' missing or of the wrong shape (config changed?)",
+                             mer_st_path(f), name);
+        memcpy(host[i], t->data, bytes);
+    }
+    return 0;
+}
+
+/* Keeps the first `epochs` lines of the fold's log (the ones the checkpoint covers). */
+static int trim_log(const char *path, int epochs)
+{
+    char *text = NULL, *p;
+    size_t size = 0;
+    int ret, kept = 0;
+    if (!mer_path_exists(path))
+        return 0;
+    if (mer_read_file(path, &text, &size) < 0)
+        return -1;
+    for (p = text; kept < epochs && (p = strchr(p, '\n')); p++)
+        kept++;
+    ret = mer_write_file_atomic(path, text, kept == epochs && p ? (size_t)(p - text) : size);
+    free(text);
+    return ret;
+}
+
+/* Restores a fold from its checkpoint; returns the epoch it covers (0 if there is none). */
+static int load_checkpoint(struct fold_state *fs, const char *dir, int *bad)
+{
+    char *path = mer_strfmt("%s/checkpoint.safetensors", dir);
+    const struct mer_st_tensor *o;
+    struct snapshot now = {0};
+    mer_st_file *f = NULL;
+    int ret = -1;
+    if (!path)
+        return mer_error("out of memory");
+    if (!mer_path_exists(path)) {
+        free(path);
+        return 0;
+    }
+    if (mer_st_open(&f, path, MER_ST_VERIFY) < 0 || snapshot_take(&now, fs->model) < 0 ||
+        snapshot_take(&fs->best, fs->model) < 0 || read_params(f, fs->model, "", now.w) < 0 ||
+        read_params(f, fs->model, "best/", fs->best.w) < 0 || snapshot_restore(&now, fs->model) < 0)
+        goto done;
+    o = mer_st_find(f, "optim");
+    if (mer_optim_state_size(fs->opt) &&
+        (!o || o->nbytes != mer_optim_state_size(fs->opt) * sizeof(float))) {
+        mer_error("'%s': optimizer state does not fit (config changed?)", path);
+        goto done;
+    }
+    if (o)
+        memcpy(mer_optim_state(fs->opt), o->data, o->nbytes);
+    mer_optim_set_steps(fs->opt, (int64_t)meta_num(f, "optim_steps"));
+    fs->steps = (int64_t)meta_num(f, "steps");
+    fs->best_waf = meta_num(f, "best_waf");
+    fs->best_epoch = (int)meta_num(f, "best_epoch");
+    fs->train_seconds = meta_num(f, "train_seconds");
+    *bad = (int)meta_num(f, "bad");
+    ret = (int)meta_num(f, "epoch");
+done:
+    snapshot_release(&now);
+    mer_st_close(f);
+    free(path);
+    return ret;
 }
 
 static int train_fold(struct run *r, int k, struct mer_train_summary *sum)
@@ -407,7 +636,8 @@ static int train_fold(struct run *r, int k, struct mer_train_summary *sum)
     char *dir = mer_strfmt("%s/fold-%d", p->run_dir, k), *path = NULL, label[64];
     FILE *log = NULL;
     float *va_logits = NULL;
-    int ret = -1, bad = 0;
+    double sps;
+    int ret = -1, bad = 0, start;
     fs.k = k;
     fs.best_waf = -1;
     op.lr = p->lr;
@@ -417,34 +647,39 @@ static int train_fold(struct run *r, int k, struct mer_train_summary *sum)
         goto done;
     va_logits = malloc((fs.n_va + 1) * (size_t)r->mc.n_classes * sizeof(float));
     path = mer_strfmt("%s/log.jsonl", dir);
-    if (!va_logits || !path || !(log = fopen(path, "w"))) {
-        mer_error("'%s': cannot write", path ? path : dir);
-        goto done;
-    }
     mer_torch_manual_seed(mix_seed(p->seed, (uint64_t)k, 0));
-    if (mer_model_new(&fs.model, &r->mc) < 0 ||
+    if (!va_logits || !path || mer_model_new(&fs.model, &r->mc) < 0 ||
         mer_optim_new(&fs.opt, mer_model_params(fs.model), mer_model_n_params(fs.model), &op) < 0)
         goto done;
+    /* --resume: go on after the last epoch the checkpoint holds; the log keeps those epochs. */
+    start = p->resume ? load_checkpoint(&fs, dir, &bad) : 0;
+    if (start < 0 || (p->resume && trim_log(path, start) < 0))
+        goto done;
+    if (!(log = fopen(path, start ? "a" : "w"))) {
+        mer_error("'%s': cannot write", path);
+        goto done;
+    }
     snprintf(label, sizeof(label), "fold-%d (%d of %d)", k, k + 1, p->folds);
     mer_progress_start(&bar, label, p->epochs, "epochs");
-    for (int e = 1; e <= p->epochs; e++) {
+    for (int e = start + 1; e <= p->epochs && !(p->patience > 0 && bad >= p->patience); e++) {
         int before = fs.best_epoch;
         if (run_epoch(r, &fs, &buf, e, log, va_logits) < 0)
             goto done;
-        mer_progress_update(&bar, e);
         bad = fs.best_epoch == before ? bad + 1 : 0;
-        if (p->patience > 0 && bad >= p->patience)
-            break;
+        if (save_checkpoint(&fs, dir, e, bad) < 0)
+            goto done;
+        mer_progress_update(&bar, e);
     }
     mer_progress_finish(&bar);
     free(path);
     path = mer_strfmt("%s/model.safetensors", dir);
-    if (!path || fold_predictions(r, &fs, &buf, va_logits) < 0 ||
+    sps = fs.train_seconds > 0 ? (double)fs.steps / fs.train_seconds : 0;
+    if (!path || fold_predictions(r, &fs, &buf, va_logits, dir, sps) < 0 ||
         mer_model_save_weights(fs.model, path, NULL, 0) < 0)
         goto done;
     sum->fold_waf[k] = fs.best_waf;
     sum->fold_best_epoch[k] = fs.best_epoch;
-    sum->steps_per_second += fs.train_seconds > 0 ? (double)fs.steps / fs.train_seconds : 0;
+    sum->steps_per_second += sps;
     ret = 0;
 done:
     if (log)
@@ -454,6 +689,7 @@ done:
     snapshot_release(&fs.best);
     batch_buf_release(&buf);
     free(fs.tr);
+    free(fs.tr_base);
     free(fs.va);
     free(va_logits);
     free(path);
@@ -690,10 +926,21 @@ int mer_train_run(const struct mer_dataset *ds, const struct mer_train_params *p
     r.p = &q;
     if (write_folds(&r) < 0)
         goto done;
-    for (int k = 0; k < p->folds; k++)
-        if ((p->only_fold < 0 || p->only_fold == k) && train_fold(&r, k, out) < 0)
+    for (int k = 0; k < p->folds; k++) {
+        int done_before = 0;
+        if ((p->only_fold >= 0 && p->only_fold != k) ||
+            (p->shard_count > 1 && k % p->shard_count != p->shard_index))
+            continue;
+        if (p->resume && (done_before = load_fold(&r, k, out)) < 0)
             goto done;
+        if (!done_before && train_fold(&r, k, out) < 0)
+            goto done;
+    }
     out->folds = p->folds;
+    if (p->shard_count > 1) { /* a --jobs worker: the parent writes the run's outputs */
+        ret = 0;
+        goto done;
+    }
     out->steps_per_second /= p->only_fold < 0 ? p->folds : 1;
     ret = write_outputs(&r, out);
 done:

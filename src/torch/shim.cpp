@@ -587,6 +587,21 @@ int64_t mer_optim_steps(const mer_optim *o)
     return o->steps;
 }
 
+size_t mer_optim_state_size(const mer_optim *o)
+{
+    return o->moments.size();
+}
+
+float *mer_optim_state(mer_optim *o)
+{
+    return o->moments.data();
+}
+
+void mer_optim_set_steps(mer_optim *o, int64_t steps)
+{
+    o->steps = steps;
+}
+
 int mer_clip_grad_norm(mer_tensor *const *params, size_t n, double max_norm, double *norm)
 {
     MER_TRY torch::NoGradGuard no_grad;
