@@ -42,7 +42,8 @@ static void print_summary(const struct mer_train_summary *s, const struct mer_tr
     printf("training speed: %.1f steps/s\n", s->steps_per_second);
 }
 
-/* Refuses to overwrite a run unless --force; --resume needs one whose config is unchanged. */
+/* Refuses to overwrite a run unless --force; --resume needs one whose config is unchanged.
+ * Creates nothing: the directory is made once the data has loaded. */
 static int prepare_run_dir(const char *dir, const struct train_opts *o, const mer_config *cfg)
 {
     char *path = mer_path_join(dir, "config.json"), *diff = NULL;
@@ -59,7 +60,7 @@ static int prepare_run_dir(const char *dir, const struct train_opts *o, const me
         mer_error("'%s': the config changed since the run started (%s); resume refused", path,
                   diff);
     else
-        ret = mer_mkdir_p(dir);
+        ret = 0;
     free(diff);
     free(path);
     mer_config_free(saved);
@@ -131,8 +132,13 @@ static int run(struct train_opts *o)
     const char *tests[16];
     char *cfg_path = NULL;
     int ret = -1;
-    if (o->resume && !o->config) /* resume with the run's own config */
+    if (o->resume && !o->config) { /* resume with the run's own config */
         o->config = cfg_path = mer_path_join(o->out, "config.json");
+        if (cfg_path && !mer_path_exists(cfg_path)) {
+            mer_error("'%s' holds no run to resume (no config.json)", o->out);
+            goto done;
+        }
+    }
     if (mer_config_load(&cfg, o->config, o->sets.items, o->sets.n) < 0)
         goto done;
     if (o->print_config) {
@@ -155,7 +161,8 @@ static int run(struct train_opts *o)
         ((o->deterministic || mer_config_bool(cfg, "train.deterministic")) &&
          mer_torch_set_deterministic(1) < 0))
         goto done;
-    if (prepare_run_dir(o->out, o, cfg) < 0 || mer_dataset_load(&ds, &dp) < 0)
+    if (prepare_run_dir(o->out, o, cfg) < 0 || mer_dataset_load(&ds, &dp) < 0 ||
+        mer_mkdir_p(o->out) < 0)
         goto done;
     tp.test_splits = tests;
     tp.n_test_splits = test_splits(cfg, ds, tp.train_split, tests, MER_ARRAY_SIZE(tests));
