@@ -1,13 +1,22 @@
 /*
- * csv.h: RFC 4180 CSV: quoted fields with "" escapes, commas and newlines inside
- * quotes, LF or CRLF line ends, UTF-8 (checked; a BOM is skipped), a final line
- * with or without a newline. Errors name file:line:column.
+ * csv.h: RFC 4180 CSV, read whole: fields separated by commas; a field may be
+ * quoted ("a, b"), with "" standing for a quote and commas and line breaks
+ * allowed inside; lines end in LF, CRLF or a lone CR; the last line may lack
+ * its line end. The text must be UTF-8 (checked; a leading BOM is skipped).
+ * Blank lines between records are skipped. Rows may have different numbers of
+ * fields (callers that need a rectangle check n_fields against the header).
  *
  *     struct mer_csv *csv;
- *     if (mer_csv_read(&csv, "labels.csv") < 0) ...;
- *     int name = mer_csv_column(csv, "name");        // in the header row, or -1
- *     for (size_t r = 1; r < csv->n_rows; r++) use(csv->rows[r].fields[name]);
+ *     if (mer_csv_read(&csv, "labels.csv") < 0) ...;   // mer_errmsg(): 'labels.csv':3:7: ...
+ *     int name = mer_csv_column(csv, "name");         // in the header row, or -1
+ *     for (size_t r = 1; r < csv->n_rows; r++)
+ *         use(csv->rows[r].line, csv->rows[r].fields[name]);
  *     mer_csv_free(csv);
+ *
+ * Errors name file:line:column (1-based; the column counts bytes): invalid
+ * UTF-8 or a NUL byte where it occurs, an unterminated quoted field where its
+ * quote opens, a quote inside an unquoted field, a character after a closing
+ * quote.
  */
 #ifndef MER_CSV_H
 #define MER_CSV_H
@@ -16,25 +25,36 @@
 
 struct mer_csv_row {
     size_t line;     /* 1-based line where the record starts */
-    size_t n_fields;
-    char **fields;   /* NUL-terminated, unquoted */
+    size_t n_fields; /* at least 1 */
+    char **fields;   /* [n_fields] NUL-terminated, unquoted */
 };
 
 struct mer_csv {
-    char *path;
-    struct mer_csv_row *rows; /* rows[0] is the header when there is one */
+    char *path;               /* the name given to the parser, used in errors */
+    struct mer_csv_row *rows; /* rows[0] is the header when the file has one */
     size_t n_rows;
 };
 
-/* Parses a buffer (name is used in errors); new table in *out, free with mer_csv_free. */
+/* Parses len bytes of buf (name is used in errors). New table in *out, free with
+ * mer_csv_free; -1 with an error naming name:line:column. */
 int mer_csv_parse(struct mer_csv **out, const char *name, const char *buf, size_t len);
+/* Reads and parses a file; as mer_csv_parse. */
 int mer_csv_read(struct mer_csv **out, const char *path);
 void mer_csv_free(struct mer_csv *csv);
 
-/* Index of a column in the header row (exact, after trimming spaces), or -1. */
+/* Index of a column in the header row (rows[0]; exact match after trimming
+ * spaces around the header field), or -1 if absent or the table is empty. */
 int mer_csv_column(const struct mer_csv *csv, const char *name);
 
-/* Offset of the first invalid UTF-8 sequence in buf, or len if it is valid. */
+/* Offset of the first byte of the first invalid UTF-8 sequence in buf (overlong
+ * forms, surrogates and values past U+10FFFF are invalid), or len if all valid. */
 size_t mer_utf8_check(const char *buf, size_t len);
+
+/* 0 if buf is UTF-8 text without NUL bytes; else -1 with an error naming
+ * 'name':line:column of the first bad byte. */
+int mer_text_check(const char *name, const char *buf, size_t len);
+
+/* 1-based line and byte column of offset off in buf (a line ends at LF, CRLF or CR). */
+void mer_text_position(const char *buf, size_t off, size_t *line, size_t *column);
 
 #endif

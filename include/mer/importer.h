@@ -21,7 +21,8 @@ enum mer_pool { MER_POOL_MEAN, MER_POOL_MAX, MER_POOL_NONE };
 
 struct mer_import_params {
     const char *input;      /* directory of .npy files */
-    const char *out;        /* output file, or directory with shard.count > 1 */
+    const char *out;        /* output file; a directory store (parts + index.json) with
+                               shard.count > 1, a trailing '/' or an existing directory */
     const char *ids_file;   /* optional: names, one a line */
     const char *labels_csv; /* optional: a label CSV whose names play the part of ids_file */
     const char *provenance; /* JSON object text for mer.provenance, or NULL */

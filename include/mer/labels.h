@@ -14,6 +14,7 @@
  *     struct mer_labels *l;
  *     if (mer_labels_from_csv(&l, "label-disdim.csv", &p) < 0) ...;   // mer_errmsg()
  *     if (mer_labels_write(l, "labels.safetensors", provenance_json) < 0) ...;
+ *     ... mer_labels_read_store(&l2, "labels.safetensors") reads it back ...
  *     mer_labels_free(l);
  *
  * Errors are one line naming the file and line: a missing column (naming it), a row
@@ -41,22 +42,26 @@ struct mer_labels_params {
 struct mer_labels_params mer_labels_default_params(void);
 
 struct mer_labels {
-    const char *layout; /* "mer2024" or "manifest": how the header was read (static string) */
+    const char *layout; /* "mer2024" or "manifest" (the CSV header), or "store" (static) */
     size_t n;           /* samples, in file order */
     char **names;       /* [n] */
     int64_t *label;     /* [n] index into classes, -1 = unlabeled */
     float *valence;     /* [n] NaN = absent */
     int64_t *split;     /* [n] index into splits */
     int n_classes;
-    char **classes;     /* [n_classes] */
+    char **classes; /* [n_classes] */
     int n_splits;
-    char **splits;      /* [n_splits] in order of first appearance */
+    char **splits; /* [n_splits] in order of first appearance */
 };
 
 /* Reads a label CSV. New labels in *out (free with mer_labels_free); -1 with the error
  * set, also for bad params (duplicate or empty class names). */
 int mer_labels_from_csv(struct mer_labels **out, const char *path,
                         const struct mer_labels_params *p);
+/* Reads a labels store written by mer_labels_write (checksum verified; labels and splits
+ * checked to index the class and split lists). New labels in *out; -1 with the error set
+ * naming the file. The arrays are separate malloc blocks: a caller may take them over. */
+int mer_labels_read_store(struct mer_labels **out, const char *path);
 /* Samples of split s with label k (k = -1: unlabeled). */
 size_t mer_labels_count(const struct mer_labels *l, int s, int k);
 /* Writes a labels store atomically (mer.kind "labels"); provenance is a JSON object's

@@ -6,25 +6,67 @@
 #include "mer/opt.h"
 #include "mer/provenance.h"
 
+#include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char *const usage[] = {
     "mer import [options] <npy-dir> -o <out.safetensors>",
-    "mer import [options] <npy-dir> -o <out-dir> --shard i/n",
+    "mer import [options] <npy-dir> -o <out-dir/> [--shard i/n]",
     NULL,
 };
+
+/* The command's provenance (base, from argv before parsing reorders it) plus what this
+ * import read and how: input, pool, dtype, shard, ids. */
+static char *import_provenance(const char *base, const struct mer_import_params *p,
+                               const char *pool, const char *dtype)
+{
+    char *text = NULL, abs[PATH_MAX];
+    cJSON *o = base ? cJSON_Parse(base) : NULL;
+    char shard[32];
+    if (!o)
+        goto done;
+    snprintf(shard, sizeof(shard), "%d/%d", p->shard.index, p->shard.count);
+    cJSON_AddStringToObject(o, "input", realpath(p->input, abs) ? abs : p->input);
+    cJSON_AddStringToObject(o, "pool", pool);
+    cJSON_AddStringToObject(o, "dtype", dtype);
+    cJSON_AddStringToObject(o, "shard", shard);
+    if (p->ids_file)
+        cJSON_AddStringToObject(o, "ids", p->ids_file);
+    if (p->labels_csv)
+        cJSON_AddStringToObject(o, "labels", p->labels_csv);
+    text = cJSON_PrintUnformatted(o);
+done:
+    cJSON_Delete(o);
+    return text;
+}
+
+static void print_report(const struct mer_import_params *p, const struct mer_import_report *r)
+{
+    if (r->skipped_existing) {
+        printf("'%s' exists: part %d of %d already done (--force redoes it)\n", r->path,
+               p->shard.index, p->shard.count);
+        return;
+    }
+    printf("imported %zu samples [D = %lld%s] into '%s'", r->written, (long long)r->dim,
+           r->frame_level ? ", frame level" : "", r->path);
+    if (r->unreadable || r->missing || r->extra)
+        printf(" (%zu unreadable, %zu missing, %zu extra)", r->unreadable, r->missing, r->extra);
+    putchar('\n');
+}
 
 int cmd_import(int argc, const char **argv)
 {
     struct mer_import_params p = mer_import_default_params();
     const char *pool = "mean", *dtype = "f32";
-    int quiet = 0, n;
-    char *provenance = mer_provenance_json(argc, argv);
+    int quiet = 0, n, ret = 2;
+    char *command = mer_provenance_json(argc, argv), *provenance = NULL;
     struct mer_import_report rep;
     struct mer_option opts[] = {
-        MER_OPT_STRING('o', "out", &p.out, "path", "output store (a directory with --shard)"),
+        MER_OPT_STRING('o', "out", &p.out, "path",
+                       "output store: a .safetensors file, or a directory (parts + index.json)"),
         MER_OPT_STRING(0, "pool", &pool, "mean|max|none",
                        "pooling of frame-level [T, D] inputs (default mean)"),
         MER_OPT_STRING(0, "dtype", &dtype, "f32|f16", "stored dtype (default f32)"),
@@ -33,34 +75,42 @@ int cmd_import(int argc, const char **argv)
         MER_OPT_STRING(0, "labels", &p.labels_csv, "csv",
                        "a label CSV (MER2024 or manifest) whose names fix the set and order"),
         MER_OPT_SHARD(0, "shard", &p.shard, "write part i of n (into the -o directory)"),
-        MER_OPT_BOOL(0, "force", &p.force, "overwrite existing output"),
-        MER_OPT_BOOL(0, "strict", &p.strict, "fail on an unreadable sample instead of skipping it"),
+        MER_OPT_BOOL(0, "force", &p.force, "overwrite existing output (or a finished part)"),
+        MER_OPT_BOOL(0, "strict", &p.strict,
+                     "fail on an unreadable or missing sample instead of skipping it"),
         MER_OPT_BOOL('q', "quiet", &quiet, "no progress output"),
         MER_OPT_END(),
     };
-    int ret = 2;
     n = mer_opt_parse(argc, argv, opts, usage);
     if (n < 0) {
         ret = mer_opt_exit_code(n);
         goto done;
     }
-    if (n != 1 || !p.out) {
+    if (n != 1 || !p.out || !*p.out) {
         ret = mer_usage_error("import", n != 1 ? "expected one input directory" : "no -o given");
         goto done;
     }
+    if (p.ids_file && p.labels_csv) {
+        ret = mer_usage_error("import", "--ids and --labels both fix the samples: give one");
+        goto done;
+    }
     p.input = argv[0];
-    p.provenance = provenance;
     p.quiet = quiet;
     if (mer_import_parse_pool(pool, &p.pool) < 0 || mer_import_parse_dtype(dtype, &p.dtype) < 0) {
         ret = mer_usage_error("import", "%s", mer_errmsg());
         goto done;
     }
+    if (!(provenance = import_provenance(command, &p, pool, dtype))) {
+        mer_error("out of memory");
+        ret = cmd_fail("import");
+        goto done;
+    }
+    p.provenance = provenance;
     ret = mer_import_npy_dir(&p, &rep) < 0 ? cmd_fail("import") : 0;
     if (ret == 0)
-        printf("imported %zu samples [D = %lld%s] into '%s'%s\n", rep.written,
-               (long long)rep.dim, rep.frame_level ? ", frame level" : "", rep.path,
-               rep.skipped_existing ? " (already done; --force redoes it)" : "");
+        print_report(&p, &rep);
 done:
+    free(command);
     free(provenance);
     return ret;
 }

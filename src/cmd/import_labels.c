@@ -15,92 +15,140 @@ static const char *const usage[] = {
     NULL,
 };
 
-/* Splits "a,b,c" in place into at most max names. */
-static int split_classes(char *s, const char **out, int max)
+#define MAX_CLASSES 256
+
+/* Splits "a,b,c" in place into names (spaces around each trimmed); the count, or -1 with
+ * the error set for an empty or repeated name or more than MAX_CLASSES. */
+static int parse_classes(char *s, const char **out)
 {
     int n = 0;
-    for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
-        if (n == max)
-            return -1;
+    for (char *tok = s, *comma; tok; tok = comma ? comma + 1 : NULL) {
+        char *end;
+        if ((comma = strchr(tok, ',')))
+            *comma = '\0';
+        while (*tok == ' ')
+            tok++;
+        end = tok + strlen(tok);
+        while (end > tok && end[-1] == ' ')
+            *--end = '\0';
+        if (!*tok)
+            return mer_error("--classes: empty class name");
+        if (n == MAX_CLASSES)
+            return mer_error("--classes: more than %d classes", MAX_CLASSES);
+        for (int k = 0; k < n; k++)
+            if (!strcmp(out[k], tok))
+                return mer_error("--classes: class '%s' is listed twice", tok);
         out[n++] = tok;
     }
     return n;
 }
 
-static void print_summary(const struct mer_labels *l)
+static int width_of(const char *header)
 {
-    printf("%-10s", "split");
-    for (int k = 0; k < l->n_classes; k++)
-        printf(" %9s", l->classes[k]);
-    printf(" %9s %9s\n", "unlabeled", "total");
-    for (int s = 0; s < l->n_splits; s++) {
-        size_t total = 0, unlabeled = 0;
-        printf("%-10s", l->splits[s]);
-        for (int k = -1; k < l->n_classes; k++) {
-            size_t c = 0;
-            for (size_t i = 0; i < l->n; i++)
-                c += l->split[i] == s && l->label[i] == k;
-            total += c;
-            if (k < 0)
-                unlabeled = c;
-            else
-                printf(" %9zu", c);
-        }
-        printf(" %9zu %9zu\n", unlabeled, total);
+    int w = (int)strlen(header);
+    return w < 5 ? 5 : w;
+}
+
+/* One table row: split s, or all splits for s = -1. */
+static void print_row(const struct mer_labels *l, const char *name, int s, int name_w)
+{
+    size_t total = 0, unlabeled = 0;
+    printf("%-*s", name_w, name);
+    for (int k = -1; k < l->n_classes; k++) {
+        size_t c = 0;
+        for (int t = 0; t < l->n_splits; t++)
+            c += s < 0 || s == t ? mer_labels_count(l, t, k) : 0;
+        total += c;
+        if (k < 0)
+            unlabeled = c;
+        else
+            printf("  %*zu", width_of(l->classes[k]), c);
     }
+    printf("  %*zu  %*zu\n", width_of("unlabeled"), unlabeled, 5, total);
+}
+
+/* The per-split, per-class counts table (and a total row when there are several splits). */
+static void print_summary(const struct mer_labels *l, const char *csv, const char *out)
+{
+    int name_w = 5;
+    for (int s = 0; s < l->n_splits; s++)
+        if ((int)strlen(l->splits[s]) > name_w)
+            name_w = (int)strlen(l->splits[s]);
+    printf("imported %zu samples from '%s' (%s layout) into '%s'\n", l->n, csv,
+           !strcmp(l->layout, "mer2024") ? "MER2024 label-disdim.csv" : "manifest", out);
+    printf("%-*s", name_w, "split");
+    for (int k = 0; k < l->n_classes; k++)
+        printf("  %*s", width_of(l->classes[k]), l->classes[k]);
+    printf("  %*s  %*s\n", width_of("unlabeled"), "unlabeled", 5, "total");
+    for (int s = 0; s < l->n_splits; s++)
+        print_row(l, l->splits[s], s, name_w);
+    if (l->n_splits > 1)
+        print_row(l, "all", -1, name_w);
 }
 
 int cmd_import_labels(int argc, const char **argv)
 {
     struct mer_labels_params p = mer_labels_default_params();
     struct mer_labels *l = NULL;
-    const char *out = NULL, *classes = NULL, *classv[256];
-    char *provenance = mer_provenance_json(argc, argv), *class_buf = NULL;
-    int force = 0, quiet = 0, n, ret = 2;
+    const char *out = NULL, *classes = NULL, *classv[MAX_CLASSES];
+    char *provenance = NULL, *class_buf = NULL;
+    int force = 0, quiet = 0, n, ret = 1;
     struct mer_option opts[] = {
-        MER_OPT_STRING('o', "out", &out, "file", "the labels store to write"),
+        MER_OPT_STRING('o', "out", &out, "file", "the labels store to write (.safetensors)"),
         MER_OPT_STRING(0, "classes", &classes, "a,b,..",
                        "class names in index order (default MER2024's "
                        "neutral,angry,happy,sad,worried,surprise)"),
         MER_OPT_STRING(0, "split", &p.default_split, "name",
-                       "split of rows without a split column (default train)"),
+                       "split of rows without a split column or value (default train)"),
         MER_OPT_BOOL(0, "force", &force, "overwrite an existing store"),
         MER_OPT_BOOL('q', "quiet", &quiet, "print nothing on success"),
         MER_OPT_END(),
     };
+    /* Before parsing, which moves the positional arguments to the front of argv. */
+    provenance = mer_provenance_json(argc, argv);
     n = mer_opt_parse(argc, argv, opts, usage);
     if (n < 0) {
         ret = mer_opt_exit_code(n);
         goto done;
     }
-    if (n != 1 || !out) {
-        ret = mer_usage_error("import-labels", n != 1 ? "expected one CSV file" : "no -o given");
+    if (n != 1) {
+        ret = n ? mer_usage_error("import-labels", "unexpected argument '%s'", argv[1])
+                : mer_usage_error("import-labels", "no label CSV given");
+        goto done;
+    }
+    if (!out || !*p.default_split) {
+        ret = mer_usage_error("import-labels",
+                              out ? "--split: empty split name" : "no output given (-o <file>)");
         goto done;
     }
     if (classes) {
-        class_buf = strdup(classes);
-        p.n_classes = class_buf ? split_classes(class_buf, classv, 256) : -1;
-        if (p.n_classes < 1) {
-            ret = mer_usage_error("import-labels", "--classes: expected 1 to 256 names");
+        if (!(class_buf = strdup(classes))) {
+            mer_error("out of memory");
+            ret = cmd_fail("import-labels");
+            goto done;
+        }
+        if ((p.n_classes = parse_classes(class_buf, classv)) < 0) {
+            ret = mer_usage_error("import-labels", "%s", mer_errmsg());
             goto done;
         }
         p.classes = classv;
     }
-    ret = 1;
     if (mer_path_exists(out) && !force) {
-        mer_error("'%s' exists (use --force to overwrite)", out);
-        cmd_fail("import-labels");
+        mer_error("'%s' exists (use --force to overwrite it)", out);
+        ret = cmd_fail("import-labels");
+        goto done;
+    }
+    if (!provenance) {
+        mer_error("out of memory");
+        ret = cmd_fail("import-labels");
         goto done;
     }
     if (mer_labels_from_csv(&l, argv[0], &p) < 0 || mer_labels_write(l, out, provenance) < 0) {
-        cmd_fail("import-labels");
+        ret = cmd_fail("import-labels");
         goto done;
     }
-    if (!quiet) {
-        printf("imported %zu samples, %d classes, %d splits into '%s'\n", l->n, l->n_classes,
-               l->n_splits, out);
-        print_summary(l);
-    }
+    if (!quiet)
+        print_summary(l, argv[0], out);
     ret = 0;
 done:
     mer_labels_free(l);

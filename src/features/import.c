@@ -9,6 +9,7 @@
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +217,7 @@ struct matrix {
     float *v;
     size_t rows, cap; /* rows of dim floats */
     int64_t dim;
+    const char *first; /* the sample that fixed dim (borrowed) */
 };
 
 static int matrix_append(struct matrix *m, const float *rows, size_t n)
@@ -236,17 +238,29 @@ static int matrix_append(struct matrix *m, const float *rows, size_t n)
     return 0;
 }
 
-/* Pools x [t, d] in place into its first row. */
-static void pool_rows(float *x, int64_t t, int64_t d, enum mer_pool pool)
+/* Pools x [t, d] in place into its first row: a mean accumulated in double, or a max that
+ * keeps a NaN (as numpy's does). */
+static int pool_rows(float *x, int64_t t, int64_t d, enum mer_pool pool)
 {
+    double *acc = NULL;
+    if (pool == MER_POOL_MEAN) {
+        if (!(acc = calloc((size_t)d, sizeof(*acc))))
+            return mer_error("out of memory");
+        for (int64_t i = 0; i < t; i++)
+            for (int64_t j = 0; j < d; j++)
+                acc[j] += x[i * d + j];
+        for (int64_t j = 0; j < d; j++)
+            x[j] = (float)(acc[j] / (double)t);
+        free(acc);
+        return 0;
+    }
     for (int64_t i = 1; i < t; i++)
         for (int64_t j = 0; j < d; j++) {
             float v = x[i * d + j];
-            x[j] = pool == MER_POOL_MAX ? (v > x[j] ? v : x[j]) : x[j] + v;
+            if (v > x[j] || isnan(v))
+                x[j] = isnan(x[j]) ? x[j] : v;
         }
-    if (pool == MER_POOL_MEAN)
-        for (int64_t j = 0; j < d; j++)
-            x[j] /= (float)t;
+    return 0;
 }
 
 /* Reads one sample; 1 if read, 0 if skipped (warned), -1 on a fatal error. */
@@ -262,13 +276,15 @@ static int read_sample(const struct mer_import_params *p, const char *name, stru
     if (mer_npy_read_matrix(path, &x, &t, &d) < 0)
         goto bad;
     if (m->dim && d != m->dim) {
-        mer_error("'%s': dimension %lld, but earlier samples have %lld", path, (long long)d,
-                  (long long)m->dim);
+        mer_error("'%s': dimension %lld, but the first sample ('%s') has %lld", path,
+                  (long long)d, m->first, (long long)m->dim);
         goto bad;
     }
     m->dim = d;
+    m->first = m->first ? m->first : name;
     if (p->pool != MER_POOL_NONE && t > 1) {
-        pool_rows(x, t, d, p->pool);
+        if (pool_rows(x, t, d, p->pool) < 0)
+            goto done;
         t = 1;
     }
     *frames = t;
@@ -287,26 +303,43 @@ done:
 
 /* ---- output ---- */
 
+/* A directory store (parts + index.json): with --shard, or when -o names a directory. */
+static int wants_dir(const struct mer_import_params *p)
+{
+    size_t len = strlen(p->out);
+    return p->shard.count > 1 || (len && p->out[len - 1] == '/') || mer_is_dir(p->out);
+}
+
+/* Creates the directory that will hold path, if it names one. */
+static int make_parent(const char *path)
+{
+    char *dir = mer_strfmt("%s", path), *slash = dir ? strrchr(dir, '/') : NULL;
+    int ret = dir ? 0 : mer_error("out of memory");
+    if (slash && slash != dir) {
+        *slash = '\0';
+        ret = mer_mkdir_p(dir);
+    }
+    free(dir);
+    return ret;
+}
+
+/* Decides the file to write; an existing one is an error, or with shards a finished part. */
 static int prepare_output(const struct mer_import_params *p, struct mer_import_report *r)
 {
-    int sharded = p->shard.count > 1;
-    if (sharded) {
-        if (mer_mkdir_p(p->out) < 0)
-            return -1;
-        snprintf(r->path, sizeof(r->path), "%s/part-%05d.safetensors", p->out, p->shard.index);
-    } else {
-        if (mer_is_dir(p->out))
-            return mer_error("'%s' is a directory; a sharded store needs --shard i/n", p->out);
-        snprintf(r->path, sizeof(r->path), "%s", p->out);
+    char *part = NULL;
+    if (wants_dir(p)) {
+        if (mer_mkdir_p(p->out) < 0 || !(part = mer_store_part_path(p->out, p->shard.index)))
+            return part ? -1 : mer_error("out of memory");
+        snprintf(r->path, sizeof(r->path), "%s", part);
+        free(part);
+        /* A part is written atomically, so one that exists is complete: resume past it. */
+        r->skipped_existing = mer_path_exists(r->path) && !p->force;
+        return 0;
     }
-    if (mer_path_exists(r->path) && !p->force) {
-        if (sharded) {
-            r->skipped_existing = 1; /* resume: this part is done */
-            return 0;
-        }
-        return mer_error("'%s' exists (use --force to overwrite)", r->path);
-    }
-    return 0;
+    snprintf(r->path, sizeof(r->path), "%s", p->out);
+    if (mer_path_exists(r->path) && !p->force)
+        return mer_error("'%s' exists (use --force to overwrite it)", r->path);
+    return make_parent(r->path);
 }
 
 static int import_samples(const struct mer_import_params *p, struct names *todo,
@@ -338,8 +371,8 @@ static int import_samples(const struct mer_import_params *p, struct names *todo,
         mer_progress_update(&bar, (int64_t)i + 1);
     }
     mer_progress_finish(&bar);
-    if (!r->written) {
-        mer_error("'%s': no sample could be read", p->input);
+    if (!r->written && todo->n) {
+        mer_error("'%s': none of the %zu samples could be read", p->input, todo->n);
         goto done;
     }
     r->dim = m.dim;
@@ -365,20 +398,33 @@ int mer_import_npy_dir(const struct mer_import_params *p, struct mer_import_repo
     int ret = -1;
     memset(r, 0, sizeof(*r));
     mer_progress_quiet(p->quiet);
+    if (!mer_is_dir(p->input)) {
+        mer_error("'%s': not a directory of .npy files", p->input);
+        goto done;
+    }
+    if (prepare_output(p, r) < 0)
+        goto done;
+    if (r->skipped_existing) /* resume: only the index may be left to write */
+        goto index;
     if (list_npy(p->input, &files) < 0 || select_samples(p, &files, &chosen, r) < 0)
         goto done;
+    if (!chosen.n && (p->ids_file || p->labels_csv)) {
+        mer_error("'%s': none of the names in '%s' has a .npy file", p->input,
+                  p->ids_file ? p->ids_file : p->labels_csv);
+        goto done;
+    }
     if (!chosen.n) {
         mer_error("'%s': no .npy files to import", p->input);
         goto done;
     }
+    /* Round robin, so that every shard gets a similar mix of the (sorted) names. */
     for (size_t i = (size_t)p->shard.index; i < chosen.n; i += (size_t)p->shard.count)
         if (names_push(&todo, chosen.v[i], strlen(chosen.v[i])) < 0)
             goto done;
-    if (prepare_output(p, r) < 0)
+    if (import_samples(p, &todo, r) < 0)
         goto done;
-    if (!r->skipped_existing && import_samples(p, &todo, r) < 0)
-        goto done;
-    if (p->shard.count > 1 && mer_store_write_index(p->out, p->shard.count) < 0)
+index:
+    if (wants_dir(p) && mer_store_write_index(p->out, p->shard.count) < 0)
         goto done;
     ret = 0;
 done:

@@ -1,80 +1,120 @@
-/* Configuration: a schema table, defaults, file, --set overrides; see config.h. */
+/* Configuration: one schema table; defaults, file, --set overrides; see config.h. */
 #include "mer/config.h"
+#include "mer/csv.h"
 #include "mer/error.h"
 #include "mer/fs.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum cfg_type { T_BOOL, T_INT, T_NUMBER, T_STRING, T_ENUM, T_STRINGS };
+enum cfg_type { T_BOOL, T_INT, T_NUMBER, T_STRING, T_ENUM, T_STRINGS, T_NUMBERS };
 
 struct cfg_key {
     const char *key;
     enum cfg_type type;
-    const char *def;     /* default, as JSON text */
-    const char *choices; /* "a|b|c" for T_ENUM */
-    const char *doc;
+    const char *def;   /* default, as JSON text */
+    const char *allow; /* T_ENUM, T_STRINGS: "a|b|c" (NULL: any string); T_INT, T_NUMBER,
+                          T_NUMBERS: a range "[lo,hi)", either end optional (NULL: any) */
+    const char *doc;   /* one line for configs/README.md */
 };
 
-/* Every key mer knows. Keep in step with paper.md's defaults; configs/README.md is made from it. */
+/*
+ * Every key mer knows. Defaults follow paper.md ("mer's defaults") and mer2024.md; where the
+ * paper is silent the choice is ours and documented. configs/README.md is printed from this.
+ */
 static const struct cfg_key schema[] = {
-    {"data.audio", T_STRING, "\"\"", NULL, "audio feature store (\"\" = not used)"},
-    {"data.video", T_STRING, "\"\"", NULL, "video feature store (\"\" = not used)"},
-    {"data.text", T_STRING, "\"\"", NULL, "text feature store (\"\" = not used)"},
-    {"data.labels", T_STRING, "\"\"", NULL, "labels store made by `mer import-labels`"},
-    {"data.priors", T_STRING, "\"\"", NULL, "priors store made by `mer ingest` (\"\" = none)"},
-    {"data.train_split", T_STRING, "\"train\"", NULL, "split that k-fold CV runs over"},
-    {"data.test_splits", T_STRINGS, "[\"test\"]", NULL,
-     "splits predicted by every fold model (missing ones are skipped)"},
+    {"data.audio", T_STRING, "\"\"", NULL,
+     "audio feature store (`mer import`/`extract`); \"\" = modality not used"},
+    {"data.video", T_STRING, "\"\"", NULL, "video feature store; \"\" = not used"},
+    {"data.text", T_STRING, "\"\"", NULL, "text feature store; \"\" = not used"},
+    {"data.labels", T_STRING, "\"\"", NULL,
+     "labels store (`mer import-labels`); required by `train`"},
+    {"data.priors", T_STRING, "\"\"", NULL, "priors store (`mer ingest`); \"\" = no priors"},
+    {"data.train_split", T_STRING, "\"train\"", NULL,
+     "split that k-fold cross-validation runs over"},
     {"data.missing", T_ENUM, "\"error\"", "error|mask",
      "a sample absent from a feature store: fail, or mask that modality"},
     {"data.nan", T_ENUM, "\"error\"", "error|zero", "NaN/Inf in features: fail, or replace by 0"},
-    {"model.hidden", T_INT, "256", NULL, "hidden size H of encoders and fusion"},
-    {"model.encoder_layers", T_INT, "2", NULL, "Dropout-Linear-ReLU blocks per modality encoder"},
-    {"model.dropout", T_NUMBER, "0.3", NULL, "dropout before each encoder Linear"},
-    {"model.proj_dim", T_INT, "128", NULL, "projection size Z for the contrastive terms"},
+
+    {"model.hidden", T_INT, "256", "[1,)", "hidden size of the modality encoders and fusion"},
+    {"model.encoder_layers", T_INT, "2", "[1,)",
+     "`Dropout → Linear → ReLU` blocks per modality encoder"},
+    {"model.dropout", T_NUMBER, "0.3", "[0,1)", "dropout probability in the encoders"},
+    {"model.proj_dim", T_INT, "128", "[1,)",
+     "size of the L2-normalised projection z used by the contrastive terms"},
     {"model.valence_head", T_BOOL, "false", NULL, "add a valence regression head"},
     {"model.fusion.attention_norm", T_ENUM, "\"softmax\"", "softmax|none",
-     "modality attention weights: softmax, or raw as the MER2024 baseline"},
+     "modality attention weights: softmax, or raw as in the MER2024 baseline"},
     {"model.prior.mode", T_ENUM, "\"cross_attention\"", "none|concat|gate|film|cross_attention",
      "how priors are injected at fusion"},
-    {"model.prior.modalities", T_STRINGS, "[\"audio\", \"video\", \"text\"]", NULL,
-     "whose traces are injected (audio = acoustic, video = visual, text = textual)"},
-    {"model.prior.heads", T_INT, "4", NULL, "attention heads of cross_attention injection"},
-    {"prior.min_reliability", T_NUMBER, "0.3", NULL, "priors less reliable than this are masked"},
+    {"model.prior.modalities", T_STRINGS, "[\"audio\", \"video\", \"text\"]", "audio|video|text",
+     "whose traces are injected: any of audio (acoustic), video (visual), text (textual)"},
+    {"model.prior.heads", T_INT, "4", "[1,)", "attention heads of `cross_attention` injection"},
+
+    {"prior.encoder", T_STRING, "\"hash\"", NULL,
+     "text encoder of the reasoning traces: `hash`, `torchscript:<file>` or `precomputed`"},
+    {"prior.dim", T_INT, "256", "[1,)", "size of a trace's text embedding (`hash` encoder)"},
+    {"prior.min_reliability", T_NUMBER, "0.3", "[0,1]",
+     "priors less reliable than this are masked"},
     {"prior.scale_by_reliability", T_BOOL, "true", NULL,
-     "scale each prior by its reliability (else 1 when present)"},
+     "scale each prior by its reliability (else by 1 when present)"},
+
     {"loss.ce", T_ENUM, "\"plain\"", "plain|class_weighted|logit_adjusted",
      "cross-entropy variant against the long tail"},
-    {"loss.logit_adjust_tau", T_NUMBER, "1.0", NULL, "tau of logit-adjusted cross-entropy"},
-    {"loss.lambda_inter", T_NUMBER, "0.35", NULL, "weight of L_inter (balanced contrastive)"},
-    {"loss.lambda_intra", T_NUMBER, "0.1", NULL, "weight of L_intra (prototype compactness)"},
-    {"loss.tau", T_NUMBER, "0.1", NULL, "temperature of L_inter"},
-    {"loss.lambda_valence", T_NUMBER, "1.0", NULL, "weight of the valence MSE (with valence_head)"},
+    {"loss.class_weights", T_NUMBERS, "[]", "(0,)",
+     "weights of `class_weighted` CE in class order; [] = inverse class frequency, mean 1"},
+    {"loss.logit_adjust_tau", T_NUMBER, "1.0", "[0,)", "τ of logit-adjusted cross-entropy"},
+    {"loss.lambda_inter", T_NUMBER, "0.35", "[0,)",
+     "weight of L_inter (balanced supervised contrastive)"},
+    {"loss.lambda_intra", T_NUMBER, "0.1", "[0,)",
+     "weight of L_intra (balanced prototype compactness)"},
+    {"loss.tau", T_NUMBER, "0.1", "(0,)", "temperature τ of L_inter"},
+    {"loss.lambda_valence", T_NUMBER, "1.0", "[0,)",
+     "weight of the valence MSE (with `model.valence_head`)"},
+
     {"train.optimizer", T_ENUM, "\"adam\"", "adam|adamw", "optimizer"},
-    {"train.lr", T_NUMBER, "1e-3", NULL, "learning rate"},
-    {"train.weight_decay", T_NUMBER, "1e-5", NULL, "weight decay (L2 for adam, decoupled for adamw)"},
-    {"train.grad_clip", T_NUMBER, "0", NULL, "clip the gradient norm to this (0 = off)"},
-    {"train.batch_size", T_INT, "32", NULL, "samples per step"},
-    {"train.epochs", T_INT, "100", NULL, "maximum epochs per fold"},
-    {"train.patience", T_INT, "20", NULL, "stop a fold after this many epochs without a better "
-                                          "validation WAF (0 = never)"},
-    {"train.folds", T_INT, "5", NULL, "k of stratified k-fold cross-validation"},
-    {"train.seed", T_INT, "0", NULL, "seed of folds, initialisation, shuffling and dropout"},
+    {"train.lr", T_NUMBER, "1e-3", "(0,)", "learning rate"},
+    {"train.weight_decay", T_NUMBER, "1e-5", "[0,)",
+     "weight decay (L2 for adam, decoupled for adamw)"},
+    {"train.grad_clip", T_NUMBER, "0", "[0,)", "clip the gradient norm to this; 0 = off"},
+    {"train.batch_size", T_INT, "32", "[2,)", "samples per step (the contrastive terms need two)"},
+    {"train.epochs", T_INT, "100", "[1,)", "maximum epochs per fold"},
+    {"train.patience", T_INT, "20", "[0,)",
+     "stop a fold after this many epochs without a better validation score; 0 = never"},
+    {"train.select_metric", T_ENUM, "\"waf\"", "waf|accuracy|macro_f1",
+     "validation score that picks each fold's best epoch"},
+    {"train.folds", T_INT, "5", "[2,)", "k of stratified k-fold cross-validation"},
+    {"train.seed", T_INT, "0", "[0,)", "seed of folds, initialisation, shuffling and dropout"},
+    {"train.device", T_ENUM, "\"auto\"", "auto|cpu|cuda",
+     "where to train; auto = cuda if available"},
+    {"train.deterministic", T_BOOL, "false", NULL,
+     "deterministic kernels only (bit-reproducible, slower on GPU)"},
     {"train.pretrain.enabled", T_BOOL, "false", NULL,
-     "stage 1: pre-train on pseudo-labeled clips before stage 2"},
+     "stage 1: pre-train on pseudo-labeled clips before prior-guided tuning"},
     {"train.pretrain.pseudo_labels", T_STRING, "\"\"", NULL,
-     "labels store of pseudo-labels (from `mer ingest`)"},
-    {"train.pretrain.min_reliability", T_NUMBER, "0.8", NULL,
+     "labels store of pseudo-labels from reliable traces"},
+    {"train.pretrain.min_reliability", T_NUMBER, "0.8", "[0,1]",
      "pseudo-labels less reliable than this are left out"},
-    {"train.pretrain.epochs", T_INT, "10", NULL, "stage-1 epochs"},
+    {"train.pretrain.epochs", T_INT, "10", "[1,)", "stage-1 epochs"},
+
+    {"eval.splits", T_STRINGS, "[]", NULL,
+     "splits predicted by the fold ensemble; [] = every split but `data.train_split`"},
+    {"eval.ensemble", T_ENUM, "\"logits\"", "logits|probs",
+     "average the fold models' raw logits (MER2024 baseline) or softmax probabilities"},
+    {"eval.submission", T_BOOL, "true", NULL,
+     "write `submission.csv` (`name,discrete`) for each predicted split"},
 };
+
+#define MAX_EXTENDS 8 /* "extends" chain length: enough for any layering, stops cycles */
 
 struct mer_config {
     cJSON *root;
 };
+
+/* ---- the schema ---- */
 
 static const struct cfg_key *find_key(const char *key)
 {
@@ -84,21 +124,110 @@ static const struct cfg_key *find_key(const char *key)
     return NULL;
 }
 
-/* 1 if some schema key starts with "prefix." (so prefix names an object). */
-static int is_section(const char *prefix)
+int mer_config_has_key(const char *key)
 {
-    size_t n = strlen(prefix);
+    return find_key(key) != NULL;
+}
+
+/* 1 if key names a section: some schema key starts with "key.". */
+static int is_section(const char *key)
+{
+    size_t n = strlen(key);
     for (size_t i = 0; i < MER_ARRAY_SIZE(schema); i++)
-        if (!strncmp(schema[i].key, prefix, n) && schema[i].key[n] == '.')
+        if (!strncmp(schema[i].key, key, n) && schema[i].key[n] == '.')
             return 1;
     return 0;
+}
+
+struct range {
+    int has_lo, has_hi, lo_open, hi_open;
+    double lo, hi;
+};
+
+/* Reads "[lo,hi]" with ( ) for open ends and an empty lo or hi for none. */
+static struct range parse_range(const char *s)
+{
+    struct range r = {0};
+    char *end;
+    MER_ASSERT(s && (*s == '[' || *s == '('));
+    r.lo_open = *s++ == '(';
+    if (*s != ',') {
+        r.lo = strtod(s, &end);
+        r.has_lo = 1;
+        s = end;
+    }
+    MER_ASSERT(*s == ',');
+    if (*++s != ']' && *s != ')') {
+        r.hi = strtod(s, &end);
+        r.has_hi = 1;
+        s = end;
+    }
+    MER_ASSERT(*s == ']' || *s == ')');
+    r.hi_open = *s == ')';
+    return r;
+}
+
+static int in_range(const struct range *r, double v)
+{
+    if (r->has_lo && (r->lo_open ? v <= r->lo : v < r->lo))
+        return 0;
+    return !r->has_hi || (r->hi_open ? v < r->hi : v <= r->hi);
+}
+
+/* ">= 1", "> 0", "in [0, 1)": the range for messages and the README. */
+static void describe_range(const char *allow, char *buf, size_t size)
+{
+    struct range r = parse_range(allow);
+    if (r.has_lo && r.has_hi)
+        snprintf(buf, size, "in %c%g, %g%c", r.lo_open ? '(' : '[', r.lo, r.hi,
+                 r.hi_open ? ')' : ']');
+    else if (r.has_lo)
+        snprintf(buf, size, "%s %g", r.lo_open ? ">" : ">=", r.lo);
+    else if (r.has_hi)
+        snprintf(buf, size, "%s %g", r.hi_open ? "<" : "<=", r.hi);
+    else
+        snprintf(buf, size, "%s", "");
+}
+
+static const char *type_name(enum cfg_type t)
+{
+    static const char *const names[] = {"boolean", "integer",         "number",         "string",
+                                        "string",  "list of strings", "list of numbers"};
+    return names[t];
+}
+
+/* ---- errors ---- */
+
+/* Where a value comes from: a file (and the key), or one --set assignment. */
+struct origin {
+    const char *file; /* NULL for --set */
+    const char *set;  /* the whole "key=value" for --set */
+};
+
+/* Records "'file': key 'k': what" or "--set k=v: what"; returns -1. */
+static int key_error(const struct origin *o, const char *key, const char *fmt, ...)
+    MER_PRINTF(3, 4);
+static int key_error(const struct origin *o, const char *key, const char *fmt, ...)
+{
+    char what[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    size_t n = strlen(key);
+    if (o->file)
+        return mer_error("'%s': key '%s': %s", o->file, key, what);
+    if (!strncmp(o->set, key, n) && o->set[n] == '=')
+        return mer_error("--set %s: %s", o->set, what);
+    /* A section set as an object (--set 'train={"lr": 1}'): name the key inside. */
+    return mer_error("--set %s: key '%s': %s", o->set, key, what);
 }
 
 static size_t edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b), row[128];
-    if (lb >= MER_ARRAY_SIZE(row))
-        return 99;
+    if (lb >= MER_ARRAY_SIZE(row) || la >= MER_ARRAY_SIZE(row))
+        return (size_t)-1;
     for (size_t j = 0; j <= lb; j++)
         row[j] = j;
     for (size_t i = 1; i <= la; i++) {
@@ -117,28 +246,42 @@ static size_t edit_distance(const char *a, const char *b)
     return row[lb];
 }
 
-static int unknown_key(const char *where, const char *key)
+/* The key or section ("train", "train.pretrain") nearest to key, if within edit distance 2:
+ * written to buf, which is returned; NULL if none is that near. */
+static const char *nearest_key(const char *key, char *buf, size_t size)
 {
-    const char *best = NULL;
-    size_t best_d = 3;
+    size_t best = 3;
     for (size_t i = 0; i < MER_ARRAY_SIZE(schema); i++) {
-        size_t d = edit_distance(key, schema[i].key);
-        if (d < best_d) {
-            best_d = d;
-            best = schema[i].key;
-        }
+        const char *k = schema[i].key, *end = k;
+        do {
+            char cand[128];
+            size_t d;
+            end = strchr(end + 1, '.');
+            snprintf(cand, sizeof(cand), "%.*s", (int)(end ? (size_t)(end - k) : strlen(k)), k);
+            if ((d = edit_distance(key, cand)) < best) {
+                best = d;
+                snprintf(buf, size, "%s", cand);
+            }
+        } while (end);
     }
-    if (best)
-        return mer_error("%s: key '%s': unknown key (did you mean '%s'?)", where, key, best);
-    return mer_error("%s: key '%s': unknown key (see configs/README.md)", where, key);
+    return best < 3 ? buf : NULL;
 }
 
-static const char *type_name(const cJSON *v)
+static int unknown_key(const struct origin *o, const char *key)
+{
+    char buf[128];
+    const char *near = nearest_key(key, buf, sizeof(buf));
+    if (near)
+        return key_error(o, key, "unknown key (did you mean '%s'?)", near);
+    return key_error(o, key, "unknown key (every key is listed in configs/README.md)");
+}
+
+static const char *json_kind(const cJSON *v)
 {
     if (cJSON_IsBool(v))
         return "boolean";
     if (cJSON_IsNumber(v))
-        return "number";
+        return isfinite(v->valuedouble) ? "number" : "a number out of range";
     if (cJSON_IsString(v))
         return "string";
     if (cJSON_IsArray(v))
@@ -148,172 +291,168 @@ static const char *type_name(const cJSON *v)
     return "null";
 }
 
-static int check_type(const char *where, const struct cfg_key *k, const cJSON *v)
+/* ---- type checks ---- */
+
+/* JSON numbers past the double range (1e999) parse as infinity: not a number for us. */
+static int is_number(const cJSON *v)
 {
-    static const char *const expected[] = {"boolean", "integer", "number", "string",
-                                           "one of",  "array of strings"};
+    return cJSON_IsNumber(v) && isfinite(v->valuedouble);
+}
+
+static int is_integer(const cJSON *v)
+{
+    /* Integers up to 2^53 are exact in a double, and in every JSON reader. */
+    return cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble) &&
+           fabs(v->valuedouble) <= 9007199254740992.0;
+}
+
+/* The shortest of %.15g..%.17g that reads back as v: 0.1, not 0.10000000000000001. */
+static const char *number_text(double v, char *buf, size_t size)
+{
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, size, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    return buf;
+}
+
+static int check_range(const struct origin *o, const struct cfg_key *k, double v)
+{
+    char range[64], num[32];
+    struct range r;
+    if (!k->allow)
+        return 0;
+    r = parse_range(k->allow);
+    if (in_range(&r, v))
+        return 0;
+    describe_range(k->allow, range, sizeof(range));
+    return key_error(o, k->key, "expected %s %s, got %s",
+                     k->type == T_NUMBERS ? "numbers" : type_name(k->type), range,
+                     number_text(v, num, sizeof(num)));
+}
+
+static int check_enum(const struct origin *o, const struct cfg_key *k, const char *s)
+{
+    size_t n = strlen(s);
+    for (const char *c = k->allow, *bar; c; c = bar ? bar + 1 : NULL) {
+        bar = strchr(c, '|');
+        if ((bar ? (size_t)(bar - c) : strlen(c)) == n && !strncmp(c, s, n))
+            return 0;
+    }
+    return key_error(o, k->key, "expected one of %s, got '%s'", k->allow, s);
+}
+
+static int check_list(const struct origin *o, const struct cfg_key *k, const cJSON *v)
+{
+    const cJSON *it;
+    int want_string = k->type == T_STRINGS;
+    if (!cJSON_IsArray(v))
+        return key_error(o, k->key, "expected %s (a JSON array), got %s", type_name(k->type),
+                         json_kind(v));
+    cJSON_ArrayForEach(it, v)
+    {
+        if (want_string ? !cJSON_IsString(it) : !is_number(it))
+            return key_error(o, k->key, "expected %s, got an array with a %s", type_name(k->type),
+                             json_kind(it));
+        if (want_string ? k->allow && check_enum(o, k, it->valuestring) < 0
+                        : check_range(o, k, it->valuedouble) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int check_value(const struct origin *o, const struct cfg_key *k, const cJSON *v)
+{
+    char num[32];
     int ok = 0;
     switch (k->type) {
     case T_BOOL:
         ok = cJSON_IsBool(v);
         break;
     case T_INT:
-        ok = cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble) &&
-             fabs(v->valuedouble) < 9e15;
+        ok = is_integer(v);
         break;
     case T_NUMBER:
-        ok = cJSON_IsNumber(v) && isfinite(v->valuedouble);
+        ok = is_number(v);
         break;
     case T_STRING:
+    case T_ENUM:
         ok = cJSON_IsString(v);
         break;
-    case T_ENUM:
-        if (cJSON_IsString(v)) {
-            const char *c = k->choices;
-            size_t n = strlen(v->valuestring);
-            for (const char *bar; c; c = bar ? bar + 1 : NULL) {
-                bar = strchr(c, '|');
-                if ((size_t)(bar ? bar - c : (long)strlen(c)) == n && !strncmp(c, v->valuestring, n))
-                    ok = 1;
-            }
-            if (!ok)
-                return mer_error("%s: key '%s': '%s' is not one of %s", where, k->key,
-                                 v->valuestring, k->choices);
-        }
-        break;
-    case T_STRINGS: {
-        const cJSON *it;
-        ok = cJSON_IsArray(v);
-        cJSON_ArrayForEach(it, v) ok &= cJSON_IsString(it);
-        break;
+    case T_STRINGS:
+    case T_NUMBERS:
+        return check_list(o, k, v);
     }
-    }
-    if (ok)
-        return 0;
-    return mer_error("%s: key '%s': expected %s%s%s, got %s", where, k->key, expected[k->type],
-                     k->type == T_ENUM ? " " : "", k->type == T_ENUM ? k->choices : "",
-                     type_name(v));
-}
-
-/* Sets a dotted key in the tree (objects along the path exist: made from the schema). */
-static int set_path(cJSON *root, const char *key, cJSON *value)
-{
-    char buf[256], *dot, *part = buf;
-    cJSON *obj = root;
-    snprintf(buf, sizeof(buf), "%s", key);
-    while ((dot = strchr(part, '.'))) {
-        cJSON *next;
-        *dot = '\0';
-        next = cJSON_GetObjectItemCaseSensitive(obj, part);
-        if (!next && !(next = cJSON_AddObjectToObject(obj, part)))
-            return mer_error("out of memory");
-        obj = next;
-        part = dot + 1;
-    }
-    if (cJSON_GetObjectItemCaseSensitive(obj, part))
-        cJSON_ReplaceItemInObjectCaseSensitive(obj, part, value);
-    else
-        cJSON_AddItemToObject(obj, part, value);
+    if (!ok && k->type == T_ENUM)
+        return key_error(o, k->key, "expected one of %s, got %s", k->allow, json_kind(v));
+    if (!ok && is_number(v))
+        return key_error(o, k->key, "expected %s, got %s", type_name(k->type),
+                         number_text(v->valuedouble, num, sizeof(num)));
+    if (!ok)
+        return key_error(o, k->key, "expected %s, got %s", type_name(k->type), json_kind(v));
+    if (k->type == T_ENUM)
+        return check_enum(o, k, v->valuestring);
+    if (k->type == T_INT || k->type == T_NUMBER)
+        return check_range(o, k, v->valuedouble);
     return 0;
 }
 
-static const cJSON *get_path(const cJSON *root, const char *key)
+/* ---- the tree: nested objects, one per section ---- */
+
+/* The next dotted part of *key into part (size > every schema part); advances *key. */
+static void next_part(const char **key, char *part, size_t size)
 {
-    char buf[256], *dot, *part = buf;
-    const cJSON *obj = root;
-    snprintf(buf, sizeof(buf), "%s", key);
-    while (obj && (dot = strchr(part, '.'))) {
-        *dot = '\0';
-        obj = cJSON_GetObjectItemCaseSensitive(obj, part);
-        part = dot + 1;
-    }
-    return obj ? cJSON_GetObjectItemCaseSensitive(obj, part) : NULL;
+    const char *dot = strchr(*key, '.');
+    size_t n = dot ? (size_t)(dot - *key) : strlen(*key);
+    MER_ASSERT(n < size);
+    memcpy(part, *key, n);
+    part[n] = '\0';
+    *key += dot ? n + 1 : n;
 }
 
-static int set_checked(cJSON *root, const char *where, const char *key, const cJSON *value)
+static cJSON *get_item(const cJSON *root, const char *key)
 {
-    const struct cfg_key *k = find_key(key);
+    cJSON *v = (cJSON *)root;
+    char part[64];
+    while (v && *key) {
+        next_part(&key, part, sizeof(part));
+        v = cJSON_GetObjectItemCaseSensitive(v, part);
+    }
+    return v;
+}
+
+/* Puts value (owned from here on) at a schema key, making sections on the way. */
+static int put_item(cJSON *root, const char *key, cJSON *value)
+{
+    cJSON *obj = root, *next;
+    char part[64];
+    for (next_part(&key, part, sizeof(part)); *key; next_part(&key, part, sizeof(part))) {
+        if (!(next = cJSON_GetObjectItemCaseSensitive(obj, part)) &&
+            !(next = cJSON_AddObjectToObject(obj, part))) {
+            cJSON_Delete(value);
+            return mer_error("out of memory");
+        }
+        obj = next;
+    }
+    if (cJSON_GetObjectItemCaseSensitive(obj, part))
+        return cJSON_ReplaceItemInObjectCaseSensitive(obj, part, value)
+                   ? 0
+                   : (cJSON_Delete(value), mer_error("out of memory"));
+    return cJSON_AddItemToObject(obj, part, value)
+               ? 0
+               : (cJSON_Delete(value), mer_error("out of memory"));
+}
+
+static int set_checked(cJSON *root, const struct origin *o, const struct cfg_key *k,
+                       const cJSON *value)
+{
     cJSON *copy;
-    if (!k)
-        return unknown_key(where, key);
-    if (check_type(where, k, value) < 0)
+    if (check_value(o, k, value) < 0)
         return -1;
     if (!(copy = cJSON_Duplicate(value, 1)))
         return mer_error("out of memory");
-    return set_path(root, key, copy);
-}
-
-/* Walks a file's object tree, checking and applying each leaf. */
-static int merge_object(cJSON *root, const char *where, const cJSON *obj, const char *prefix)
-{
-    const cJSON *it;
-    cJSON_ArrayForEach(it, obj)
-    {
-        char key[256];
-        snprintf(key, sizeof(key), "%s%s%s", prefix, *prefix ? "." : "", it->string);
-        if (cJSON_IsObject(it) && is_section(key)) {
-            if (merge_object(root, where, it, key) < 0)
-                return -1;
-        } else if (set_checked(root, where, key, it) < 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int syntax_error(const char *path, const char *text, const char *at)
-{
-    size_t line = 1, col = 1;
-    for (const char *p = text; at && p < at && *p; p++) {
-        if (*p == '\n') {
-            line++;
-            col = 1;
-        } else {
-            col++;
-        }
-    }
-    return mer_error("'%s':%zu:%zu: JSON syntax error", path, line, col);
-}
-
-static int merge_file(cJSON *root, const char *path)
-{
-    char *text = NULL, where[4200];
-    const char *end = NULL;
-    cJSON *file;
-    int ret;
-    if (mer_read_file(path, &text, NULL) < 0)
-        return -1;
-    file = cJSON_ParseWithOpts(text, &end, 1);
-    if (!file) {
-        ret = syntax_error(path, text, cJSON_GetErrorPtr());
-        free(text);
-        return ret;
-    }
-    snprintf(where, sizeof(where), "'%s'", path);
-    ret = cJSON_IsObject(file) ? merge_object(root, where, file, "")
-                               : mer_error("'%s': expected a JSON object at the top", path);
-    cJSON_Delete(file);
-    free(text);
-    return ret;
-}
-
-static int apply_set(cJSON *root, const char *set)
-{
-    const char *eq = strchr(set, '=');
-    char key[256];
-    cJSON *value;
-    int ret;
-    if (!eq || eq == set || (size_t)(eq - set) >= sizeof(key))
-        return mer_error("--set '%s': expected key=value", set);
-    snprintf(key, sizeof(key), "%.*s", (int)(eq - set), set);
-    value = cJSON_Parse(eq + 1);
-    if (!value)
-        value = cJSON_CreateString(eq + 1); /* not JSON: a plain string */
-    if (!value)
-        return mer_error("out of memory");
-    ret = set_checked(root, "--set", key, value);
-    cJSON_Delete(value);
-    return ret;
+    return put_item(root, k->key, copy);
 }
 
 static cJSON *defaults(void)
@@ -321,32 +460,170 @@ static cJSON *defaults(void)
     cJSON *root = cJSON_CreateObject();
     for (size_t i = 0; root && i < MER_ARRAY_SIZE(schema); i++) {
         cJSON *v = cJSON_Parse(schema[i].def);
-        MER_ASSERT(v != NULL);
-        if (set_path(root, schema[i].key, v) < 0) {
+        MER_ASSERT(v != NULL); /* the table's defaults are valid JSON */
+        if (put_item(root, schema[i].key, v) < 0) {
             cJSON_Delete(root);
-            return NULL;
+            root = NULL;
         }
     }
     return root;
 }
 
-int mer_config_load(mer_config **out, const char *path, const char *const *sets, size_t n_sets)
+/* ---- merging a file ---- */
+
+static int merge_object(cJSON *root, const struct origin *o, const cJSON *obj, const char *prefix);
+
+/* 1 if a sibling before it has its name: cJSON keeps both, and the later would win unseen. */
+static int seen_before(const cJSON *obj, const cJSON *it)
+{
+    for (const cJSON *s = obj->child; s && s != it; s = s->next)
+        if (!strcmp(s->string, it->string))
+            return 1;
+    return 0;
+}
+
+static int merge_item(cJSON *root, const struct origin *o, const cJSON *obj, const cJSON *it,
+                      const char *key)
+{
+    const struct cfg_key *k = find_key(key);
+    if (seen_before(obj, it))
+        return key_error(o, key, "appears twice");
+    if (k)
+        return set_checked(root, o, k, it);
+    if (!is_section(key))
+        return unknown_key(o, key);
+    if (!cJSON_IsObject(it))
+        return key_error(o, key, "expected an object (a section of keys), got %s", json_kind(it));
+    return merge_object(root, o, it, key);
+}
+
+static int merge_object(cJSON *root, const struct origin *o, const cJSON *obj, const char *prefix)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, obj)
+    {
+        char *key;
+        int r;
+        if (!*prefix && !strcmp(it->string, "extends"))
+            continue; /* applied before the file's own keys */
+        if (!(key = *prefix ? mer_strfmt("%s.%s", prefix, it->string) : strdup(it->string)))
+            return mer_error("out of memory");
+        r = merge_item(root, o, obj, it, key);
+        free(key);
+        if (r < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n'; /* JSON's white space */
+}
+
+static int only_space(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!is_space(s[i]))
+            return 0;
+    return 1;
+}
+
+/* Parses buf[0..len) as one JSON value followed by nothing but white space. NULL with the
+ * error set (naming name:line:column of the problem) if it is not. */
+static cJSON *parse_json(const char *name, const char *buf, size_t len)
+{
+    const char *end = NULL;
+    size_t line, col, at;
+    cJSON *v = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    at = end ? (size_t)(end - buf) : 0;
+    if (v) {
+        if (only_space(buf + at, len - at))
+            return v;
+        cJSON_Delete(v);
+        while (is_space(buf[at]))
+            at++; /* to the text after the value */
+    }
+    if (at >= len || only_space(buf + at, len - at)) {
+        mer_text_position(buf, len, &line, &col);
+        mer_error("'%s':%zu:%zu: JSON syntax error: unexpected end of file", name, line, col);
+        return NULL;
+    }
+    /* cJSON may stop just past the offending token: step back to it over white space. */
+    while (at > 0 && is_space(buf[at]))
+        at--;
+    mer_text_position(buf, at, &line, &col);
+    if (buf[at] > ' ' && buf[at] < 0x7f)
+        mer_error("'%s':%zu:%zu: JSON syntax error at '%c'", name, line, col, buf[at]);
+    else
+        mer_error("'%s':%zu:%zu: JSON syntax error", name, line, col);
+    return NULL;
+}
+
+static int merge_text(cJSON *root, const char *name, const char *buf, size_t len, int depth);
+
+/* "extends": "base.json": the base file, relative to the directory of name, merged first. */
+static int merge_base(cJSON *root, const char *name, const cJSON *ext, int depth)
+{
+    const char *slash = strrchr(name, '/');
+    char *path = NULL, *text = NULL;
+    size_t len = 0;
+    int ret = -1;
+    if (!cJSON_IsString(ext) || !*ext->valuestring)
+        return mer_error("'%s': key 'extends': expected a file name, got %s", name, json_kind(ext));
+    if (depth >= MAX_EXTENDS)
+        return mer_error("'%s': key 'extends': more than %d files deep (a cycle?)", name,
+                         MAX_EXTENDS);
+    path = ext->valuestring[0] == '/' || !slash
+               ? strdup(ext->valuestring)
+               : mer_strfmt("%.*s/%s", (int)(slash - name), name, ext->valuestring);
+    if (!path) {
+        mer_error("out of memory");
+        goto done;
+    }
+    if (mer_read_file(path, &text, &len) < 0) {
+        mer_error_prefix("'%s': extends", name);
+        goto done;
+    }
+    ret = merge_text(root, path, text, len, depth + 1);
+done:
+    free(text);
+    free(path);
+    return ret;
+}
+
+static int merge_text(cJSON *root, const char *name, const char *buf, size_t len, int depth)
+{
+    struct origin o = {name, NULL};
+    cJSON *json = NULL, *ext;
+    int ret = -1;
+    if (mer_text_check(name, buf, len) < 0 || !(json = parse_json(name, buf, len)))
+        goto done;
+    if (!cJSON_IsObject(json)) {
+        mer_error("'%s': expected a JSON object at the top, got %s", name, json_kind(json));
+        goto done;
+    }
+    if ((ext = cJSON_GetObjectItemCaseSensitive(json, "extends")) &&
+        merge_base(root, name, ext, depth) < 0)
+        goto done;
+    ret = merge_object(root, &o, json, "");
+done:
+    cJSON_Delete(json);
+    return ret;
+}
+
+/* ---- the public functions ---- */
+
+static mer_config *config_new(void)
 {
     mer_config *cfg = calloc(1, sizeof(*cfg));
-    if (!cfg || !(cfg->root = defaults())) {
+    if (cfg && !(cfg->root = defaults())) {
         free(cfg);
-        return mer_error("out of memory");
+        cfg = NULL;
     }
-    if (path && merge_file(cfg->root, path) < 0)
-        goto fail;
-    for (size_t i = 0; i < n_sets; i++)
-        if (apply_set(cfg->root, sets[i]) < 0)
-            goto fail;
-    *out = cfg;
-    return 0;
-fail:
-    mer_config_free(cfg);
-    return -1;
+    if (!cfg)
+        mer_error("out of memory");
+    return cfg;
 }
 
 void mer_config_free(mer_config *cfg)
@@ -357,13 +634,108 @@ void mer_config_free(mer_config *cfg)
     free(cfg);
 }
 
-static const cJSON *lookup(const mer_config *cfg, const char *key, enum cfg_type a,
-                           enum cfg_type b)
+int mer_config_parse(mer_config **out, const char *name, const char *buf, size_t len)
+{
+    mer_config *cfg = config_new();
+    int ret = -1;
+    if (!cfg || merge_text(cfg->root, name, buf, len, 0) < 0)
+        goto done;
+    *out = cfg;
+    cfg = NULL;
+    ret = 0;
+done:
+    mer_config_free(cfg);
+    return ret;
+}
+
+/* The value of a --set: JSON if the whole text is JSON, else the text as a string; for a
+ * string or enum key, the text as a string unless it is a JSON string. */
+static cJSON *set_value(const struct cfg_key *k, const char *text)
+{
+    const char *end = NULL;
+    size_t len = strlen(text);
+    cJSON *v = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+    while (v && end && is_space(*end))
+        end++;
+    if (v &&
+        (!end || *end || (k && (k->type == T_STRING || k->type == T_ENUM) && !cJSON_IsString(v)))) {
+        cJSON_Delete(v);
+        v = NULL;
+    }
+    return v ? v : cJSON_CreateString(text);
+}
+
+int mer_config_set(mer_config *cfg, const char *assignment)
+{
+    struct origin o = {NULL, assignment};
+    const char *eq = strchr(assignment, '=');
+    const struct cfg_key *k;
+    char *key = NULL;
+    cJSON *value = NULL, *root = NULL;
+    int ret = -1;
+    if (!eq || eq == assignment)
+        return mer_error("--set '%s': expected key=value", assignment);
+    if (!(key = mer_strfmt("%.*s", (int)(eq - assignment), assignment)) ||
+        !(value = set_value(k = find_key(key), eq + 1)) ||
+        !(root = cJSON_Duplicate(cfg->root, 1))) {
+        mer_error("out of memory");
+        goto done;
+    }
+    /* On a copy, so that a failing --set leaves cfg as it was. */
+    if (k)
+        ret = set_checked(root, &o, k, value);
+    else if (is_section(key) && cJSON_IsObject(value))
+        ret = merge_object(root, &o, value, key);
+    else if (is_section(key))
+        ret =
+            key_error(&o, key, "'%s' is a section: set one of its keys (%s.<key>=value)", key, key);
+    else
+        ret = unknown_key(&o, key);
+    if (ret == 0) {
+        cJSON_Delete(cfg->root);
+        cfg->root = root;
+        root = NULL;
+    }
+done:
+    cJSON_Delete(root);
+    cJSON_Delete(value);
+    free(key);
+    return ret;
+}
+
+int mer_config_load(mer_config **out, const char *path, const char *const *sets, size_t n_sets)
+{
+    mer_config *cfg = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    int ret = -1;
+    if (path && (mer_read_file(path, &text, &len) < 0 || mer_config_parse(&cfg, path, text, len) < 0))
+        goto done;
+    if (!path && !(cfg = config_new()))
+        goto done;
+    for (size_t i = 0; i < n_sets; i++)
+        if (mer_config_set(cfg, sets[i]) < 0)
+            goto done;
+    *out = cfg;
+    cfg = NULL;
+    ret = 0;
+done:
+    mer_config_free(cfg);
+    free(text);
+    return ret;
+}
+
+static const cJSON *lookup(const mer_config *cfg, const char *key, enum cfg_type a, enum cfg_type b)
 {
     const struct cfg_key *k = find_key(key);
-    if (!k || (k->type != a && k->type != b))
-        MER_BUG("config key '%s' is not in the schema with the type asked for", key);
-    return get_path(cfg->root, key);
+    const cJSON *v;
+    if (!k)
+        MER_BUG("config: '%s' is not a key of the schema", key);
+    if (k->type != a && k->type != b)
+        MER_BUG("config: key '%s' is a %s, not a %s", key, type_name(k->type), type_name(a));
+    v = get_item(cfg->root, key);
+    MER_ASSERT(v != NULL); /* every schema key is present from the defaults on */
+    return v;
 }
 
 int mer_config_bool(const mer_config *cfg, const char *key)
@@ -388,28 +760,107 @@ const char *mer_config_string(const mer_config *cfg, const char *key)
 
 size_t mer_config_list_size(const mer_config *cfg, const char *key)
 {
-    return (size_t)cJSON_GetArraySize(lookup(cfg, key, T_STRINGS, T_STRINGS));
+    return (size_t)cJSON_GetArraySize(lookup(cfg, key, T_STRINGS, T_NUMBERS));
 }
 
 const char *mer_config_list_item(const mer_config *cfg, const char *key, size_t i)
 {
     const cJSON *it = cJSON_GetArrayItem(lookup(cfg, key, T_STRINGS, T_STRINGS), (int)i);
-    return it ? it->valuestring : NULL;
+    MER_ASSERT(it != NULL);
+    return it->valuestring;
+}
+
+double mer_config_list_number(const mer_config *cfg, const char *key, size_t i)
+{
+    const cJSON *it = cJSON_GetArrayItem(lookup(cfg, key, T_NUMBERS, T_NUMBERS), (int)i);
+    MER_ASSERT(it != NULL);
+    return it->valuedouble;
+}
+
+/* A growing string; once out of memory it stays NULL. */
+struct text {
+    char *s;
+    size_t n, cap;
+};
+
+static void put(struct text *t, const char *s)
+{
+    size_t n = strlen(s);
+    if (t->s && t->n + n + 1 > t->cap) {
+        size_t cap = 2 * (t->n + n + 1);
+        char *grown = realloc(t->s, cap);
+        if (!grown)
+            free(t->s);
+        t->s = grown;
+        t->cap = cap;
+    }
+    if (t->s) {
+        memcpy(t->s + t->n, s, n + 1);
+        t->n += n;
+    }
+}
+
+/* A scalar (or empty container) as compact JSON. */
+static void put_scalar(struct text *t, const cJSON *v)
+{
+    char *s = cJSON_PrintUnformatted(v);
+    if (!s) {
+        free(t->s);
+        t->s = NULL;
+        return;
+    }
+    put(t, s);
+    free(s);
+}
+
+/* Two-space indentation, one key per line, arrays on one line: easy to read and to diff
+ * (cJSON_Print indents with tabs). The tree holds only sections, scalars and flat arrays. */
+static void put_value(struct text *t, const cJSON *v, int indent)
+{
+    const cJSON *it;
+    if (cJSON_IsArray(v)) {
+        put(t, "[");
+        cJSON_ArrayForEach(it, v)
+        {
+            put_scalar(t, it);
+            put(t, it->next ? ", " : "");
+        }
+        put(t, "]");
+    } else if (cJSON_IsObject(v) && v->child) {
+        put(t, "{\n");
+        cJSON_ArrayForEach(it, v)
+        {
+            cJSON *name = cJSON_CreateString(it->string);
+            for (int i = 0; i < indent + 2; i++)
+                put(t, " ");
+            if (name)
+                put_scalar(t, name);
+            cJSON_Delete(name);
+            put(t, ": ");
+            put_value(t, it, indent + 2);
+            put(t, it->next ? ",\n" : "\n");
+        }
+        for (int i = 0; i < indent; i++)
+            put(t, " ");
+        put(t, "}");
+    } else {
+        put_scalar(t, v);
+    }
 }
 
 char *mer_config_to_json(const mer_config *cfg)
 {
-    return cJSON_Print(cfg->root);
+    struct text t = {malloc(4096), 0, 4096};
+    if (t.s)
+        t.s[0] = '\0';
+    put_value(&t, cfg->root, 0);
+    return t.s;
 }
 
 int mer_config_write(const mer_config *cfg, const char *path)
 {
-    char *text = mer_config_to_json(cfg), *line;
-    int ret;
-    if (!text)
-        return mer_error("out of memory");
-    line = mer_strfmt("%s\n", text);
-    ret = line ? mer_write_file_atomic(path, line, strlen(line)) : mer_error("out of memory");
+    char *text = mer_config_to_json(cfg), *line = text ? mer_strfmt("%s\n", text) : NULL;
+    int ret = line ? mer_write_file_atomic(path, line, strlen(line)) : mer_error("out of memory");
     free(line);
     free(text);
     return ret;
@@ -417,30 +868,43 @@ int mer_config_write(const mer_config *cfg, const char *path)
 
 char *mer_config_diff(const mer_config *a, const mer_config *b)
 {
-    char *out = mer_strfmt("%s", "");
+    char *out = strdup("");
     for (size_t i = 0; out && i < MER_ARRAY_SIZE(schema); i++) {
         const char *k = schema[i].key;
-        if (!cJSON_Compare(get_path(a->root, k), get_path(b->root, k), 1)) {
-            char *grown = mer_strfmt("%s%s%s", out, *out ? ", " : "", k);
+        if (!cJSON_Compare(get_item(a->root, k), get_item(b->root, k), 1)) {
+            char *longer = mer_strfmt("%s%s%s", out, *out ? ", " : "", k);
             free(out);
-            out = grown;
+            out = longer;
         }
     }
     return out;
 }
 
+/* The type column of the README: "int >= 1", "enum: a, b", "list of numbers > 0". */
+static void print_type(FILE *f, const struct cfg_key *k)
+{
+    static const char *const short_names[] = {
+        "bool", "int", "number", "string", "enum", "list of strings", "list of numbers"};
+    char range[64];
+    fputs(k->type == T_STRINGS && k->allow ? "list of" : short_names[k->type], f);
+    if (k->type == T_ENUM || (k->type == T_STRINGS && k->allow)) {
+        fputs(k->type == T_ENUM ? ":" : "", f);
+        for (const char *c = k->allow, *bar; c; c = bar ? bar + 1 : NULL) {
+            bar = strchr(c, '|');
+            fprintf(f, " `%.*s`%s", (int)(bar ? (size_t)(bar - c) : strlen(c)), c, bar ? "," : "");
+        }
+    } else if (k->allow) {
+        describe_range(k->allow, range, sizeof(range));
+        fprintf(f, " %s", range);
+    }
+}
+
 void mer_config_print_doc(FILE *f)
 {
-    static const char *const types[] = {"bool", "int", "number", "string", "enum", "string list"};
-    fprintf(f, "| key | type | default | meaning |\n|---|---|---|---|\n");
+    fputs("| key | type | default | meaning |\n|---|---|---|---|\n", f);
     for (size_t i = 0; i < MER_ARRAY_SIZE(schema); i++) {
-        const struct cfg_key *k = &schema[i];
-        fprintf(f, "| `%s` | %s", k->key, types[k->type]);
-        if (k->choices) {
-            fputs(": ", f);
-            for (const char *c = k->choices; *c; c++)
-                fputs(*c == '|' ? ", " : (char[2]){*c, 0}, f);
-        }
-        fprintf(f, " | `%s` | %s |\n", k->def, k->doc);
+        fprintf(f, "| `%s` | ", schema[i].key);
+        print_type(f, &schema[i]);
+        fprintf(f, " | `%s` | %s |\n", schema[i].def, schema[i].doc);
     }
 }

@@ -6,29 +6,74 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Length of the valid UTF-8 sequence at s (avail bytes left), or 0 if invalid. */
+static size_t utf8_sequence(const unsigned char *s, size_t avail)
+{
+    unsigned c = s[0], cp, min;
+    size_t n;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2, min = 0x80, cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+        n = 3, min = 0x800, cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4, min = 0x10000, cp = c & 0x07;
+    } else {
+        return 0; /* a continuation byte, C0/C1 (always overlong) or F5..FF */
+    }
+    if (avail < n)
+        return 0;
+    for (size_t k = 1; k < n; k++) {
+        if ((s[k] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[k] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
 size_t mer_utf8_check(const char *buf, size_t len)
 {
     const unsigned char *s = (const unsigned char *)buf;
     size_t i = 0;
     while (i < len) {
-        unsigned c = s[i];
-        size_t n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : 9;
-        unsigned cp;
-        if (n == 9 || i + n >= len + (n == 0))
+        size_t n = utf8_sequence(s + i, len - i);
+        if (!n)
             return i;
-        cp = n == 0 ? c : n == 1 ? c & 0x1f : n == 2 ? c & 0x0f : c & 0x07;
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return i;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        /* Overlong forms, surrogates and values past U+10FFFF are invalid too. */
-        if ((n == 1 && cp < 0x80) || (n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-            (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-            return i;
-        i += n + 1;
+        i += n;
     }
     return len;
+}
+
+/* Length of the line end at i ("\n", "\r\n" or a lone "\r"), 0 if none. */
+static size_t eol_at(const char *b, size_t len, size_t i)
+{
+    if (i >= len)
+        return 0;
+    if (b[i] == '\n')
+        return 1;
+    if (b[i] == '\r')
+        return i + 1 < len && b[i + 1] == '\n' ? 2 : 1;
+    return 0;
+}
+
+void mer_text_position(const char *buf, size_t off, size_t *line, size_t *column)
+{
+    size_t i = 0, start = 0, n;
+    *line = 1;
+    while (i < off) {
+        n = eol_at(buf, off, i); /* never looks at buf[off]: off may be the end */
+        if (n) {
+            i += n;
+            start = i;
+            ++*line;
+        } else {
+            i++;
+        }
+    }
+    *column = off - start + 1;
 }
 
 void mer_csv_free(struct mer_csv *csv)
@@ -45,223 +90,216 @@ void mer_csv_free(struct mer_csv *csv)
     free(csv);
 }
 
-/* A growing byte buffer for the field being read. */
+/* Makes room for item n of an array that grows by doubling: its capacity is the smallest
+ * power of two >= n, so no capacity needs to be stored in the public structs. */
+static int grow(void *array, size_t n, size_t item)
+{
+    void **p = array, *grown;
+    size_t cap;
+    if (n && (n & (n - 1)))
+        return 0; /* n is not a power of two: room is left */
+    cap = n ? 2 * n : 1;
+    if (cap > ((size_t)-1) / item || !(grown = realloc(*p, cap * item)))
+        return mer_error("out of memory");
+    *p = grown;
+    return 0;
+}
+
+/* The field being read: a growing byte buffer. */
 struct field {
     char *s;
     size_t n, cap;
 };
 
-static int field_put(struct field *f, char c)
+static int field_put(struct field *f, const char *bytes, size_t n)
 {
-    if (f->n + 1 >= f->cap) {
-        size_t cap = f->cap ? 2 * f->cap : 64;
-        char *grown = realloc(f->s, cap);
-        if (!grown)
+    if (f->n + n + 1 > f->cap) {
+        size_t cap = f->cap ? f->cap : 64;
+        char *grown;
+        while (cap < f->n + n + 1)
+            cap *= 2;
+        if (!(grown = realloc(f->s, cap)))
             return mer_error("out of memory");
         f->s = grown;
         f->cap = cap;
     }
-    f->s[f->n++] = c;
+    memcpy(f->s + f->n, bytes, n);
+    f->n += n;
     return 0;
 }
 
+/* Appends the field read so far to row as a new string and empties it. */
 static int row_push(struct mer_csv_row *row, struct field *f)
 {
-    char **grown = realloc(row->fields, (row->n_fields + 1) * sizeof(*grown));
     char *copy = malloc(f->n + 1);
-    if (!grown || !copy) {
+    if (!copy || grow(&row->fields, row->n_fields, sizeof(*row->fields)) < 0) {
         free(copy);
-        if (grown)
-            row->fields = grown;
         return mer_error("out of memory");
     }
-    memcpy(copy, f->s ? f->s : "", f->n);
+    if (f->n)
+        memcpy(copy, f->s, f->n);
     copy[f->n] = '\0';
-    row->fields = grown;
     row->fields[row->n_fields++] = copy;
     f->n = 0;
-    return 0;
-}
-
-static int table_push(struct mer_csv *csv, size_t line)
-{
-    struct mer_csv_row *grown = realloc(csv->rows, (csv->n_rows + 1) * sizeof(*grown));
-    if (!grown)
-        return mer_error("out of memory");
-    csv->rows = grown;
-    memset(&csv->rows[csv->n_rows], 0, sizeof(*grown));
-    csv->rows[csv->n_rows++].line = line;
-    return 0;
-}
-
-/* Column (1-based, in bytes) of position i on its line. */
-static size_t column_of(const char *buf, size_t i)
-{
-    size_t c = 1;
-    while (i > 0 && buf[i - 1] != '\n') {
-        i--;
-        c++;
-    }
-    return c;
-}
-
-static size_t line_of(const char *buf, size_t i)
-{
-    size_t line = 1;
-    for (size_t k = 0; k < i; k++)
-        line += buf[k] == '\n';
-    return line;
-}
-
-/* Length of the line end at i ("\n", "\r\n" or "\r"), 0 if none. */
-static size_t eol_at(const char *b, size_t len, size_t i)
-{
-    if (i >= len)
-        return 0;
-    if (b[i] == '\n')
-        return 1;
-    if (b[i] == '\r')
-        return i + 1 < len && b[i + 1] == '\n' ? 2 : 1;
     return 0;
 }
 
 struct parser {
     struct mer_csv *csv;
     const char *b;
-    size_t len, i, line;
+    size_t len, i;
+    size_t line, line_start; /* current line (1-based) and the offset where it starts */
     struct field f;
 };
 
-/* A quoted field: from the opening quote to the closing one, "" standing for ". */
+static size_t column(const struct parser *p, size_t i)
+{
+    return i - p->line_start + 1;
+}
+
+/* Moves past a line end at p->i (n bytes), counting the line; copies it into the field
+ * when inside quotes. */
+static int pass_eol(struct parser *p, size_t n, int keep)
+{
+    if (keep && field_put(&p->f, p->b + p->i, n) < 0)
+        return -1;
+    p->i += n;
+    p->line++;
+    p->line_start = p->i;
+    return 0;
+}
+
+/* A quoted field, from its opening quote to the closing one; "" stands for ". */
 static int quoted_field(struct parser *p)
 {
-    size_t open_line = p->line, open_col = column_of(p->b, p->i);
+    size_t open_line = p->line, open_col = column(p, p->i), eol;
     p->i++;
     for (;;) {
         if (p->i >= p->len)
-            return mer_error("'%s':%zu:%zu: quoted field never closed", p->csv->path, open_line,
-                             open_col);
+            return mer_error("'%s':%zu:%zu: unterminated quoted field (its quote opens here)",
+                             p->csv->path, open_line, open_col);
         if (p->b[p->i] == '"') {
             if (p->i + 1 < p->len && p->b[p->i + 1] == '"') {
-                p->i += 2;
-                if (field_put(&p->f, '"') < 0)
+                if (field_put(&p->f, "\"", 1) < 0)
                     return -1;
+                p->i += 2;
                 continue;
             }
             p->i++;
             break;
         }
-        p->line += p->b[p->i] == '\n';
-        if (field_put(&p->f, p->b[p->i++]) < 0)
+        if ((eol = eol_at(p->b, p->len, p->i))) {
+            if (pass_eol(p, eol, 1) < 0)
+                return -1;
+            continue;
+        }
+        if (field_put(&p->f, p->b + p->i++, 1) < 0)
             return -1;
     }
     if (p->i < p->len && p->b[p->i] != ',' && !eol_at(p->b, p->len, p->i))
-        return mer_error("'%s':%zu:%zu: unexpected character after a closing quote",
-                         p->csv->path, p->line, column_of(p->b, p->i));
+        return mer_error("'%s':%zu:%zu: unexpected character after the closing quote of a field",
+                         p->csv->path, p->line, column(p, p->i));
     return 0;
 }
 
 static int plain_field(struct parser *p)
 {
+    size_t start = p->i;
     while (p->i < p->len && p->b[p->i] != ',' && !eol_at(p->b, p->len, p->i)) {
         if (p->b[p->i] == '"')
-            return mer_error("'%s':%zu:%zu: quote inside an unquoted field", p->csv->path,
-                             p->line, column_of(p->b, p->i));
-        if (field_put(&p->f, p->b[p->i++]) < 0)
-            return -1;
+            return mer_error("'%s':%zu:%zu: quote inside an unquoted field (quote the whole "
+                             "field and double the quote)",
+                             p->csv->path, p->line, column(p, p->i));
+        p->i++;
     }
-    return 0;
+    return field_put(&p->f, p->b + start, p->i - start);
 }
 
-/* One record from p->i to its line end; blank lines are skipped. */
+/* One record from p->i through its line end; a blank line is skipped. */
 static int record(struct parser *p)
 {
+    struct mer_csv *csv = p->csv;
     struct mer_csv_row *row;
     size_t eol = eol_at(p->b, p->len, p->i);
-    if (eol) {
-        p->i += eol;
-        p->line++;
-        return 0;
-    }
-    if (table_push(p->csv, p->line) < 0)
+    if (eol)
+        return pass_eol(p, eol, 0);
+    if (grow(&csv->rows, csv->n_rows, sizeof(*csv->rows)) < 0)
         return -1;
-    row = &p->csv->rows[p->csv->n_rows - 1];
+    row = &csv->rows[csv->n_rows++];
+    memset(row, 0, sizeof(*row));
+    row->line = p->line;
     for (;;) {
-        int r = p->b[p->i] == '"' ? quoted_field(p) : plain_field(p);
+        int r = p->i < p->len && p->b[p->i] == '"' ? quoted_field(p) : plain_field(p);
         if (r < 0 || row_push(row, &p->f) < 0)
             return -1;
-        if (p->i < p->len && p->b[p->i] == ',') {
-            p->i++;
-            if (p->i >= p->len || eol_at(p->b, p->len, p->i)) {
-                if (row_push(row, &p->f) < 0) /* a trailing comma ends with an empty field */
-                    return -1;
-                break;
-            }
-            continue;
-        }
-        break;
+        if (p->i >= p->len || p->b[p->i] != ',')
+            break;
+        p->i++; /* a comma: another field follows, empty if the line ends here */
     }
     eol = eol_at(p->b, p->len, p->i);
-    p->i += eol;
-    p->line += eol > 0;
-    return 0;
+    return eol ? pass_eol(p, eol, 0) : 0;
 }
 
-static int parse_records(struct mer_csv *csv, const char *b, size_t len, size_t start)
+int mer_text_check(const char *name, const char *buf, size_t len)
 {
-    struct parser p = {csv, b, len, start, 1, {0}};
-    int ret = 0;
-    while (p.i < p.len && ret == 0)
-        ret = record(&p);
-    free(p.f.s);
-    return ret;
+    size_t bad = mer_utf8_check(buf, len), line, col;
+    const char *nul = memchr(buf, '\0', len);
+    if (nul && (size_t)(nul - buf) < bad) {
+        mer_text_position(buf, (size_t)(nul - buf), &line, &col);
+        return mer_error("'%s':%zu:%zu: NUL byte in a text file", name, line, col);
+    }
+    if (bad < len) {
+        mer_text_position(buf, bad, &line, &col);
+        return mer_error("'%s':%zu:%zu: invalid UTF-8 (byte 0x%02x)", name, line, col,
+                         (unsigned char)buf[bad]);
+    }
+    return 0;
 }
 
 int mer_csv_parse(struct mer_csv **out, const char *name, const char *buf, size_t len)
 {
-    struct mer_csv *csv = calloc(1, sizeof(*csv));
-    size_t bad = mer_utf8_check(buf, len), start = 0;
-    if (!csv || !(csv->path = strdup(name))) {
-        free(csv);
-        return mer_error("out of memory");
+    struct parser p = {0};
+    int ret = -1;
+    if (!(p.csv = calloc(1, sizeof(*p.csv))) || !(p.csv->path = strdup(name))) {
+        mer_error("out of memory");
+        goto done;
     }
-    if (bad < len) {
-        mer_error("'%s':%zu:%zu: invalid UTF-8 (byte 0x%02x)", name, line_of(buf, bad),
-                  column_of(buf, bad), (unsigned char)buf[bad]);
-        mer_csv_free(csv);
-        return -1;
-    }
+    /* Encoding first, so that every later error can assume valid text. */
+    if (mer_text_check(name, buf, len) < 0)
+        goto done;
+    p.b = buf;
+    p.len = len;
+    p.line = 1;
     if (len >= 3 && !memcmp(buf, "\xef\xbb\xbf", 3))
-        start = 3;
-    if (memchr(buf, '\0', len)) {
-        size_t z = (size_t)((const char *)memchr(buf, '\0', len) - buf);
-        mer_error("'%s':%zu:%zu: NUL byte in a text file", name, line_of(buf, z),
-                  column_of(buf, z));
-        mer_csv_free(csv);
-        return -1;
-    }
-    if (parse_records(csv, buf, len, start) < 0) {
-        mer_csv_free(csv);
-        return -1;
-    }
-    *out = csv;
-    return 0;
+        p.i = 3; /* a BOM, as Excel writes "CSV UTF-8"; columns still count its bytes */
+    while (p.i < p.len)
+        if (record(&p) < 0)
+            goto done;
+    *out = p.csv;
+    p.csv = NULL;
+    ret = 0;
+done:
+    free(p.f.s);
+    mer_csv_free(p.csv);
+    return ret;
 }
 
 int mer_csv_read(struct mer_csv **out, const char *path)
 {
-    char *buf;
-    size_t len;
-    int r;
+    char *buf = NULL;
+    size_t len = 0;
+    int ret = -1;
     if (mer_read_file(path, &buf, &len) < 0)
-        return -1;
-    r = mer_csv_parse(out, path, buf, len);
+        goto done;
+    ret = mer_csv_parse(out, path, buf, len);
+done:
     free(buf);
-    return r;
+    return ret;
 }
 
 int mer_csv_column(const struct mer_csv *csv, const char *name)
 {
+    size_t want = strlen(name);
     if (!csv->n_rows)
         return -1;
     for (size_t i = 0; i < csv->rows[0].n_fields; i++) {
@@ -271,7 +309,7 @@ int mer_csv_column(const struct mer_csv *csv, const char *name)
             f++, n--;
         while (n && f[n - 1] == ' ')
             n--;
-        if (n == strlen(name) && !strncmp(f, name, n))
+        if (n == want && !memcmp(f, name, n))
             return (int)i;
     }
     return -1;

@@ -2,6 +2,7 @@
 #include "mer/labels.h"
 #include "mer/csv.h"
 #include "mer/error.h"
+#include "mer/fs.h"
 #include "mer/store.h"
 #include "mer/strmap.h"
 
@@ -12,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const mer_mer2024_classes[6] = {"neutral", "angry", "happy",
+const char *const mer_mer2024_classes[6] = {"neutral", "angry",   "happy",
                                             "sad",     "worried", "surprise"};
 
 struct mer_labels_params mer_labels_default_params(void)
@@ -41,27 +42,81 @@ void mer_labels_free(struct mer_labels *l)
     free(l);
 }
 
-struct columns {
-    int name, label, valence, split;
-};
-
-static int find_columns(const struct mer_csv *csv, struct columns *c)
+static int check_params(const struct mer_labels_params *p)
 {
-    int mer2024 = mer_csv_column(csv, "discrete") >= 0;
-    c->name = mer_csv_column(csv, "name");
-    c->label = mer_csv_column(csv, mer2024 ? "discrete" : "label");
-    c->valence = mer_csv_column(csv, "valence");
-    c->split = mer_csv_column(csv, "split");
-    if (!csv->n_rows)
-        return mer_error("'%s': empty file", csv->path);
-    if (c->name < 0 || c->label < 0)
-        return mer_error("'%s':1: missing column '%s' (expected name,discrete,valence as in "
-                         "MER2024's label-disdim.csv, or name,label[,valence][,split])",
-                         csv->path, c->name < 0 ? "name" : "label");
+    if (p->n_classes < 0 || (p->n_classes > 0 && !p->classes))
+        return mer_error("labels: bad class list");
+    if (!p->default_split || !*p->default_split)
+        return mer_error("labels: the default split name is empty");
+    for (int k = 0; k < p->n_classes; k++) {
+        if (!p->classes[k] || !*p->classes[k])
+            return mer_error("labels: class %d has an empty name", k);
+        for (int j = 0; j < k; j++)
+            if (!strcmp(p->classes[j], p->classes[k]))
+                return mer_error("labels: class '%s' is listed twice", p->classes[k]);
+    }
     return 0;
 }
 
-/* Index of a class; with open classes (p.n_classes == 0) a new name is added. */
+/* Column indices in the header, -1 where absent. */
+struct columns {
+    int name, label, valence, split;
+    size_t width; /* fields in the header */
+};
+
+/* 1 if header field f is name, ignoring spaces around it (as mer_csv_column does). */
+static int header_is(const char *f, const char *name)
+{
+    size_t n = strlen(f);
+    while (*f == ' ')
+        f++, n--;
+    while (n && f[n - 1] == ' ')
+        n--;
+    return n == strlen(name) && !memcmp(f, name, n);
+}
+
+/* Index of a header column, -1 if absent; -2 (error set) if it appears twice. */
+static int column(const struct mer_csv *csv, const char *name)
+{
+    const struct mer_csv_row *header = &csv->rows[0];
+    int first = mer_csv_column(csv, name);
+    if (first < 0)
+        return -1;
+    for (size_t i = (size_t)first + 1; i < header->n_fields; i++) {
+        if (header_is(header->fields[i], name)) {
+            mer_error("'%s':%zu: column '%s' appears twice in the header", csv->path, header->line,
+                      name);
+            return -2;
+        }
+    }
+    return first;
+}
+
+static int find_columns(const struct mer_csv *csv, struct columns *c, const char **layout)
+{
+    const char *missing;
+    if (!csv->n_rows)
+        return mer_error("'%s': empty file (expected a header row: name,discrete,valence or "
+                         "name,label[,valence][,split])",
+                         csv->path);
+    c->width = csv->rows[0].n_fields;
+    *layout = mer_csv_column(csv, "discrete") >= 0 ? "mer2024" : "manifest";
+    c->name = column(csv, "name");
+    c->label = column(csv, !strcmp(*layout, "mer2024") ? "discrete" : "label");
+    c->valence = column(csv, "valence");
+    c->split = column(csv, "split");
+    if (c->name == -2 || c->label == -2 || c->valence == -2 || c->split == -2)
+        return -1;
+    if (c->name >= 0 && c->label >= 0)
+        return 0;
+    missing = c->name < 0 ? "name" : "label";
+    return mer_error("'%s':%zu: missing column '%s' (expected a header name,discrete,valence "
+                     "as in MER2024's label-disdim.csv, or name,label[,valence][,split])",
+                     csv->path, csv->rows[0].line, missing);
+}
+
+/* Index of a class, or -1 if unknown; with open classes a new name is added (-2: out of
+ * memory). */
 static int class_index(struct mer_labels *l, const char *s, int open)
 {
     char **grown;
@@ -70,8 +125,7 @@ static int class_index(struct mer_labels *l, const char *s, int open)
             return k;
     if (!open)
         return -1;
-    grown = realloc(l->classes, (size_t)(l->n_classes + 1) * sizeof(*grown));
-    if (!grown)
+    if (!(grown = realloc(l->classes, (size_t)(l->n_classes + 1) * sizeof(*grown))))
         return -2;
     l->classes = grown;
     if (!(l->classes[l->n_classes] = strdup(s)))
@@ -85,8 +139,7 @@ static int split_index(struct mer_labels *l, const char *s)
     for (int k = 0; k < l->n_splits; k++)
         if (!strcmp(l->splits[k], s))
             return k;
-    grown = realloc(l->splits, (size_t)(l->n_splits + 1) * sizeof(*grown));
-    if (!grown)
+    if (!(grown = realloc(l->splits, (size_t)(l->n_splits + 1) * sizeof(*grown))))
         return mer_error("out of memory");
     l->splits = grown;
     if (!(l->splits[l->n_splits] = strdup(s)))
@@ -104,7 +157,7 @@ static int parse_valence(const char *path, size_t line, const char *s, float *ou
     }
     errno = 0;
     v = strtod(s, &end);
-    if (end == s || *end || errno || !isfinite(v))
+    if (end == s || *end || errno || !isfinite(v) || fabs(v) > 3.4e38)
         return mer_error("'%s':%zu: valence '%s' is not a finite number", path, line, s);
     *out = (float)v;
     return 0;
@@ -112,64 +165,67 @@ static int parse_valence(const char *path, size_t line, const char *s, float *ou
 
 static int unknown_label(const struct mer_labels *l, const char *path, size_t line, const char *s)
 {
-    char list[512] = "";
-    size_t used = 0;
-    for (int k = 0; k < l->n_classes && used < sizeof(list) - 1; k++) {
-        int w = snprintf(list + used, sizeof(list) - used, "%s%s", k ? ", " : "", l->classes[k]);
-        used += w > 0 ? (size_t)w : 0;
+    char *list = mer_strfmt("%s", "");
+    for (int k = 0; list && k < l->n_classes; k++) {
+        char *longer = mer_strfmt("%s%s%s", list, k ? ", " : "", l->classes[k]);
+        free(list);
+        list = longer;
     }
-    return mer_error("'%s':%zu: label '%s' is not a class (classes: %s)", path, line, s, list);
+    mer_error("'%s':%zu: unknown label '%s' (classes: %s)", path, line, s,
+              list ? list : "out of memory");
+    free(list);
+    return -1;
 }
 
 static int read_row(struct mer_labels *l, const struct mer_csv *csv, size_t r,
                     const struct columns *c, const struct mer_labels_params *p)
 {
     const struct mer_csv_row *row = &csv->rows[r];
-    int need = c->name > c->label ? c->name : c->label, k, s;
+    const char *label, *split;
     size_t i = l->n;
-    if (c->valence > need)
-        need = c->valence;
-    if (c->split > need)
-        need = c->split;
-    if ((int)row->n_fields <= need)
-        return mer_error("'%s':%zu: %zu fields, the header has %zu", csv->path, row->line,
-                         row->n_fields, csv->rows[0].n_fields);
+    int k, s;
+    if (row->n_fields != c->width)
+        return mer_error("'%s':%zu: %zu field%s, the header has %zu", csv->path, row->line,
+                         row->n_fields, row->n_fields == 1 ? "" : "s", c->width);
     if (!*row->fields[c->name])
-        return mer_error("'%s':%zu: empty name", csv->path, row->line);
+        return mer_error("'%s':%zu: empty sample name", csv->path, row->line);
     if (!(l->names[i] = strdup(row->fields[c->name])))
         return mer_error("out of memory");
     l->n++;
-    k = *row->fields[c->label] ? class_index(l, row->fields[c->label], p->n_classes == 0) : -1;
+    label = row->fields[c->label];
+    k = *label ? class_index(l, label, p->n_classes == 0) : -1;
     if (k == -2)
         return mer_error("out of memory");
-    if (k < 0 && *row->fields[c->label])
-        return unknown_label(l, csv->path, row->line, row->fields[c->label]);
+    if (k == -1 && *label)
+        return unknown_label(l, csv->path, row->line, label);
     l->label[i] = k;
     l->valence[i] = NAN;
     if (c->valence >= 0 &&
         parse_valence(csv->path, row->line, row->fields[c->valence], &l->valence[i]) < 0)
         return -1;
-    s = split_index(l, c->split >= 0 && *row->fields[c->split] ? row->fields[c->split]
-                                                                : p->default_split);
-    if (s < 0)
+    split = c->split >= 0 && *row->fields[c->split] ? row->fields[c->split] : p->default_split;
+    if ((s = split_index(l, split)) < 0)
         return -1;
     l->split[i] = s;
     return 0;
 }
 
+/* Names must be unique: they join the labels to the feature stores. */
 static int check_duplicates(const struct mer_labels *l, const struct mer_csv *csv)
 {
     struct mer_strmap map = MER_STRMAP_INIT;
     size_t dup = 0;
-    if (mer_strmap_build(&map, (const char *const *)l->names, l->n, &dup) == 0) {
-        mer_strmap_release(&map);
-        return 0;
+    int ret = 0;
+    if (mer_strmap_build(&map, (const char *const *)l->names, l->n, &dup) < 0) {
+        size_t first = 0;
+        while (first < dup && strcmp(l->names[first], l->names[dup]))
+            first++;
+        /* Row i of the labels is row i + 1 of the table (after the header). */
+        ret = mer_error("'%s':%zu: sample '%s' already appears on line %zu", csv->path,
+                        csv->rows[dup + 1].line, l->names[dup], csv->rows[first + 1].line);
     }
-    for (size_t first = 0; first < dup; first++)
-        if (!strcmp(l->names[first], l->names[dup]))
-            return mer_error("'%s':%zu: sample '%s' already appears on line %zu", csv->path,
-                             csv->rows[dup + 1].line, l->names[dup], csv->rows[first + 1].line);
-    return mer_error("'%s': duplicate sample '%s'", csv->path, l->names[dup]);
+    mer_strmap_release(&map);
+    return ret;
 }
 
 static int init_labels(struct mer_labels *l, size_t rows, const struct mer_labels_params *p)
@@ -194,18 +250,20 @@ int mer_labels_from_csv(struct mer_labels **out, const char *path,
 {
     struct mer_csv *csv = NULL;
     struct mer_labels *l = calloc(1, sizeof(*l));
-    struct columns c;
+    struct columns c = {-1, -1, -1, -1, 0};
     int ret = -1;
-    if (!l)
-        return mer_error("out of memory");
-    if (mer_csv_read(&csv, path) < 0 || find_columns(csv, &c) < 0 ||
-        init_labels(l, csv->n_rows, p) < 0)
+    if (!l) {
+        mer_error("out of memory");
+        goto done;
+    }
+    if (check_params(p) < 0 || mer_csv_read(&csv, path) < 0 ||
+        find_columns(csv, &c, &l->layout) < 0 || init_labels(l, csv->n_rows, p) < 0)
         goto done;
     for (size_t r = 1; r < csv->n_rows; r++)
         if (read_row(l, csv, r, &c, p) < 0)
             goto done;
     if (!l->n) {
-        mer_error("'%s': no rows after the header", path);
+        mer_error("'%s': no samples after the header", path);
         goto done;
     }
     if (check_duplicates(l, csv) < 0)
@@ -219,13 +277,28 @@ done:
     return ret;
 }
 
+size_t mer_labels_count(const struct mer_labels *l, int s, int k)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < l->n; i++)
+        n += l->split[i] == s && l->label[i] == k;
+    return n;
+}
+
+/* A JSON array of the strings, as compact text (free with free()); NULL on out of memory. */
 static char *strv_json(char *const *v, size_t n)
 {
     cJSON *arr = cJSON_CreateArray();
-    char *text;
-    for (size_t i = 0; arr && i < n; i++)
-        cJSON_AddItemToArray(arr, cJSON_CreateString(v[i]));
+    char *text = NULL;
+    for (size_t i = 0; arr && i < n; i++) {
+        cJSON *s = cJSON_CreateString(v[i]);
+        if (!s || !cJSON_AddItemToArray(arr, s)) {
+            cJSON_Delete(s);
+            goto done;
+        }
+    }
     text = arr ? cJSON_PrintUnformatted(arr) : NULL;
+done:
     cJSON_Delete(arr);
     return text;
 }
@@ -256,5 +329,125 @@ done:
     free(classes);
     free(splits);
     mer_st_writer_free(w);
+    return ret;
+}
+
+/* Metadata key of f as a new array of strings; -1 with the error set if absent or not a
+ * JSON array of strings. */
+static int meta_strv(const mer_st_file *f, const char *key, char ***out, size_t *n)
+{
+    const char *text = mer_st_meta(f, key);
+    cJSON *arr = text ? cJSON_Parse(text) : NULL;
+    const cJSON *it;
+    size_t i = 0;
+    int ret = -1;
+    if (!cJSON_IsArray(arr)) {
+        mer_error("'%s': metadata '%s': %s", mer_st_path(f), key,
+                  text ? "expected a JSON array of strings" : "missing");
+        goto done;
+    }
+    *n = (size_t)cJSON_GetArraySize(arr);
+    if (!(*out = calloc(*n + 1, sizeof(**out)))) {
+        mer_error("out of memory");
+        goto done;
+    }
+    cJSON_ArrayForEach(it, arr)
+    {
+        if (!cJSON_IsString(it)) {
+            mer_error("'%s': metadata '%s': item %zu is not a string", mer_st_path(f), key, i);
+            goto done;
+        }
+        if (!((*out)[i++] = strdup(it->valuestring))) {
+            mer_error("out of memory");
+            goto done;
+        }
+    }
+    ret = 0;
+done:
+    cJSON_Delete(arr);
+    return ret;
+}
+
+/* Copies tensor name (dtype dt, shape [n]) into dst; absent is an error unless optional. */
+static int read_column(const mer_st_file *f, const char *name, enum mer_dtype dt, size_t n,
+                       void *dst, int optional)
+{
+    const struct mer_st_tensor *t = mer_st_find(f, name);
+    if (!t && optional)
+        return 1;
+    if (!t)
+        return mer_error("'%s': no tensor '%s' (not a labels store?)", mer_st_path(f), name);
+    if (t->dtype != dt || t->ndim != 1 || t->shape[0] != (int64_t)n)
+        return mer_error("'%s': tensor '%s': expected %s [%zu], got %s with %d dims",
+                         mer_st_path(f), name, mer_dtype_name(dt), n, mer_dtype_name(t->dtype),
+                         t->ndim);
+    memcpy(dst, t->data, n * mer_dtype_size(dt)); /* mmap'd data may be unaligned */
+    return 0;
+}
+
+/* Every label in [-1, K) and split in [0, S): the arrays index the class and split lists. */
+static int check_indices(const struct mer_labels *l, const char *path)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->label[i] < -1 || l->label[i] >= l->n_classes)
+            return mer_error("'%s': sample '%s': label %lld is not a class index (%d classes)",
+                             path, l->names[i], (long long)l->label[i], l->n_classes);
+        if (l->split[i] < 0 || l->split[i] >= l->n_splits)
+            return mer_error("'%s': sample '%s': split %lld is not a split index (%d splits)", path,
+                             l->names[i], (long long)l->split[i], l->n_splits);
+    }
+    return 0;
+}
+
+static int read_store(struct mer_labels *l, const mer_st_file *f)
+{
+    const char *kind = mer_st_meta(f, "mer.kind");
+    size_t n_classes = 0, n_splits = 0;
+    int r = 0;
+    if (!kind || strcmp(kind, "labels"))
+        return mer_error("'%s': not a labels store (mer.kind is '%s'); make one with "
+                         "mer import-labels",
+                         mer_st_path(f), kind ? kind : "absent");
+    if (meta_strv(f, "mer.ids", &l->names, &l->n) < 0 ||
+        meta_strv(f, "mer.classes", &l->classes, &n_classes) < 0 ||
+        meta_strv(f, "mer.splits", &l->splits, &n_splits) < 0)
+        r = -1;
+    /* Set even on error: mer_labels_free walks the lists by these counts. */
+    l->n_classes = (int)n_classes;
+    l->n_splits = (int)n_splits;
+    if (r < 0)
+        return -1;
+    l->label = malloc((l->n + 1) * sizeof(*l->label));
+    l->valence = malloc((l->n + 1) * sizeof(*l->valence));
+    l->split = malloc((l->n + 1) * sizeof(*l->split));
+    if (!l->label || !l->valence || !l->split)
+        return mer_error("out of memory");
+    if (read_column(f, "label", MER_DTYPE_I64, l->n, l->label, 0) < 0 ||
+        read_column(f, "split", MER_DTYPE_I64, l->n, l->split, 0) < 0 ||
+        (r = read_column(f, "valence", MER_DTYPE_F32, l->n, l->valence, 1)) < 0)
+        return -1;
+    for (size_t i = 0; r == 1 && i < l->n; i++)
+        l->valence[i] = NAN; /* no valence tensor: all absent */
+    return check_indices(l, mer_st_path(f));
+}
+
+int mer_labels_read_store(struct mer_labels **out, const char *path)
+{
+    mer_st_file *f = NULL;
+    struct mer_labels *l = calloc(1, sizeof(*l));
+    int ret = -1;
+    if (!l) {
+        mer_error("out of memory");
+        goto done;
+    }
+    l->layout = "store";
+    if (mer_st_open(&f, path, MER_ST_VERIFY | MER_ST_REQUIRE_MER) < 0 || read_store(l, f) < 0)
+        goto done;
+    *out = l;
+    l = NULL;
+    ret = 0;
+done:
+    mer_st_close(f);
+    mer_labels_free(l);
     return ret;
 }

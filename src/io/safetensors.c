@@ -63,7 +63,6 @@ struct mer_st_file {
     size_t n_tensors;
     struct meta_kv *meta;
     size_t n_meta;
-    int has_checksum;
 };
 
 void mer_st_close(mer_st_file *f)
@@ -84,9 +83,40 @@ void mer_st_close(mer_st_file *f)
     free(f);
 }
 
+static int by_string(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A name that occurs twice in names[0..n-1] (sorted in place), or NULL. */
+static const char *find_duplicate(const char **names, size_t n)
+{
+    qsort(names, n, sizeof(*names), by_string);
+    for (size_t i = 1; i < n; i++)
+        if (!strcmp(names[i - 1], names[i]))
+            return names[i];
+    return NULL;
+}
+
+static int check_unique_meta(mer_st_file *f)
+{
+    const char **keys = malloc((f->n_meta + 1) * sizeof(*keys)), *dup;
+    if (!keys)
+        return mer_error("out of memory");
+    for (size_t i = 0; i < f->n_meta; i++)
+        keys[i] = f->meta[i].key;
+    dup = find_duplicate(keys, f->n_meta);
+    if (dup)
+        mer_error("'%s': header: __metadata__ key '%s' appears twice", f->path, dup);
+    free(keys);
+    return dup ? -1 : 0;
+}
+
 static int parse_metadata(mer_st_file *f, const cJSON *obj)
 {
     const cJSON *it;
+    if (f->meta)
+        return mer_error("'%s': header: __metadata__ appears twice", f->path);
     if (!cJSON_IsObject(obj))
         return mer_error("'%s': header: __metadata__ is not an object", f->path);
     f->meta = calloc((size_t)cJSON_GetArraySize(obj) + 1, sizeof(*f->meta));
@@ -104,14 +134,18 @@ static int parse_metadata(mer_st_file *f, const cJSON *obj)
         if (!kv->key || !kv->value)
             return mer_error("out of memory");
     }
-    return 0;
+    return check_unique_meta(f);
 }
 
-/* A JSON number that is an exact non-negative integer below 2^53. */
+/* A JSON number that is an exact non-negative integer: 0, or -1 if it is not one, or -2 if
+ * it is 2^53 or more (where doubles, and so cJSON, lose integers). */
 static int json_uint(const cJSON *v, int64_t *out)
 {
-    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 9007199254740992.0 ||
-        v->valuedouble != (double)(int64_t)v->valuedouble)
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0))
+        return -1;
+    if (v->valuedouble >= 9007199254740992.0)
+        return -2;
+    if (v->valuedouble != (double)(int64_t)v->valuedouble)
         return -1;
     *out = (int64_t)v->valuedouble;
     return 0;
@@ -126,59 +160,77 @@ static int parse_shape(mer_st_file *f, struct mer_st_tensor *t, const cJSON *sha
                          f->path, t->name, MER_ST_MAX_DIMS);
     cJSON_ArrayForEach(d, shape)
     {
-        int64_t v;
-        if (json_uint(d, &v) < 0)
-            return mer_error("'%s': header: tensor '%s': shape holds a non-integer", f->path,
-                             t->name);
-        if (v && t->numel > INT64_MAX / 16 / v)
-            return mer_error("'%s': header: tensor '%s': shape is too large", f->path, t->name);
+        int64_t v = 0;
+        int r = json_uint(d, &v);
+        if (r == -1)
+            return mer_error("'%s': header: tensor '%s': shape holds a non-integer or "
+                             "negative size",
+                             f->path, t->name);
+        /* numel stays below 2^63 / 16, so numel * element size cannot overflow either. */
+        if (r == -2 || (v && t->numel > INT64_MAX / 16 / v))
+            return mer_error("'%s': header: tensor '%s': shape is too large (the element count "
+                             "overflows)",
+                             f->path, t->name);
         t->shape[t->ndim++] = v;
         t->numel *= v;
     }
     return 0;
 }
 
+static int parse_offsets(mer_st_file *f, struct mer_st_tensor *t, const cJSON *off, int64_t *b)
+{
+    int64_t e = 0;
+    /* (An offset of 2^53 or more, refused here, could not fit in a real file either.) */
+    if (!cJSON_IsArray(off) || cJSON_GetArraySize(off) != 2 ||
+        json_uint(cJSON_GetArrayItem(off, 0), b) < 0 ||
+        json_uint(cJSON_GetArrayItem(off, 1), &e) < 0 || e < *b)
+        return mer_error("'%s': header: tensor '%s': data_offsets must be [begin, end] with "
+                         "0 <= begin <= end",
+                         f->path, t->name);
+    if ((uint64_t)e > f->data_size)
+        return mer_error("'%s': header: tensor '%s': data_offsets [%" PRId64 ", %" PRId64
+                         "] exceed the data section of %zu bytes (truncated?)",
+                         f->path, t->name, *b, e, f->data_size);
+    t->nbytes = (size_t)(e - *b);
+    if ((uint64_t)t->numel * mer_dtype_size(t->dtype) != t->nbytes)
+        return mer_error("'%s': header: tensor '%s': %zu bytes at data_offsets [%" PRId64
+                         ", %" PRId64 "], but shape and dtype need %" PRIu64,
+                         f->path, t->name, t->nbytes, *b, e,
+                         (uint64_t)t->numel * mer_dtype_size(t->dtype));
+    t->data = f->data + *b;
+    return 0;
+}
+
 static int parse_tensor(mer_st_file *f, struct mer_st_tensor *t, const cJSON *obj, int64_t *begin)
 {
     const cJSON *dt = cJSON_GetObjectItemCaseSensitive(obj, "dtype");
-    const cJSON *off = cJSON_GetObjectItemCaseSensitive(obj, "data_offsets");
-    int64_t b, e;
-    if (!cJSON_IsObject(obj) || !cJSON_IsString(dt))
+    if (!cJSON_IsObject(obj))
+        return mer_error("'%s': header: tensor '%s' is not an object", f->path, t->name);
+    if (!cJSON_IsString(dt))
         return mer_error("'%s': header: tensor '%s': missing dtype", f->path, t->name);
     if (dtype_from_name(dt->valuestring, &t->dtype) < 0)
-        return mer_error("'%s': header: tensor '%s': unsupported dtype '%s'", f->path, t->name,
-                         dt->valuestring);
+        return mer_error("'%s': header: tensor '%s': unsupported dtype '%.20s'", f->path,
+                         t->name, dt->valuestring);
     if (parse_shape(f, t, cJSON_GetObjectItemCaseSensitive(obj, "shape")) < 0)
         return -1;
-    if (!cJSON_IsArray(off) || cJSON_GetArraySize(off) != 2 ||
-        json_uint(cJSON_GetArrayItem(off, 0), &b) < 0 ||
-        json_uint(cJSON_GetArrayItem(off, 1), &e) < 0 || e < b)
-        return mer_error("'%s': header: tensor '%s': data_offsets must be [begin, end]", f->path,
-                         t->name);
-    if ((uint64_t)e > f->data_size)
-        return mer_error("'%s': header: tensor '%s': data_offsets [%" PRId64 ", %" PRId64
-                         "] exceed the data section of %zu bytes",
-                         f->path, t->name, b, e, f->data_size);
-    t->nbytes = (size_t)(e - b);
-    if ((uint64_t)t->numel * mer_dtype_size(t->dtype) != t->nbytes)
-        return mer_error("'%s': header: tensor '%s': %zu bytes at data_offsets, but shape and "
-                         "dtype need %" PRIu64,
-                         f->path, t->name, t->nbytes,
-                         (uint64_t)t->numel * mer_dtype_size(t->dtype));
-    t->data = f->data + b;
-    *begin = b;
-    return 0;
+    return parse_offsets(f, t, cJSON_GetObjectItemCaseSensitive(obj, "data_offsets"), begin);
 }
 
 struct span {
     int64_t begin;
+    size_t nbytes;
     size_t index;
 };
 
+/* By offset; at one offset empty tensors first (they end there too), then header order. */
 static int by_begin(const void *a, const void *b)
 {
     const struct span *x = a, *y = b;
-    return (x->begin > y->begin) - (x->begin < y->begin);
+    if (x->begin != y->begin)
+        return (x->begin > y->begin) - (x->begin < y->begin);
+    if (x->nbytes != y->nbytes)
+        return (x->nbytes > y->nbytes) - (x->nbytes < y->nbytes);
+    return (x->index > y->index) - (x->index < y->index);
 }
 
 /* The spec: tensors cover the data section exactly, without holes or overlaps. */
@@ -195,67 +247,110 @@ static int check_layout(mer_st_file *f, struct span *spans)
         at += t->nbytes;
     }
     if (at != f->data_size)
-        return mer_error("'%s': data section is %zu bytes but the tensors use %zu", f->path,
-                         f->data_size, at);
+        return mer_error("'%s': data section is %zu bytes but the tensors use %zu (%s)",
+                         f->path, f->data_size, at,
+                         at > f->data_size ? "truncated?" : "trailing bytes");
     return 0;
 }
 
-static int parse_header(mer_st_file *f, const char *json, size_t len)
+static int check_unique_tensors(mer_st_file *f)
 {
-    cJSON *root = cJSON_ParseWithLength(json, len), *it;
-    struct span *spans = NULL;
-    int ret = -1;
-    if (!cJSON_IsObject(root)) {
-        const char *at = cJSON_GetErrorPtr();
-        mer_error("'%s': header: not a JSON object (error near byte %zu)", f->path,
-                  at && at >= json && at <= json + len ? (size_t)(at - json) + 8 : (size_t)8);
-        goto done;
-    }
-    f->tensors = calloc((size_t)cJSON_GetArraySize(root) + 1, sizeof(*f->tensors));
-    spans = calloc((size_t)cJSON_GetArraySize(root) + 1, sizeof(*spans));
-    if (!f->tensors || !spans) {
-        mer_error("out of memory");
-        goto done;
-    }
+    const char **names = malloc((f->n_tensors + 1) * sizeof(*names)), *dup;
+    if (!names)
+        return mer_error("out of memory");
+    for (size_t i = 0; i < f->n_tensors; i++)
+        names[i] = f->tensors[i].name;
+    dup = find_duplicate(names, f->n_tensors);
+    if (dup)
+        mer_error("'%s': header: tensor '%s' appears twice", f->path, dup);
+    free(names);
+    return dup ? -1 : 0;
+}
+
+/* Puts the tensors in file (data offset) order, the order mer_st_tensor_at reports. */
+static int sort_tensors(mer_st_file *f, const struct span *spans)
+{
+    struct mer_st_tensor *sorted = calloc(f->n_tensors + 1, sizeof(*sorted));
+    if (!sorted)
+        return mer_error("out of memory");
+    for (size_t i = 0; i < f->n_tensors; i++)
+        sorted[i] = f->tensors[spans[i].index];
+    free(f->tensors);
+    f->tensors = sorted;
+    return 0;
+}
+
+/* Parses the header's entries; spans[i] gets tensor i's begin offset. */
+static int parse_entries(mer_st_file *f, const cJSON *root, struct span *spans)
+{
+    const cJSON *it;
     cJSON_ArrayForEach(it, root)
     {
         struct mer_st_tensor *t = &f->tensors[f->n_tensors];
         if (!strcmp(it->string, "__metadata__")) {
-            if (f->meta) {
-                mer_error("'%s': header: __metadata__ appears twice", f->path);
-                goto done;
-            }
             if (parse_metadata(f, it) < 0)
-                goto done;
+                return -1;
             continue;
         }
-        if (mer_st_find(f, it->string)) {
-            mer_error("'%s': header: tensor '%s' appears twice", f->path, it->string);
-            goto done;
-        }
-        if (!(t->name = strdup(it->string))) {
-            mer_error("out of memory");
-            goto done;
-        }
+        if (!(t->name = strdup(it->string)))
+            return mer_error("out of memory");
+        spans[f->n_tensors].index = f->n_tensors;
         f->n_tensors++;
-        spans[f->n_tensors - 1].index = f->n_tensors - 1;
         if (parse_tensor(f, t, it, &spans[f->n_tensors - 1].begin) < 0)
-            goto done;
+            return -1;
+        spans[f->n_tensors - 1].nbytes = t->nbytes;
     }
-    if (check_layout(f, spans) < 0)
-        goto done;
-    /* File order (by offset) is the order mer_st_tensor_at reports. */
-    {
-        struct mer_st_tensor *sorted = calloc(f->n_tensors + 1, sizeof(*sorted));
-        if (!sorted) {
-            mer_error("out of memory");
-            goto done;
+    return 0;
+}
+
+/* The JSON must be one object; after it only the spaces that pad the header are allowed. */
+static cJSON *parse_json(mer_st_file *f, const char *json, size_t len)
+{
+    const char *end = NULL, *nul = memchr(json, '\0', len);
+    cJSON *root = NULL;
+    if (!len || json[0] != '{') {
+        mer_error("'%s': byte 8: the header does not start with '{' (not safetensors?)", f->path);
+        return NULL;
+    }
+    if (nul) {
+        mer_error("'%s': byte %zu: NUL byte in the header", f->path, (size_t)(nul - json) + 8);
+        return NULL;
+    }
+    root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+    if (!root) {
+        size_t at = end && end >= json && end <= json + len ? (size_t)(end - json) : 0;
+        mer_error("'%s': byte %zu: header is not a JSON object (parse error here)", f->path,
+                  at + 8);
+        return NULL;
+    }
+    for (; end < json + len; end++)
+        if (*end != ' ' && *end != '\t' && *end != '\r' && *end != '\n') {
+            mer_error("'%s': byte %zu: text after the header's JSON object", f->path,
+                      (size_t)(end - json) + 8);
+            cJSON_Delete(root);
+            return NULL;
         }
-        for (size_t i = 0; i < f->n_tensors; i++)
-            sorted[i] = f->tensors[spans[i].index];
-        free(f->tensors);
-        f->tensors = sorted;
+    return root;
+}
+
+static int parse_header(mer_st_file *f, const char *json, size_t len)
+{
+    cJSON *root = parse_json(f, json, len);
+    struct span *spans = NULL;
+    size_t n;
+    int ret = -1;
+    if (!root)
+        return -1;
+    n = (size_t)cJSON_GetArraySize(root);
+    f->tensors = calloc(n + 1, sizeof(*f->tensors));
+    spans = calloc(n + 1, sizeof(*spans));
+    if (!f->tensors || !spans) {
+        mer_error("out of memory");
+        goto done;
     }
+    if (parse_entries(f, root, spans) < 0 || check_unique_tensors(f) < 0 ||
+        check_layout(f, spans) < 0 || sort_tensors(f, spans) < 0)
+        goto done;
     ret = 0;
 done:
     free(spans);
@@ -263,36 +358,64 @@ done:
     return ret;
 }
 
+/* A decimal number without sign or junk, or -1. */
+static long parse_version(const char *s)
+{
+    long v = 0;
+    if (!s || !*s || strlen(s) > 9)
+        return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        v = v * 10 + (*s - '0');
+    }
+    return v;
+}
+
 static int check_format(mer_st_file *f, unsigned flags)
 {
     const char *fmt = mer_st_meta(f, "mer.format"), *ver = mer_st_meta(f, "mer.version");
+    long v = parse_version(ver);
     if (!fmt && !ver) {
         if (flags & MER_ST_REQUIRE_MER)
             return mer_error("'%s': not written by mer (no mer.format in __metadata__)", f->path);
         return 0;
     }
     if (!fmt || strcmp(fmt, MER_STORE_FORMAT))
-        return mer_error("'%s': mer.format is '%s', expected '%s'", f->path, fmt ? fmt : "",
+        return mer_error("'%s': mer.format is '%.40s', expected '%s'", f->path, fmt ? fmt : "",
                          MER_STORE_FORMAT);
-    if (!ver || atoi(ver) < 1 || atoi(ver) > MER_STORE_VERSION)
-        return mer_error("'%s': mer.version %s is not supported by this mer (reads version %d)",
-                         f->path, ver ? ver : "(missing)", MER_STORE_VERSION);
+    if (v < 1 || v > MER_STORE_VERSION)
+        return mer_error("'%s': mer.version %.20s is not supported by this mer (reads version "
+                         "1 to %d%s)",
+                         f->path, ver ? ver : "(missing)", MER_STORE_VERSION,
+                         v > MER_STORE_VERSION ? "; a newer mer wrote it" : "");
     return 0;
 }
 
-static int verify_checksum(mer_st_file *f)
+int mer_st_verify(const mer_st_file *f)
 {
     const char *want = mer_st_meta(f, "mer.checksum");
     char got[40];
-    f->has_checksum = want != NULL;
+    if (!want && mer_st_meta(f, "mer.format"))
+        return mer_error("'%s': no mer.checksum in __metadata__, which every mer file has "
+                         "(header damaged?)",
+                         f->path);
     if (!want)
         return 0;
-    snprintf(got, sizeof(got), "fnv1a64:%016" PRIx64,
-             mer_checksum_update(MER_CHECKSUM_INIT, f->data, f->data_size));
+    if (!strncmp(want, MER_CHECKSUM_ALGO ":", sizeof(MER_CHECKSUM_ALGO)))
+        snprintf(got, sizeof(got), MER_CHECKSUM_ALGO ":%016" PRIx64,
+                 mer_xxh64(f->data, f->data_size, 0));
+    else if (!strncmp(want, "fnv1a64:", 8))
+        snprintf(got, sizeof(got), "fnv1a64:%016" PRIx64,
+                 mer_checksum_update(MER_CHECKSUM_INIT, f->data, f->data_size));
+    else
+        return mer_error("'%s': mer.checksum '%.40s' names an unknown algorithm (this mer knows "
+                         "%s and fnv1a64)",
+                         f->path, want, MER_CHECKSUM_ALGO);
     if (strcmp(want, got))
-        return mer_error("'%s': checksum mismatch: the data section hashes to %s but the header "
-                         "says %s (file corrupted or truncated)",
-                         f->path, got, want);
+        return mer_error("'%s': checksum mismatch: the data section (%zu bytes) hashes to %s but "
+                         "the header says %.40s (file corrupted)",
+                         f->path, f->data_size, got, want);
     return 0;
 }
 
@@ -304,21 +427,25 @@ static int parse_file(mer_st_file *f, unsigned flags)
                          f->map_size);
     for (int i = 7; i >= 0; i--)
         hlen = (hlen << 8) | f->map[i];
-    if (hlen > MAX_HEADER || hlen > f->map_size - 8)
-        return mer_error("'%s': header length %" PRIu64 " exceeds the file's %zu bytes "
-                         "(truncated or not safetensors)",
-                         f->path, hlen, f->map_size);
+    if (hlen > f->map_size - 8)
+        return mer_error("'%s': byte 0: header length %" PRIu64 ", but only %zu bytes follow "
+                         "(truncated, or not safetensors)",
+                         f->path, hlen, f->map_size - 8);
+    if (hlen > MAX_HEADER)
+        return mer_error("'%s': byte 0: header length %" PRIu64 " is over the limit of %u bytes",
+                         f->path, hlen, MAX_HEADER);
     f->data = f->map + 8 + hlen;
     f->data_size = f->map_size - 8 - (size_t)hlen;
     if (parse_header(f, (const char *)f->map + 8, (size_t)hlen) < 0 || check_format(f, flags) < 0)
         return -1;
-    return (flags & MER_ST_VERIFY) ? verify_checksum(f) : 0;
+    return (flags & MER_ST_VERIFY) ? mer_st_verify(f) : 0;
 }
 
 int mer_st_open_memory(mer_st_file **out, const char *name, const void *data, size_t size,
                        unsigned flags)
 {
     mer_st_file *f = calloc(1, sizeof(*f));
+    *out = NULL;
     if (!f || !(f->path = strdup(name))) {
         free(f);
         return mer_error("out of memory");
@@ -335,9 +462,10 @@ int mer_st_open_memory(mer_st_file **out, const char *name, const void *data, si
 
 int mer_st_open(mer_st_file **out, const char *path, unsigned flags)
 {
-    int fd = open(path, O_RDONLY);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     void *map = NULL;
+    *out = NULL;
     if (fd < 0)
         return mer_error("'%s': cannot open: %s", path, strerror(errno));
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -379,7 +507,7 @@ const struct mer_st_tensor *mer_st_tensor_at(const mer_st_file *f, size_t i)
 const struct mer_st_tensor *mer_st_find(const mer_st_file *f, const char *name)
 {
     for (size_t i = 0; i < f->n_tensors; i++)
-        if (f->tensors[i].name && !strcmp(f->tensors[i].name, name))
+        if (!strcmp(f->tensors[i].name, name))
             return &f->tensors[i];
     return NULL;
 }
@@ -405,5 +533,15 @@ void mer_st_meta_at(const mer_st_file *f, size_t i, const char **key, const char
 
 int mer_st_has_checksum(const mer_st_file *f)
 {
-    return f->has_checksum;
+    return mer_st_meta(f, "mer.checksum") != NULL;
+}
+
+size_t mer_st_header_size(const mer_st_file *f)
+{
+    return (size_t)(f->data - f->map);
+}
+
+size_t mer_st_data_size(const mer_st_file *f)
+{
+    return f->data_size;
 }

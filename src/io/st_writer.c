@@ -5,7 +5,9 @@
 #include "mer/version.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,46 +47,79 @@ void mer_st_writer_free(mer_st_writer *w)
     free(w);
 }
 
+/* Room for one more tensor. */
+static int grow(mer_st_writer *w)
+{
+    size_t cap = w->cap ? 2 * w->cap : 8;
+    struct wtensor *grown;
+    if (w->n < w->cap)
+        return 0;
+    grown = realloc(w->t, cap * sizeof(*grown));
+    if (!grown)
+        return mer_error("out of memory");
+    w->t = grown;
+    w->cap = cap;
+    return 0;
+}
+
+/* Bytes of a tensor of that shape and dtype; -1 with the error set if it overflows. */
+static int tensor_bytes(const char *name, enum mer_dtype dt, int ndim, const int64_t *shape,
+                        size_t *nbytes)
+{
+    uint64_t total = mer_dtype_size(dt);
+    if (!total)
+        return mer_error("tensor '%s': unknown dtype %d", name, (int)dt);
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0)
+            return mer_error("tensor '%s': negative size %lld", name, (long long)shape[i]);
+        if (shape[i] && total > (uint64_t)INT64_MAX / 16 / (uint64_t)shape[i])
+            return mer_error("tensor '%s': too large", name);
+        total *= (uint64_t)shape[i];
+    }
+    if (total > SIZE_MAX)
+        return mer_error("tensor '%s': too large", name);
+    *nbytes = (size_t)total;
+    return 0;
+}
+
 int mer_st_writer_add(mer_st_writer *w, const char *name, enum mer_dtype dt, int ndim,
                       const int64_t *shape, const void *data)
 {
     struct wtensor *t;
-    uint64_t numel = 1;
-    if (ndim < 0 || ndim > MER_ST_MAX_DIMS || !strcmp(name, "__metadata__"))
-        return mer_error("tensor '%s': bad name or %d dimensions", name, ndim);
+    size_t nbytes = 0;
+    if (!*name || !strcmp(name, "__metadata__"))
+        return mer_error("tensor name '%s' is not allowed", name);
+    if (ndim < 0 || ndim > MER_ST_MAX_DIMS)
+        return mer_error("tensor '%s': %d dimensions (at most %d)", name, ndim, MER_ST_MAX_DIMS);
     for (size_t i = 0; i < w->n; i++)
         if (!strcmp(w->t[i].name, name))
             return mer_error("tensor '%s' added twice", name);
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? 2 * w->cap : 8;
-        struct wtensor *grown = realloc(w->t, cap * sizeof(*grown));
-        if (!grown)
-            return mer_error("out of memory");
-        w->t = grown;
-        w->cap = cap;
-    }
+    if (tensor_bytes(name, dt, ndim, shape, &nbytes) < 0)
+        return -1;
+    if (nbytes && !data)
+        return mer_error("tensor '%s': no data", name);
+    if (grow(w) < 0)
+        return -1;
     t = &w->t[w->n];
     memset(t, 0, sizeof(*t));
-    for (int i = 0; i < ndim; i++) {
-        if (shape[i] < 0)
-            return mer_error("tensor '%s': negative size", name);
-        t->shape[i] = shape[i];
-        numel *= (uint64_t)shape[i];
-    }
     if (!(t->name = strdup(name)))
         return mer_error("out of memory");
+    for (int i = 0; i < ndim; i++)
+        t->shape[i] = shape[i];
     t->dtype = dt;
     t->ndim = ndim;
     t->data = data;
-    t->nbytes = (size_t)(numel * mer_dtype_size(dt));
+    t->nbytes = nbytes;
     w->n++;
     return 0;
 }
 
 int mer_st_writer_set_meta(mer_st_writer *w, const char *key, const char *value)
 {
-    cJSON *s = cJSON_CreateString(value);
-    if (!s)
+    cJSON *s;
+    if (!key || !value)
+        return mer_error("metadata: NULL key or value");
+    if (!(s = cJSON_CreateString(value)))
         return mer_error("out of memory");
     if (cJSON_GetObjectItemCaseSensitive(w->meta, key))
         cJSON_ReplaceItemInObjectCaseSensitive(w->meta, key, s);
@@ -117,12 +152,13 @@ static char *build_header(mer_st_writer *w, size_t *len)
 {
     cJSON *root = cJSON_CreateObject();
     char *json = NULL, *padded = NULL;
-    uint64_t h = MER_CHECKSUM_INIT;
+    struct mer_xxh64 h;
     size_t off = 0, n;
     char sum[40], ver[16];
+    mer_xxh64_init(&h, 0);
     for (size_t i = 0; i < w->n; i++)
-        h = mer_checksum_update(h, w->t[i].data, w->t[i].nbytes);
-    snprintf(sum, sizeof(sum), "fnv1a64:%016" PRIx64, h);
+        mer_xxh64_update(&h, w->t[i].data, w->t[i].nbytes);
+    snprintf(sum, sizeof(sum), MER_CHECKSUM_ALGO ":%016" PRIx64, mer_xxh64_digest(&h));
     snprintf(ver, sizeof(ver), "%d", MER_STORE_VERSION);
     if (!root || mer_st_writer_set_meta(w, "mer.format", MER_STORE_FORMAT) < 0 ||
         mer_st_writer_set_meta(w, "mer.version", ver) < 0 ||
@@ -176,65 +212,9 @@ int mer_st_writer_write(mer_st_writer *w, const char *path)
     ret = mer_atomic_commit(&f);
     goto done;
 write_error:
-    mer_error("'%s': write failed", path);
+    mer_error("'%s': write failed: %s", path, strerror(errno));
     mer_atomic_abort(&f);
 done:
     free(header);
     return ret;
-}
-
-/* IEEE 754 binary16 <-> binary32. */
-float mer_f16_to_f32(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-    float f;
-    if (exp == 0x1f) {
-        bits = sign | 0x7f800000u | (man << 13); /* inf / nan */
-    } else if (exp) {
-        bits = sign | ((exp + 112) << 23) | (man << 13);
-    } else if (man) { /* subnormal: normalise */
-        int e = -1;
-        do {
-            e++;
-            man <<= 1;
-        } while (!(man & 0x400));
-        bits = sign | ((uint32_t)(112 - e) << 23) | ((man & 0x3ff) << 13);
-    } else {
-        bits = sign;
-    }
-    memcpy(&f, &bits, sizeof(f));
-    return f;
-}
-
-uint16_t mer_f32_to_f16(float f)
-{
-    uint32_t x, sign, man;
-    int32_t exp;
-    memcpy(&x, &f, sizeof(x));
-    sign = (x >> 16) & 0x8000;
-    exp = (int32_t)((x >> 23) & 0xff) - 127 + 15;
-    man = x & 0x7fffff;
-    if (((x >> 23) & 0xff) == 0xff) /* inf / nan (keep a quiet nan) */
-        return (uint16_t)(sign | 0x7c00 | (man ? 0x200 : 0));
-    if (exp >= 0x1f)
-        return (uint16_t)(sign | 0x7c00); /* overflow -> inf */
-    if (exp <= 0) {                       /* subnormal or zero */
-        uint32_t shift, full, half, rest;
-        if (exp < -10)
-            return (uint16_t)sign;
-        man |= 0x800000;
-        shift = (uint32_t)(14 - exp);
-        full = man >> shift;
-        rest = man & ((1u << shift) - 1);
-        half = 1u << (shift - 1);
-        if (rest > half || (rest == half && (full & 1)))
-            full++;
-        return (uint16_t)(sign | full);
-    }
-    {
-        uint32_t h = sign | ((uint32_t)exp << 10) | (man >> 13), rest = man & 0x1fff;
-        if (rest > 0x1000 || (rest == 0x1000 && (h & 1)))
-            h++; /* may carry into the exponent, which is right (rounds up to inf too) */
-        return (uint16_t)h;
-    }
 }

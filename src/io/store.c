@@ -5,6 +5,7 @@
 #include "mer/strmap.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +21,14 @@ struct part {
 struct mer_store {
     struct part *parts;
     size_t n_parts;
-    char **ids;      /* [n] owned */
+    char **ids; /* [n] owned */
     size_t n;
     size_t *part_of; /* [n] */
     size_t *row_of;  /* [n] row within its part */
     struct mer_strmap map;
-    int64_t dim;
-    int sequence;
+    int64_t dim;  /* D, from the first part that has samples */
+    int have_dim; /* dim is set */
+    int sequence; /* some part has offsets */
 };
 
 void mer_store_free(mer_store *s)
@@ -49,7 +51,7 @@ void mer_store_free(mer_store *s)
 static int add_ids(mer_store *s, size_t p)
 {
     const char *path = mer_st_path(s->parts[p].f), *json = mer_st_meta(s->parts[p].f, "mer.ids");
-    cJSON *arr = json ? cJSON_Parse(json) : NULL, *it;
+    cJSON *arr = json ? cJSON_ParseWithOpts(json, NULL, 1) : NULL, *it;
     size_t count, base = s->n;
     int ret = -1;
     if (!cJSON_IsArray(arr)) {
@@ -87,38 +89,57 @@ done:
     return ret;
 }
 
-/* Checks a part's features/offsets tensors against its ids and the other parts. */
+static int same_string(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+/* offsets [n_rows + 1]: 0, non-decreasing, ending at the feature rows. */
+static int check_offsets(const char *path, const struct mer_st_tensor *o, size_t n_rows,
+                         int64_t frames)
+{
+    int64_t prev = 0, v;
+    if (o->dtype != MER_DTYPE_I64 || o->ndim != 1 || (size_t)o->shape[0] != n_rows + 1)
+        return mer_error("'%s': tensor 'offsets' must be I64 [%zu] (samples + 1)", path,
+                         n_rows + 1);
+    for (size_t i = 0; i <= n_rows; i++) {
+        memcpy(&v, (const char *)o->data + i * 8, 8);
+        if (v < prev || v > frames || (i == 0 && v != 0) || (i == n_rows && v != frames))
+            return mer_error("'%s': offsets[%zu] = %lld is out of order or range (%lld frames)",
+                             path, i, (long long)v, (long long)frames);
+        prev = v;
+    }
+    return 0;
+}
+
+/* Checks a part's kind, features and offsets against its ids and the other parts. */
 static int check_part(mer_store *s, size_t p, size_t n_rows)
 {
     struct part *pt = &s->parts[p];
-    const char *path = mer_st_path(pt->f);
+    const char *path = mer_st_path(pt->f), *kind = mer_st_meta(pt->f, "mer.kind");
+    const char *kind0 = mer_st_meta(s->parts[0].f, "mer.kind");
     const struct mer_st_tensor *x = mer_st_find(pt->f, "features");
     const struct mer_st_tensor *o = mer_st_find(pt->f, "offsets");
+    if (!same_string(kind, kind0))
+        return mer_error("'%s': mer.kind '%s' differs from the first part's '%s'", path,
+                         kind ? kind : "", kind0 ? kind0 : "");
     if (!x)
-        return 0;
+        return o ? mer_error("'%s': tensor 'offsets' without 'features'", path) : 0;
     if (x->ndim != 2 || (x->dtype != MER_DTYPE_F32 && x->dtype != MER_DTYPE_F16))
         return mer_error("'%s': tensor 'features' must be F32 or F16 [rows, D]", path);
-    if (p > 0 && (x->shape[1] != s->dim || (o != NULL) != s->sequence))
-        return mer_error("'%s': features [.., %lld] do not match the first part's [.., %lld]",
-                         path, (long long)x->shape[1], (long long)s->dim);
-    s->dim = x->shape[1];
-    s->sequence = o != NULL;
+    if (o && check_offsets(path, o, n_rows, x->shape[0]) < 0)
+        return -1;
     if (!o && (size_t)x->shape[0] != n_rows)
         return mer_error("'%s': %lld feature rows for %zu sample ids", path,
                          (long long)x->shape[0], n_rows);
-    if (o) {
-        int64_t prev = 0, v;
-        if (o->dtype != MER_DTYPE_I64 || o->ndim != 1 || (size_t)o->shape[0] != n_rows + 1)
-            return mer_error("'%s': tensor 'offsets' must be I64 [%zu]", path, n_rows + 1);
-        for (size_t i = 0; i <= n_rows; i++) {
-            memcpy(&v, (const char *)o->data + i * 8, 8);
-            if (v < prev || v > x->shape[0] || (i == 0 && v != 0) ||
-                (i == n_rows && v != x->shape[0]))
-                return mer_error("'%s': offsets[%zu] = %lld is out of order or range", path, i,
-                                 (long long)v);
-            prev = v;
-        }
+    if (n_rows && s->have_dim && x->shape[1] != s->dim)
+        return mer_error("'%s': features [.., %lld] do not match the other parts' [.., %lld]",
+                         path, (long long)x->shape[1], (long long)s->dim);
+    if (n_rows) {
+        s->dim = x->shape[1];
+        s->have_dim = 1;
     }
+    s->sequence |= o != NULL;
     pt->features = x;
     pt->offsets = o;
     return 0;
@@ -145,27 +166,39 @@ static int open_dir(mer_store *s, const char *dir, unsigned flags)
 {
     char *index = mer_path_join(dir, "index.json"), *text = NULL;
     cJSON *root = NULL, *parts, *it;
-    const cJSON *fmt;
+    const cJSON *fmt, *ver;
     int ret = -1;
     if (!index) {
         mer_error("out of memory");
         goto done;
     }
+    if (!mer_path_exists(index)) {
+        mer_error("'%s': not a store: no index.json in the directory (sharded imports write it "
+                  "after their part)",
+                  dir);
+        goto done;
+    }
     if (mer_read_file(index, &text, NULL) < 0)
         goto done;
-    root = cJSON_Parse(text);
+    root = cJSON_ParseWithOpts(text, NULL, 1);
     fmt = cJSON_GetObjectItemCaseSensitive(root, "mer.format");
+    ver = cJSON_GetObjectItemCaseSensitive(root, "mer.version");
     parts = cJSON_GetObjectItemCaseSensitive(root, "parts");
     if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, INDEX_FORMAT) || !cJSON_IsArray(parts)) {
         mer_error("'%s': not a mer store index (expected mer.format '%s' and a parts array)",
                   index, INDEX_FORMAT);
         goto done;
     }
+    if (!cJSON_IsNumber(ver) || ver->valuedouble < 1 || ver->valuedouble > MER_STORE_VERSION) {
+        mer_error("'%s': mer.version is not one this mer reads (1 to %d)", index,
+                  MER_STORE_VERSION);
+        goto done;
+    }
     cJSON_ArrayForEach(it, parts)
     {
         char *part;
         int r;
-        if (!cJSON_IsString(it) || strchr(it->valuestring, '/')) {
+        if (!cJSON_IsString(it) || !*it->valuestring || strchr(it->valuestring, '/')) {
             mer_error("'%s': parts must be file names in the same directory", index);
             goto done;
         }
@@ -194,6 +227,7 @@ int mer_store_open(mer_store **out, const char *path, unsigned flags)
     mer_store *s = calloc(1, sizeof(*s));
     size_t dup = 0;
     int r;
+    *out = NULL;
     if (!s)
         return mer_error("out of memory");
     r = mer_is_dir(path) ? open_dir(s, path, flags) : open_part(s, path, flags);
@@ -270,10 +304,8 @@ int mer_store_read(const mer_store *s, size_t i, float *out)
         memcpy(out, (const float *)p->features->data + (size_t)first * (size_t)s->dim,
                n * sizeof(float));
     } else {
-        const unsigned char *src =
-            (const unsigned char *)p->features->data + (size_t)first * (size_t)s->dim * 2;
-        for (size_t j = 0; j < n; j++)
-            out[j] = mer_f16_to_f32((uint16_t)(src[2 * j] | (src[2 * j + 1] << 8)));
+        mer_f16_to_f32_n(out, (const char *)p->features->data + (size_t)first * (size_t)s->dim * 2,
+                         n);
     }
     return 0;
 }
@@ -293,41 +325,94 @@ const mer_st_file *mer_store_part(const mer_store *s, size_t i)
     return i < s->n_parts ? s->parts[i].f : NULL;
 }
 
+int mer_store_verify(const mer_store *s)
+{
+    for (size_t i = 0; i < s->n_parts; i++)
+        if (mer_st_verify(s->parts[i].f) < 0)
+            return -1;
+    return 0;
+}
+
 /* ---- writing ---- */
 
 static char *ids_json(const char *const *ids, size_t n)
 {
     cJSON *arr = cJSON_CreateArray();
-    char *text;
-    for (size_t i = 0; arr && i < n; i++)
-        cJSON_AddItemToArray(arr, cJSON_CreateString(ids[i]));
+    char *text = NULL;
+    for (size_t i = 0; arr && i < n; i++) {
+        cJSON *s = ids[i] ? cJSON_CreateString(ids[i]) : NULL;
+        if (!s)
+            goto done;
+        cJSON_AddItemToArray(arr, s);
+    }
     text = arr ? cJSON_PrintUnformatted(arr) : NULL;
+done:
     cJSON_Delete(arr);
     return text;
 }
 
+static int check_features_out(const char *path, const struct mer_features_out *o)
+{
+    if (o->dtype != MER_DTYPE_F32 && o->dtype != MER_DTYPE_F16)
+        return mer_error("'%s': features must be stored as F32 or F16, not %s", path,
+                         mer_dtype_name(o->dtype));
+    if (o->dim < 0 || (o->n && !o->ids))
+        return mer_error("'%s': bad features (dimension %lld)", path, (long long)o->dim);
+    if (o->offsets) {
+        if (o->offsets[0] != 0)
+            return mer_error("'%s': offsets[0] is %lld, expected 0", path,
+                             (long long)o->offsets[0]);
+        for (size_t i = 0; i < o->n; i++)
+            if (o->offsets[i + 1] < o->offsets[i])
+                return mer_error("'%s': offsets decrease at sample %zu", path, i);
+    }
+    return 0;
+}
+
+/* The features as little-endian halves (new buffer); refuses values beyond float16's range,
+ * which would silently become inf. */
+static void *to_half(const char *path, const float *x, size_t count, int64_t dim)
+{
+    unsigned char *half = malloc(count * 2 + 1);
+    if (!half) {
+        mer_error("out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < count; i++)
+        if (isfinite(x[i]) && fabsf(x[i]) > 65504.0f) {
+            mer_error("'%s': value %g at row %zu, column %zu is beyond the float16 range "
+                      "(65504); store as f32",
+                      path, (double)x[i], i / (size_t)dim, i % (size_t)dim);
+            free(half);
+            return NULL;
+        }
+    mer_f32_to_f16_n(half, x, count);
+    return half;
+}
+
 int mer_store_write_features(const char *path, const struct mer_features_out *o)
 {
-    mer_st_writer *w = mer_st_writer_new();
-    char *ids = ids_json(o->ids, o->n);
-    size_t rows = o->offsets ? (size_t)o->offsets[o->n] : o->n, count = rows * (size_t)o->dim;
-    uint16_t *half = NULL;
-    int64_t shape[2] = {(int64_t)rows, o->dim}, oshape[1] = {(int64_t)o->n + 1};
+    mer_st_writer *w = NULL;
+    char *ids = NULL;
+    size_t rows, count;
+    void *half = NULL;
+    int64_t shape[2], oshape[1] = {(int64_t)o->n + 1};
     int ret = -1;
+    if (check_features_out(path, o) < 0)
+        return -1;
+    rows = o->offsets ? (size_t)o->offsets[o->n] : o->n;
+    count = rows * (size_t)o->dim;
+    shape[0] = (int64_t)rows;
+    shape[1] = o->dim;
+    w = mer_st_writer_new();
+    ids = ids_json(o->ids, o->n);
     if (!w || !ids) {
         mer_error("out of memory");
         goto done;
     }
-    if (o->dtype == MER_DTYPE_F16) {
-        if (!(half = malloc(count * sizeof(*half) + 1))) {
-            mer_error("out of memory");
-            goto done;
-        }
-        for (size_t i = 0; i < count; i++)
-            half[i] = mer_f32_to_f16(o->data[i]);
-    }
-    if (mer_st_writer_add(w, "features", o->dtype, 2, shape,
-                          half ? (const void *)half : (const void *)o->data) < 0 ||
+    if (o->dtype == MER_DTYPE_F16 && !(half = to_half(path, o->data, count, o->dim)))
+        goto done;
+    if (mer_st_writer_add(w, "features", o->dtype, 2, shape, half ? half : o->data) < 0 ||
         (o->offsets && mer_st_writer_add(w, "offsets", MER_DTYPE_I64, 1, oshape, o->offsets) < 0) ||
         mer_st_writer_set_meta(w, "mer.kind", "features") < 0 ||
         mer_st_writer_set_meta(w, "mer.ids", ids) < 0 ||
@@ -339,6 +424,13 @@ done:
     free(ids);
     mer_st_writer_free(w);
     return ret;
+}
+
+char *mer_store_part_path(const char *dir, int i)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "part-%05d.safetensors", i);
+    return mer_path_join(dir, name);
 }
 
 int mer_store_write_index(const char *dir, int n_parts)
