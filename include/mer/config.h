@@ -8,7 +8,7 @@
  *     mer_config *cfg;
  *     if (mer_config_load(&cfg, "configs/mer2024.json", sets, 2) < 0) ...;  // mer_errmsg()
  *     long long epochs = mer_config_int(cfg, "train.epochs");
- *     if (mer_config_write(cfg, "runs/x/config.resolved.json") < 0) ...;
+ *     if (mer_config_write(cfg, "runs/x/config.json") < 0) ...;
  *     mer_config_free(cfg);
  *
  * Resolution: the defaults, then the file (which may start from another with

@@ -68,7 +68,5 @@ size_t mer_labels_count(const struct mer_labels *l, int s, int k);
  * text stored as mer.provenance, or NULL. */
 int mer_labels_write(const struct mer_labels *l, const char *path, const char *provenance);
 void mer_labels_free(struct mer_labels *l);
-/* Reads a labels store written by mer_labels_write (checksum verified). */
-int mer_labels_read_store(struct mer_labels **out, const char *path);
 
 #endif

@@ -53,9 +53,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MER_STORE_FORMAT "mer-store"
+#define MER_STORE_FORMAT  "mer-store"
 #define MER_STORE_VERSION 1
-#define MER_ST_MAX_DIMS 8
+#define MER_ST_MAX_DIMS   8
 
 enum mer_dtype {
     MER_DTYPE_F32,

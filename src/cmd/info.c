@@ -203,8 +203,8 @@ static void meta_json(cJSON *o, const mer_st_file *f)
 {
     cJSON *meta = cJSON_CreateObject(), *prov;
     const char *p = mer_st_meta(f, "mer.provenance");
-    cJSON_AddStringToObject(o, "format", mer_st_meta(f, "mer.format") ? MER_STORE_FORMAT
-                                                                      : "safetensors");
+    cJSON_AddStringToObject(o, "format",
+                            mer_st_meta(f, "mer.format") ? MER_STORE_FORMAT : "safetensors");
     if (mer_st_meta(f, "mer.version"))
         cJSON_AddStringToObject(o, "version", mer_st_meta(f, "mer.version"));
     if (mer_st_meta(f, "mer.kind"))

@@ -100,7 +100,8 @@ static int list_npy(const char *dir, struct names *out)
         }
     }
     closedir(d);
-    qsort(out->v, out->n, sizeof(*out->v), by_name);
+    if (out->n > 1) /* (an empty list has no array, which qsort may not be given) */
+        qsort(out->v, out->n, sizeof(*out->v), by_name);
     return 0;
 }
 
@@ -276,8 +277,8 @@ static int read_sample(const struct mer_import_params *p, const char *name, stru
     if (mer_npy_read_matrix(path, &x, &t, &d) < 0)
         goto bad;
     if (m->dim && d != m->dim) {
-        mer_error("'%s': dimension %lld, but the first sample ('%s') has %lld", path,
-                  (long long)d, m->first, (long long)m->dim);
+        mer_error("'%s': dimension %lld, but the first sample ('%s') has %lld", path, (long long)d,
+                  m->first, (long long)m->dim);
         goto bad;
     }
     m->dim = d;
@@ -378,8 +379,8 @@ static int import_samples(const struct mer_import_params *p, struct names *todo,
     r->dim = m.dim;
     r->frame_level = any_frames;
     {
-        struct mer_features_out o = {(const char *const *)ids, r->written, m.dim, m.v,
-                                     any_frames ? offsets : NULL, p->dtype, p->provenance};
+        struct mer_features_out o = {(const char *const *)ids,    r->written, m.dim,        m.v,
+                                     any_frames ? offsets : NULL, p->dtype,   p->provenance};
         ret = mer_store_write_features(r->path, &o);
     }
     if (ret == 0 && r->unreadable)

@@ -709,7 +709,8 @@ int mer_config_load(mer_config **out, const char *path, const char *const *sets,
     char *text = NULL;
     size_t len = 0;
     int ret = -1;
-    if (path && (mer_read_file(path, &text, &len) < 0 || mer_config_parse(&cfg, path, text, len) < 0))
+    if (path &&
+        (mer_read_file(path, &text, &len) < 0 || mer_config_parse(&cfg, path, text, len) < 0))
         goto done;
     if (!path && !(cfg = config_new()))
         goto done;

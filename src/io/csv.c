@@ -90,19 +90,21 @@ void mer_csv_free(struct mer_csv *csv)
     free(csv);
 }
 
-/* Makes room for item n of an array that grows by doubling: its capacity is the smallest
- * power of two >= n, so no capacity needs to be stored in the public structs. */
-static int grow(void *array, size_t n, size_t item)
+/* Makes room for item n of an array that grows by doubling (its capacity is the smallest
+ * power of two above n - 1, so the public structs need no capacity field). Returns the array,
+ * moved if it grew; NULL with the error set on out of memory (the old array stays valid). */
+static void *grow(void *array, size_t n, size_t item)
 {
-    void **p = array, *grown;
+    void *grown;
     size_t cap;
     if (n && (n & (n - 1)))
-        return 0; /* n is not a power of two: room is left */
+        return array; /* n is not a power of two: room is left */
     cap = n ? 2 * n : 1;
-    if (cap > ((size_t)-1) / item || !(grown = realloc(*p, cap * item)))
-        return mer_error("out of memory");
-    *p = grown;
-    return 0;
+    if (cap > ((size_t)-1) / item || !(grown = realloc(array, cap * item))) {
+        mer_error("out of memory");
+        return NULL;
+    }
+    return grown;
 }
 
 /* The field being read: a growing byte buffer. */
@@ -131,8 +133,10 @@ static int field_put(struct field *f, const char *bytes, size_t n)
 /* Appends the field read so far to row as a new string and empties it. */
 static int row_push(struct mer_csv_row *row, struct field *f)
 {
-    char *copy = malloc(f->n + 1);
-    if (!copy || grow(&row->fields, row->n_fields, sizeof(*row->fields)) < 0) {
+    char *copy = malloc(f->n + 1), **fields = grow(row->fields, row->n_fields, sizeof(*fields));
+    if (fields)
+        row->fields = fields;
+    if (!copy || !fields) {
         free(copy);
         return mer_error("out of memory");
     }
@@ -223,8 +227,9 @@ static int record(struct parser *p)
     size_t eol = eol_at(p->b, p->len, p->i);
     if (eol)
         return pass_eol(p, eol, 0);
-    if (grow(&csv->rows, csv->n_rows, sizeof(*csv->rows)) < 0)
+    if (!(row = grow(csv->rows, csv->n_rows, sizeof(*row))))
         return -1;
+    csv->rows = row;
     row = &csv->rows[csv->n_rows++];
     memset(row, 0, sizeof(*row));
     row->line = p->line;

@@ -114,8 +114,7 @@ static int read_shape(struct cursor *c, struct mer_npy_header *h)
         h->shape[h->ndim++] = v;
         h->numel *= v;
         if (next_item(c, ')') < 0)
-            return mer_error("'%s': byte %zu: expected ',' or ')' in the shape", c->name,
-                             where(c));
+            return mer_error("'%s': byte %zu: expected ',' or ')' in the shape", c->name, where(c));
     }
     return 0;
 }
@@ -133,8 +132,8 @@ static int read_descr(struct cursor *c, struct mer_npy_header *h)
                          c->name, at);
     len = strlen(d);
     /* len >= 3 keeps strchr away from the terminating NUL, which it would find. */
-    if (len < 3 || len > 4 || !strchr("<>|=", d[0]) || !strchr("fiubc", d[1]) ||
-        !is_digit(d[2]) || (len == 4 && !is_digit(d[3])))
+    if (len < 3 || len > 4 || !strchr("<>|=", d[0]) || !strchr("fiubc", d[1]) || !is_digit(d[2]) ||
+        (len == 4 && !is_digit(d[3])))
         return mer_error("'%s': byte %zu: unsupported 'descr' '%s'", c->name, at, d);
     h->big_endian = d[0] == '>';
     h->kind = d[1];
@@ -190,8 +189,7 @@ static int parse_dict(struct cursor *c, struct mer_npy_header *h)
 {
     int seen = 0;
     if (!accept(c, '{'))
-        return mer_error("'%s': byte %zu: header is not a Python dict literal", c->name,
-                         where(c));
+        return mer_error("'%s': byte %zu: header is not a Python dict literal", c->name, where(c));
     while (!accept(c, '}')) {
         if (read_entry(c, h, &seen) < 0)
             return -1;
@@ -204,7 +202,9 @@ static int parse_dict(struct cursor *c, struct mer_npy_header *h)
         return mer_error("'%s': byte %zu: text after the header dict", c->name, where(c));
     if (seen != 7)
         return mer_error("'%s': header lacks %s", c->name,
-                         !(seen & 1) ? "'descr'" : !(seen & 2) ? "'fortran_order'" : "'shape'");
+                         !(seen & 1)   ? "'descr'"
+                         : !(seen & 2) ? "'fortran_order'"
+                                       : "'shape'");
     return 0;
 }
 
@@ -246,8 +246,8 @@ int mer_npy_parse(const char *name, const void *buf, size_t size, struct mer_npy
         return -1;
     h->data_offset = pre + hlen;
     if ((uint64_t)h->numel > (size - h->data_offset) / (uint64_t)h->item_size)
-        return mer_error("'%s': shape needs %lld bytes of data, the file has %zu (truncated)",
-                         name, (long long)h->numel * h->item_size, size - h->data_offset);
+        return mer_error("'%s': shape needs %lld bytes of data, the file has %zu (truncated)", name,
+                         (long long)h->numel * h->item_size, size - h->data_offset);
     return 0;
 }
 

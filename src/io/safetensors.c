@@ -21,8 +21,8 @@ static const struct {
     const char *name;
     size_t size;
 } dtypes[] = {
-    [MER_DTYPE_F32] = {"F32", 4}, [MER_DTYPE_F16] = {"F16", 2}, [MER_DTYPE_F64] = {"F64", 8},
-    [MER_DTYPE_I64] = {"I64", 8}, [MER_DTYPE_I32] = {"I32", 4}, [MER_DTYPE_U8] = {"U8", 1},
+    [MER_DTYPE_F32] = {"F32", 4},   [MER_DTYPE_F16] = {"F16", 2}, [MER_DTYPE_F64] = {"F64", 8},
+    [MER_DTYPE_I64] = {"I64", 8},   [MER_DTYPE_I32] = {"I32", 4}, [MER_DTYPE_U8] = {"U8", 1},
     [MER_DTYPE_BF16] = {"BF16", 2},
 };
 
@@ -209,8 +209,8 @@ static int parse_tensor(mer_st_file *f, struct mer_st_tensor *t, const cJSON *ob
     if (!cJSON_IsString(dt))
         return mer_error("'%s': header: tensor '%s': missing dtype", f->path, t->name);
     if (dtype_from_name(dt->valuestring, &t->dtype) < 0)
-        return mer_error("'%s': header: tensor '%s': unsupported dtype '%.20s'", f->path,
-                         t->name, dt->valuestring);
+        return mer_error("'%s': header: tensor '%s': unsupported dtype '%.20s'", f->path, t->name,
+                         dt->valuestring);
     if (parse_shape(f, t, cJSON_GetObjectItemCaseSensitive(obj, "shape")) < 0)
         return -1;
     return parse_offsets(f, t, cJSON_GetObjectItemCaseSensitive(obj, "data_offsets"), begin);
@@ -247,9 +247,8 @@ static int check_layout(mer_st_file *f, struct span *spans)
         at += t->nbytes;
     }
     if (at != f->data_size)
-        return mer_error("'%s': data section is %zu bytes but the tensors use %zu (%s)",
-                         f->path, f->data_size, at,
-                         at > f->data_size ? "truncated?" : "trailing bytes");
+        return mer_error("'%s': data section is %zu bytes but the tensors use %zu (%s)", f->path,
+                         f->data_size, at, at > f->data_size ? "truncated?" : "trailing bytes");
     return 0;
 }
 

@@ -130,11 +130,11 @@ static int check_part(mer_store *s, size_t p, size_t n_rows)
     if (o && check_offsets(path, o, n_rows, x->shape[0]) < 0)
         return -1;
     if (!o && (size_t)x->shape[0] != n_rows)
-        return mer_error("'%s': %lld feature rows for %zu sample ids", path,
-                         (long long)x->shape[0], n_rows);
+        return mer_error("'%s': %lld feature rows for %zu sample ids", path, (long long)x->shape[0],
+                         n_rows);
     if (n_rows && s->have_dim && x->shape[1] != s->dim)
-        return mer_error("'%s': features [.., %lld] do not match the other parts' [.., %lld]",
-                         path, (long long)x->shape[1], (long long)s->dim);
+        return mer_error("'%s': features [.., %lld] do not match the other parts' [.., %lld]", path,
+                         (long long)x->shape[1], (long long)s->dim);
     if (n_rows) {
         s->dim = x->shape[1];
         s->have_dim = 1;
@@ -185,8 +185,8 @@ static int open_dir(mer_store *s, const char *dir, unsigned flags)
     ver = cJSON_GetObjectItemCaseSensitive(root, "mer.version");
     parts = cJSON_GetObjectItemCaseSensitive(root, "parts");
     if (!cJSON_IsString(fmt) || strcmp(fmt->valuestring, INDEX_FORMAT) || !cJSON_IsArray(parts)) {
-        mer_error("'%s': not a mer store index (expected mer.format '%s' and a parts array)",
-                  index, INDEX_FORMAT);
+        mer_error("'%s': not a mer store index (expected mer.format '%s' and a parts array)", index,
+                  INDEX_FORMAT);
         goto done;
     }
     if (!cJSON_IsNumber(ver) || ver->valuedouble < 1 || ver->valuedouble > MER_STORE_VERSION) {

@@ -15,7 +15,8 @@ static int same_float(float a, float b)
 
 static void check_good(const char *dir, const char *name, int64_t rows, int64_t cols)
 {
-    char *path = mer_strfmt("%s/%s.npy", dir, name), *want_path = mer_strfmt("%s/%s.expect", dir, name);
+    char *path = mer_strfmt("%s/%s.npy", dir, name),
+         *want_path = mer_strfmt("%s/%s.expect", dir, name);
     char *want = NULL;
     size_t want_size = 0;
     float *x = NULL;

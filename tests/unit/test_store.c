@@ -139,33 +139,39 @@ static void half_floats(void)
         float f;
         uint16_t h;
     } exact[] = {
-        {0.0f, 0x0000},         {-0.0f, 0x8000},         {1.0f, 0x3c00},
-        {-2.0f, 0xc000},        {0.5f, 0x3800},          {65504.0f, 0x7bff},
-        {6.103515625e-05f, 0x0400}, /* smallest normal */
+        {0.0f, 0x0000},
+        {-0.0f, 0x8000},
+        {1.0f, 0x3c00},
+        {-2.0f, 0xc000},
+        {0.5f, 0x3800},
+        {65504.0f, 0x7bff},
+        {6.103515625e-05f, 0x0400},        /* smallest normal */
         {5.9604644775390625e-08f, 0x0001}, /* smallest subnormal */
         {6.0975551605224609e-05f, 0x03ff}, /* largest subnormal */
-        {0.333251953125f, 0x3555},  {INFINITY, 0x7c00},      {-INFINITY, 0xfc00},
+        {0.333251953125f, 0x3555},
+        {INFINITY, 0x7c00},
+        {-INFINITY, 0xfc00},
     };
     for (size_t i = 0; i < MER_ARRAY_SIZE(exact); i++) {
         CHECK_EQ_INT(mer_f32_to_f16(exact[i].f), exact[i].h);
         CHECK(mer_f16_to_f32(exact[i].h) == exact[i].f);
     }
     CHECK(signbit(mer_f16_to_f32(0x8000)));
-    CHECK_EQ_INT(mer_f32_to_f16(1e6f), 0x7c00);                   /* overflow -> inf */
+    CHECK_EQ_INT(mer_f32_to_f16(1e6f), 0x7c00); /* overflow -> inf */
     CHECK_EQ_INT(mer_f32_to_f16(-1e6f), 0xfc00);
-    CHECK_EQ_INT(mer_f32_to_f16(65519.0f), 0x7bff);               /* just below the tie */
-    CHECK_EQ_INT(mer_f32_to_f16(65520.0f), 0x7c00);               /* tie rounds up to inf */
-    CHECK_EQ_INT(mer_f32_to_f16(1.0f + 1.0f / 2048), 0x3c00);     /* tie rounds to even */
-    CHECK_EQ_INT(mer_f32_to_f16(1.0f + 3.0f / 2048), 0x3c02);     /* tie rounds to even */
-    CHECK_EQ_INT(mer_f32_to_f16(1.0f + 1.5f / 2048), 0x3c01);     /* above the tie */
+    CHECK_EQ_INT(mer_f32_to_f16(65519.0f), 0x7bff);                 /* just below the tie */
+    CHECK_EQ_INT(mer_f32_to_f16(65520.0f), 0x7c00);                 /* tie rounds up to inf */
+    CHECK_EQ_INT(mer_f32_to_f16(1.0f + 1.0f / 2048), 0x3c00);       /* tie rounds to even */
+    CHECK_EQ_INT(mer_f32_to_f16(1.0f + 3.0f / 2048), 0x3c02);       /* tie rounds to even */
+    CHECK_EQ_INT(mer_f32_to_f16(1.0f + 1.5f / 2048), 0x3c01);       /* above the tie */
     CHECK_EQ_INT(mer_f32_to_f16(2.98023223876953125e-08f), 0x0000); /* half the subnormal: even */
-    CHECK_EQ_INT(mer_f32_to_f16(2.99e-08f), 0x0001);              /* just above: rounds up */
-    CHECK_EQ_INT(mer_f32_to_f16(1e-10f), 0x0000);                 /* underflow */
+    CHECK_EQ_INT(mer_f32_to_f16(2.99e-08f), 0x0001);                /* just above: rounds up */
+    CHECK_EQ_INT(mer_f32_to_f16(1e-10f), 0x0000);                   /* underflow */
     CHECK_EQ_INT(mer_f32_to_f16(-1e-10f), 0x8000);
-    CHECK_EQ_INT(mer_f32_to_f16(1e-45f), 0x0000);                 /* float subnormal */
-    CHECK_EQ_INT(mer_f32_to_f16(6.1e-05f), 0x03ff);               /* rounds to subnormal max */
-    CHECK_EQ_INT(mer_f32_to_f16(6.1035e-05f), 0x0400);            /* carries to smallest normal */
-    CHECK_EQ_INT(mer_f32_to_f16(NAN) & 0x7e00, 0x7e00);           /* quiet NaN */
+    CHECK_EQ_INT(mer_f32_to_f16(1e-45f), 0x0000);       /* float subnormal */
+    CHECK_EQ_INT(mer_f32_to_f16(6.1e-05f), 0x03ff);     /* rounds to subnormal max */
+    CHECK_EQ_INT(mer_f32_to_f16(6.1035e-05f), 0x0400);  /* carries to smallest normal */
+    CHECK_EQ_INT(mer_f32_to_f16(NAN) & 0x7e00, 0x7e00); /* quiet NaN */
     CHECK_EQ_INT(mer_f32_to_f16(-NAN) & 0x8000, 0x8000);
     CHECK(isnan(mer_f16_to_f32(0x7e00)) && isnan(mer_f16_to_f32(0x7c01)));
     CHECK(isinf(mer_f16_to_f32(0xfc00)) && mer_f16_to_f32(0xfc00) < 0);
@@ -234,7 +240,8 @@ static size_t craft(unsigned char *buf, const char *header, size_t data)
     return 8 + h + data;
 }
 
-#define T1(dt, shape, off) "\"a\":{\"dtype\":\"" dt "\",\"shape\":" shape ",\"data_offsets\":" off "}"
+#define T1(dt, shape, off)                                                                         \
+    "\"a\":{\"dtype\":\"" dt "\",\"shape\":" shape ",\"data_offsets\":" off "}"
 
 static void crafted(void)
 {
@@ -248,14 +255,14 @@ static void crafted(void)
         {"size", "{" T1("F32", "[3]", "[0,8]") "}", 8, "shape and dtype need 12"},
         {"overlap",
          "{" T1("F32", "[2]", "[0,8]") ",\"b\":{\"dtype\":\"F32\",\"shape\":[1],"
-         "\"data_offsets\":[4,8]}}",
+                                       "\"data_offsets\":[4,8]}}",
          8, "tensor 'b' starts at byte 4 of the data section, expected 8 (overlap or hole)"},
         {"hole", "{" T1("F32", "[1]", "[4,8]") "}", 8, "tensor 'a' starts at byte 4"},
         {"trailing", "{" T1("F32", "[1]", "[0,4]") "}", 8,
          "data section is 8 bytes but the tensors use 4 (trailing bytes)"},
         {"dup",
          "{" T1("F32", "[1]", "[0,4]") ",\"a\":{\"dtype\":\"F32\",\"shape\":[1],"
-         "\"data_offsets\":[4,8]}}",
+                                       "\"data_offsets\":[4,8]}}",
          8, "tensor 'a' appears twice"},
         {"dupmeta", "{\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"}}", 0,
          "__metadata__ key 'k' appears twice"},
@@ -282,11 +289,9 @@ static void crafted(void)
         {"meta", "{\"__metadata__\":{\"k\":1}}", 0, "__metadata__ 'k' is not a string"},
         {"metaarr", "{\"__metadata__\":[\"k\"]}", 0, "__metadata__ is not an object"},
         {"fmt", "{\"__metadata__\":{\"mer.format\":\"other\"}}", 0, "mer.format is 'other'"},
-        {"ver",
-         "{\"__metadata__\":{\"mer.format\":\"mer-store\",\"mer.version\":\"9\"}}", 0,
+        {"ver", "{\"__metadata__\":{\"mer.format\":\"mer-store\",\"mer.version\":\"9\"}}", 0,
          "mer.version 9 is not supported by this mer"},
-        {"verjunk",
-         "{\"__metadata__\":{\"mer.format\":\"mer-store\",\"mer.version\":\"1x\"}}", 0,
+        {"verjunk", "{\"__metadata__\":{\"mer.format\":\"mer-store\",\"mer.version\":\"1x\"}}", 0,
          "mer.version 1x is not supported"},
         {"nosum", "{\"__metadata__\":{\"mer.format\":\"mer-store\",\"mer.version\":\"1\"}}", 0,
          "no mer.checksum"},
@@ -296,11 +301,11 @@ static void crafted(void)
          0, "mer.checksum 'md5:00' names an unknown algorithm"},
         {"badsum",
          "{\"__metadata__\":{\"mer.checksum\":\"xxh64:0000000000000000\"}," T1("U8", "[3]",
-                                                                              "[0,3]") "}",
+                                                                               "[0,3]") "}",
          3, "checksum mismatch: the data section (3 bytes) hashes to xxh64:"},
         {"badfnv",
          "{\"__metadata__\":{\"mer.checksum\":\"fnv1a64:0000000000000000\"}," T1("U8", "[3]",
-                                                                                "[0,3]") "}",
+                                                                                 "[0,3]") "}",
          3, "checksum mismatch"},
     };
     unsigned char buf[4096];
@@ -482,8 +487,8 @@ static void feature_files(void)
 }
 
 /* Writes a raw file with the given tensors and ids, as a damaged or foreign part would be. */
-static void raw_part(const char *path, const char *ids, const char *kind, int64_t rows,
-                     int64_t dim, const int64_t *offsets, int64_t n_offsets)
+static void raw_part(const char *path, const char *ids, const char *kind, int64_t rows, int64_t dim,
+                     const int64_t *offsets, int64_t n_offsets)
 {
     mer_st_writer *w = mer_st_writer_new();
     int64_t shape[2] = {rows, dim}, oshape[1] = {n_offsets};
