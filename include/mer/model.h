@@ -61,6 +61,7 @@ struct mer_loss_config {
     double lambda_intra;     /* 0.1 */
     double tau;              /* 0.1 */
     const double *class_counts; /* [K] training-set counts (class_weighted, logit_adjusted) */
+    const double *class_weights; /* [K] explicit class_weighted weights, or NULL (derived) */
 };
 
 typedef struct mer_model mer_model;

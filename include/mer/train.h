@@ -14,6 +14,7 @@
  *   predictions/cv.csv     out-of-fold predictions on the training split
  *   predictions/<split>.csv    test splits: fold-averaged logits -> probabilities
  *   metrics.json           CV metrics and, where labels exist, test metrics
+ *   submission-<split>.csv MER2024 submissions (eval.submission)
  *
  * Determinism: batch order, dropout and initialisation are re-seeded from (seed, fold,
  * epoch), so a run is a function of its config and seed, and a run resumed from an epoch's
@@ -36,6 +37,11 @@ struct mer_train_params {
     int shard_index, shard_count; /* train folds k with k % count == index; count > 1 writes
                                      only the folds' own files (--jobs workers) */
     int resume;                /* continue from fold-K/checkpoint and keep finished folds */
+    int select_metric;         /* best epoch by 0 = WAF, 1 = accuracy, 2 = macro-F1 */
+    int ensemble_probs;        /* average the folds' probabilities instead of raw logits */
+    int write_submission;      /* submission-<split>.csv (name,discrete) per predicted split */
+    double class_weights[64];  /* loss.class_weights, n_class_weights of them (0 = derived) */
+    int n_class_weights;
     int use_modality[MER_N_MODALITIES];  /* from the data: which stores are given */
     int prior_modality[MER_N_MODALITIES]; /* model.prior.modalities */
     double min_reliability;

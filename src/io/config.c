@@ -45,7 +45,7 @@ static const struct cfg_key schema[] = {
     {"model.dropout", T_NUMBER, "0.3", "[0,1)", "dropout probability in the encoders"},
     {"model.proj_dim", T_INT, "128", "[1,)",
      "size of the L2-normalised projection z used by the contrastive terms"},
-    {"model.valence_head", T_BOOL, "false", NULL, "add a valence regression head"},
+    {"model.valence_head", T_BOOL, "false", NULL, "add a valence regression head (not implemented yet: true is refused)"},
     {"model.fusion.attention_norm", T_ENUM, "\"softmax\"", "softmax|none",
      "modality attention weights: softmax, or raw as in the MER2024 baseline"},
     {"model.prior.mode", T_ENUM, "\"cross_attention\"", "none|concat|gate|film|cross_attention",
@@ -55,7 +55,8 @@ static const struct cfg_key schema[] = {
     {"model.prior.heads", T_INT, "4", "[1,)", "attention heads of `cross_attention` injection"},
 
     {"prior.encoder", T_STRING, "\"hash\"", NULL,
-     "text encoder of the reasoning traces: `hash`, `torchscript:<file>` or `precomputed`"},
+     "text encoder of the reasoning traces: `hash`, `torchscript:<file>` or `precomputed` "
+     "(for `mer ingest`, not there yet)"},
     {"prior.dim", T_INT, "256", "[1,)", "size of a trace's text embedding (`hash` encoder)"},
     {"prior.min_reliability", T_NUMBER, "0.3", "[0,1]",
      "priors less reliable than this are masked"},
@@ -93,7 +94,7 @@ static const struct cfg_key schema[] = {
     {"train.deterministic", T_BOOL, "false", NULL,
      "deterministic kernels only (bit-reproducible, slower on GPU)"},
     {"train.pretrain.enabled", T_BOOL, "false", NULL,
-     "stage 1: pre-train on pseudo-labeled clips before prior-guided tuning"},
+     "stage 1: pre-train on pseudo-labeled clips (not implemented yet: true is refused)"},
     {"train.pretrain.pseudo_labels", T_STRING, "\"\"", NULL,
      "labels store of pseudo-labels from reliable traces"},
     {"train.pretrain.min_reliability", T_NUMBER, "0.8", "[0,1]",
@@ -105,7 +106,7 @@ static const struct cfg_key schema[] = {
     {"eval.ensemble", T_ENUM, "\"logits\"", "logits|probs",
      "average the fold models' raw logits (MER2024 baseline) or softmax probabilities"},
     {"eval.submission", T_BOOL, "true", NULL,
-     "write `submission.csv` (`name,discrete`) for each predicted split"},
+     "write `submission-<split>.csv` (`name,discrete`) for each predicted split"},
 };
 
 #define MAX_EXTENDS 8 /* "extends" chain length: enough for any layering, stops cycles */

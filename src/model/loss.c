@@ -54,7 +54,9 @@ static int cross_entropy(const mer_tensor *logits, const struct mer_batch *b, in
     TRY(mer_t_gather(&picked, logp, 1, y)); /* [N, 1] */
     for (int64_t i = 0; i < n; i++) {
         double total = 0;
-        if (lc->ce == MER_CE_CLASS_WEIGHTED) { /* n / (K n_c), as sklearn's "balanced" */
+        if (lc->ce == MER_CE_CLASS_WEIGHTED && lc->class_weights) {
+            w[i] = (float)lc->class_weights[b->y[i]];
+        } else if (lc->ce == MER_CE_CLASS_WEIGHTED) { /* n / (K n_c), sklearn's "balanced" */
             for (int c = 0; c < k; c++)
                 total += lc->class_counts[c];
             w[i] = (float)(total / (k * fmax(lc->class_counts[b->y[i]], 1.0)));

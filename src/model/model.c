@@ -56,7 +56,7 @@ struct mer_model_config mer_model_default_config(void)
 
 struct mer_loss_config mer_loss_default_config(void)
 {
-    struct mer_loss_config l = {MER_CE_PLAIN, 1.0, 0.35, 0.1, 0.1, NULL};
+    struct mer_loss_config l = {MER_CE_PLAIN, 1.0, 0.35, 0.1, 0.1, NULL, NULL};
     return l;
 }
 

@@ -310,7 +310,7 @@ static int run_epoch(const struct run *r, struct fold_state *fs, struct batch_bu
     struct epoch_stats st = {0};
     struct mer_rng rng;
     struct mer_metrics tr = {0}, va = {0};
-    double t0 = mer_now();
+    double t0 = mer_now(), score_now;
     int ret = -1;
     st.pred = malloc((fs->n_tr + 1) * sizeof(int64_t));
     st.truth = malloc((fs->n_tr + 1) * sizeof(int64_t));
@@ -337,8 +337,11 @@ static int run_epoch(const struct run *r, struct fold_state *fs, struct batch_bu
         score(r, fs->va, fs->n_va, va_logits, &va) < 0 ||
         log_epoch(log, epoch, &st, p->lr, &tr, &va, mer_now() - t0) < 0)
         goto done;
-    if (va.waf > fs->best_waf) {
-        fs->best_waf = va.waf;
+    score_now = r->p->select_metric == 1   ? va.accuracy
+                : r->p->select_metric == 2 ? va.macro_f1
+                                           : va.waf;
+    if (score_now > fs->best_waf) {
+        fs->best_waf = score_now;
         fs->best_epoch = epoch;
         if (snapshot_take(&fs->best, fs->model) < 0)
             goto done;
@@ -383,8 +386,17 @@ static void absorb_fold(struct run *r, int k, const float *va_logits, const floa
         if (r->fold_of[i] == k)
             memcpy(r->oof_logits + i * nc, va_logits + v++ * nc, nc * sizeof(float));
     for (size_t s = 0; s < r->p->n_test_splits; s++)
-        for (size_t j = 0; j < r->n_test[s] * nc; j++)
-            r->test_logits[s][j] += test[s][j];
+        for (size_t i = 0; i < r->n_test[s]; i++) {
+            const float *z = test[s] + i * nc;
+            float *acc = r->test_logits[s] + i * nc;
+            double mx = -INFINITY, sum = 0;
+            for (size_t c = 0; c < nc; c++)
+                mx = fmax(mx, z[c]);
+            for (size_t c = 0; c < nc; c++)
+                sum += exp(z[c] - mx);
+            for (size_t c = 0; c < nc; c++) /* eval.ensemble: raw logits, or probabilities */
+                acc[c] += r->p->ensemble_probs ? (float)(exp(z[c] - mx) / sum) : z[c];
+        }
 }
 
 static size_t fold_size(const struct run *r, int k)
@@ -761,6 +773,24 @@ done:
     return ret;
 }
 
+/* submission-<split>.csv: MER2024's name,discrete, from the fold ensemble. */
+static int write_submission(const struct run *r, size_t s)
+{
+    const int k = r->mc.n_classes;
+    char *path = mer_strfmt("%s/submission-%s.csv", r->p->run_dir, r->p->test_splits[s]);
+    struct mer_atomic_file f;
+    if (!path || mer_atomic_open(&f, path) < 0) {
+        free(path);
+        return path ? -1 : mer_error("out of memory");
+    }
+    free(path);
+    fprintf(f.fp, "name,discrete\n");
+    for (size_t i = 0; i < r->n_test[s]; i++)
+        fprintf(f.fp, "%s,%s\n", r->ds->names[r->test_idx[s][i]],
+                r->ds->classes[argmax(r->test_logits[s] + i * (size_t)k, k)]);
+    return mer_atomic_commit(&f);
+}
+
 static int labeled(const struct run *r, const int64_t *idx, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -807,8 +837,13 @@ static int write_outputs(struct run *r, struct mer_train_summary *sum)
     for (size_t s = 0; s < p->n_test_splits; s++) {
         if (!r->n_test[s])
             continue;
+        if (p->ensemble_probs) /* summed probabilities -> log, so the softmax below averages */
+            for (size_t j = 0; j < r->n_test[s] * (size_t)r->mc.n_classes; j++)
+                r->test_logits[s][j] = logf(fmaxf(r->test_logits[s][j], 1e-30f));
         if (write_predictions(r, p->test_splits[s], r->test_idx[s], r->n_test[s],
-                              r->test_logits[s], p->only_fold >= 0 ? 1.0 : 1.0 / p->folds) < 0)
+                              r->test_logits[s],
+                              p->only_fold >= 0 || p->ensemble_probs ? 1.0 : 1.0 / p->folds) < 0 ||
+            (p->write_submission && write_submission(r, s) < 0))
             goto done;
         if (labeled(r, r->test_idx[s], r->n_test[s])) {
             struct mer_metrics tm;
@@ -923,6 +958,12 @@ int mer_train_run(const struct mer_dataset *ds, const struct mer_train_params *p
     if (setup(&r, ds, p) < 0)
         goto done;
     q.loss.class_counts = r.class_counts;
+    if (p->n_class_weights && p->n_class_weights != ds->n_classes) {
+        mer_error("key 'loss.class_weights': %d values for %d classes", p->n_class_weights,
+                  ds->n_classes);
+        goto done;
+    }
+    q.loss.class_weights = p->n_class_weights ? p->class_weights : NULL;
     r.p = &q;
     if (write_folds(&r) < 0)
         goto done;

@@ -51,6 +51,17 @@ static int prior_modalities(const mer_config *cfg, int *use)
     return 0;
 }
 
+/* Keys documented for what comes next: setting them now is an error, not a silent no-op. */
+static int refuse_unimplemented(const mer_config *cfg)
+{
+    if (mer_config_bool(cfg, "model.valence_head"))
+        return mer_error("key 'model.valence_head': the valence head is not implemented yet");
+    if (mer_config_bool(cfg, "train.pretrain.enabled"))
+        return mer_error("key 'train.pretrain.enabled': stage-1 pre-training is not "
+                         "implemented yet");
+    return 0;
+}
+
 static int check_ranges(const struct mer_train_params *p)
 {
     if (p->batch_size < 2)
@@ -70,6 +81,7 @@ int mer_train_params_from_config(const mer_config *cfg, struct mer_train_params 
                                  struct mer_dataset_params *d)
 {
     static const char *const keys[] = {"data.audio", "data.video", "data.text"};
+    static const char *const metrics[] = {"waf", "accuracy", "macro_f1"};
     memset(p, 0, sizeof(*p));
     *d = mer_dataset_default_params();
     for (int m = 0; m < MER_N_MODALITIES; m++) {
@@ -99,7 +111,15 @@ int mer_train_params_from_config(const mer_config *cfg, struct mer_train_params 
     p->min_reliability = mer_config_number(cfg, "prior.min_reliability");
     p->scale_by_reliability = mer_config_bool(cfg, "prior.scale_by_reliability");
     p->train_split = mer_config_string(cfg, "data.train_split");
-    if (prior_modalities(cfg, p->prior_modality) < 0)
+    p->select_metric = index_of(mer_config_string(cfg, "train.select_metric"), metrics, 3);
+    p->ensemble_probs = !strcmp(mer_config_string(cfg, "eval.ensemble"), "probs");
+    p->write_submission = mer_config_bool(cfg, "eval.submission");
+    p->n_class_weights = (int)mer_config_list_size(cfg, "loss.class_weights");
+    if (p->n_class_weights > 64)
+        return mer_error("key 'loss.class_weights': at most 64 values");
+    for (int c = 0; c < p->n_class_weights; c++)
+        p->class_weights[c] = mer_config_list_number(cfg, "loss.class_weights", (size_t)c);
+    if (prior_modalities(cfg, p->prior_modality) < 0 || refuse_unimplemented(cfg) < 0)
         return -1;
     return check_ranges(p);
 }
