@@ -43,15 +43,15 @@ struct mer_dataset_params {
 struct mer_dataset_params mer_dataset_default_params(void);
 
 struct mer_dataset {
-    size_t n;           /* samples, in the labels store's order */
-    char **names;       /* [n] */
-    int64_t *label;     /* [n] class index, -1 = unlabeled */
-    float *valence;     /* [n] NaN = absent */
-    int *split;         /* [n] index into splits */
-    int n_classes;      /* K */
-    char **classes;     /* [K] */
+    size_t n;       /* samples, in the labels store's order */
+    char **names;   /* [n] */
+    int64_t *label; /* [n] class index, -1 = unlabeled */
+    float *valence; /* [n] NaN = absent */
+    int *split;     /* [n] index into splits */
+    int n_classes;  /* K */
+    char **classes; /* [K] */
     int n_splits;
-    char **splits;      /* [n_splits] */
+    char **splits;                 /* [n_splits] */
     int has[MER_N_MODALITIES];     /* modality in use */
     int64_t dim[MER_N_MODALITIES]; /* D_m */
     float *x[MER_N_MODALITIES];    /* [n, D_m] */

@@ -41,26 +41,26 @@ enum mer_prior_mode {
 enum mer_ce_kind { MER_CE_PLAIN, MER_CE_CLASS_WEIGHTED, MER_CE_LOGIT_ADJUSTED };
 
 struct mer_model_config {
-    int n_mod;                             /* M, 1..3 */
-    int64_t dims[MER_MAX_MODALITIES];      /* D_m, e.g. 1024, 768, 1024 */
-    int64_t hidden;                        /* H, 256 */
-    int encoder_layers;                    /* 2 */
-    double dropout;                        /* 0.3 */
-    int n_classes;                         /* K, 6 */
-    int64_t prior_dim;                     /* P, 0 = no priors */
-    enum mer_prior_mode prior_mode;        /* cross_attention */
-    int heads;                             /* 4 (H % heads == 0) */
-    int64_t proj_dim;                      /* Z, 128 */
-    int attention_softmax;                 /* 1: softmax fusion weights; 0: raw (baseline) */
+    int n_mod;                        /* M, 1..3 */
+    int64_t dims[MER_MAX_MODALITIES]; /* D_m, e.g. 1024, 768, 1024 */
+    int64_t hidden;                   /* H, 256 */
+    int encoder_layers;               /* 2 */
+    double dropout;                   /* 0.3 */
+    int n_classes;                    /* K, 6 */
+    int64_t prior_dim;                /* P, 0 = no priors */
+    enum mer_prior_mode prior_mode;   /* cross_attention */
+    int heads;                        /* 4 (H % heads == 0) */
+    int64_t proj_dim;                 /* Z, 128 */
+    int attention_softmax;            /* 1: softmax fusion weights; 0: raw (baseline) */
 };
 
 struct mer_loss_config {
     enum mer_ce_kind ce;
-    double logit_adjust_tau; /* 1.0 */
-    double lambda_inter;     /* 0.35 */
-    double lambda_intra;     /* 0.1 */
-    double tau;              /* 0.1 */
-    const double *class_counts; /* [K] training-set counts (class_weighted, logit_adjusted) */
+    double logit_adjust_tau;     /* 1.0 */
+    double lambda_inter;         /* 0.35 */
+    double lambda_intra;         /* 0.1 */
+    double tau;                  /* 0.1 */
+    const double *class_counts;  /* [K] training-set counts (class_weighted, logit_adjusted) */
     const double *class_weights; /* [K] explicit class_weighted weights, or NULL (derived) */
 };
 
@@ -68,7 +68,7 @@ typedef struct mer_model mer_model;
 
 /* One batch; every tensor borrowed. */
 struct mer_batch {
-    int64_t n;                            /* N */
+    int64_t n;                             /* N */
     mer_tensor *x[MER_MAX_MODALITIES];     /* [N, D_m] float32 */
     mer_tensor *prior[MER_MAX_MODALITIES]; /* [N, P] (with priors) */
     const float *modality_mask;            /* host [N, M] 1/0, NULL = all present */

@@ -27,12 +27,12 @@
 
 enum mer_opt_type {
     MER_OPT_T_END,
-    MER_OPT_T_BOOL,    /* int *: set to 1 (--name) or 0 (--no-name) */
-    MER_OPT_T_INT,     /* int *: a decimal integer */
-    MER_OPT_T_DOUBLE,  /* double *: a finite number */
-    MER_OPT_T_STRING,  /* const char **: borrowed from argv */
-    MER_OPT_T_LIST,    /* struct mer_strlist *: repeated, each value appended */
-    MER_OPT_T_SHARD,   /* struct mer_shard *: "i/n" with 0 <= i < n */
+    MER_OPT_T_BOOL,   /* int *: set to 1 (--name) or 0 (--no-name) */
+    MER_OPT_T_INT,    /* int *: a decimal integer */
+    MER_OPT_T_DOUBLE, /* double *: a finite number */
+    MER_OPT_T_STRING, /* const char **: borrowed from argv */
+    MER_OPT_T_LIST,   /* struct mer_strlist *: repeated, each value appended */
+    MER_OPT_T_SHARD,  /* struct mer_shard *: "i/n" with 0 <= i < n */
 };
 
 /* Values of a repeatable option; borrowed strings, array owned (mer_strlist_release). */
@@ -40,7 +40,10 @@ struct mer_strlist {
     const char **items;
     size_t n;
 };
-#define MER_STRLIST_INIT {NULL, 0}
+#define MER_STRLIST_INIT                                                                           \
+    {                                                                                              \
+        NULL, 0                                                                                    \
+    }
 void mer_strlist_release(struct mer_strlist *l);
 int mer_strlist_push(struct mer_strlist *l, const char *s);
 
@@ -49,7 +52,10 @@ struct mer_shard {
     int index;
     int count;
 };
-#define MER_SHARD_ALL {0, 1}
+#define MER_SHARD_ALL                                                                              \
+    {                                                                                              \
+        0, 1                                                                                       \
+    }
 
 struct mer_option {
     enum mer_opt_type type;
@@ -60,15 +66,36 @@ struct mer_option {
     const char *help;
 };
 
-#define MER_OPT_END() {MER_OPT_T_END, 0, NULL, NULL, NULL, NULL}
-#define MER_OPT_BOOL(s, l, v, h) {MER_OPT_T_BOOL, (s), (l), (v), NULL, (h)}
-#define MER_OPT_INT(s, l, v, h) {MER_OPT_T_INT, (s), (l), (v), "n", (h)}
-#define MER_OPT_DOUBLE(s, l, v, h) {MER_OPT_T_DOUBLE, (s), (l), (v), "x", (h)}
-#define MER_OPT_STRING(s, l, v, a, h) {MER_OPT_T_STRING, (s), (l), (v), (a), (h)}
-#define MER_OPT_LIST(s, l, v, a, h) {MER_OPT_T_LIST, (s), (l), (v), (a), (h)}
-#define MER_OPT_SHARD(s, l, v, h) {MER_OPT_T_SHARD, (s), (l), (v), "i/n", (h)}
+#define MER_OPT_END()                                                                              \
+    {                                                                                              \
+        MER_OPT_T_END, 0, NULL, NULL, NULL, NULL                                                   \
+    }
+#define MER_OPT_BOOL(s, l, v, h)                                                                   \
+    {                                                                                              \
+        MER_OPT_T_BOOL, (s), (l), (v), NULL, (h)                                                   \
+    }
+#define MER_OPT_INT(s, l, v, h)                                                                    \
+    {                                                                                              \
+        MER_OPT_T_INT, (s), (l), (v), "n", (h)                                                     \
+    }
+#define MER_OPT_DOUBLE(s, l, v, h)                                                                 \
+    {                                                                                              \
+        MER_OPT_T_DOUBLE, (s), (l), (v), "x", (h)                                                  \
+    }
+#define MER_OPT_STRING(s, l, v, a, h)                                                              \
+    {                                                                                              \
+        MER_OPT_T_STRING, (s), (l), (v), (a), (h)                                                  \
+    }
+#define MER_OPT_LIST(s, l, v, a, h)                                                                \
+    {                                                                                              \
+        MER_OPT_T_LIST, (s), (l), (v), (a), (h)                                                    \
+    }
+#define MER_OPT_SHARD(s, l, v, h)                                                                  \
+    {                                                                                              \
+        MER_OPT_T_SHARD, (s), (l), (v), "i/n", (h)                                                 \
+    }
 
-#define MER_OPT_HELP (-2)  /* --help was printed */
+#define MER_OPT_HELP  (-2) /* --help was printed */
 #define MER_OPT_USAGE (-1) /* a usage error was printed */
 
 /*

@@ -32,8 +32,7 @@ void mer_progress_quiet(int quiet);
 /* Seconds between plain (non-TTY) lines; default 10. */
 void mer_progress_interval(double seconds);
 
-void mer_progress_start(struct mer_progress *p, const char *label, int64_t total,
-                        const char *unit);
+void mer_progress_start(struct mer_progress *p, const char *label, int64_t total, const char *unit);
 void mer_progress_update(struct mer_progress *p, int64_t done);
 void mer_progress_finish(struct mer_progress *p);
 

@@ -18,7 +18,10 @@ struct mer_strmap {
     int64_t *slots;          /* index into keys, -1 = empty */
     size_t cap;              /* power of two */
 };
-#define MER_STRMAP_INIT {NULL, NULL, 0}
+#define MER_STRMAP_INIT                                                                            \
+    {                                                                                              \
+        NULL, NULL, 0                                                                              \
+    }
 
 /* Indexes keys[0..n-1]. On a duplicate key: -1 with the error set and *dup (if not NULL) set
  * to the index of the second occurrence. */

@@ -123,8 +123,7 @@ int mer_t_stack(mer_tensor **out, const mer_tensor *const *xs, size_t n, int dim
 int mer_t_index_select(mer_tensor **out, const mer_tensor *x, int dim, const mer_tensor *index);
 int mer_t_gather(mer_tensor **out, const mer_tensor *x, int dim, const mer_tensor *index);
 /* Where mask (bool, broadcastable) is true, value; elsewhere x. */
-int mer_t_masked_fill(mer_tensor **out, const mer_tensor *x, const mer_tensor *mask,
-                      double value);
+int mer_t_masked_fill(mer_tensor **out, const mer_tensor *x, const mer_tensor *mask, double value);
 /* x / max(||x||_2 along dim, eps), as torch.nn.functional.normalize. */
 int mer_t_normalize(mer_tensor **out, const mer_tensor *x, int dim, double eps);
 int mer_t_transpose(mer_tensor **out, const mer_tensor *x, int d0, int d1);

@@ -33,16 +33,16 @@ struct mer_train_params {
     double lr, weight_decay, grad_clip;
     int batch_size, epochs, patience, folds;
     uint64_t seed;
-    int only_fold;             /* -1: all folds */
+    int only_fold;                /* -1: all folds */
     int shard_index, shard_count; /* train folds k with k % count == index; count > 1 writes
                                      only the folds' own files (--jobs workers) */
-    int resume;                /* continue from fold-K/checkpoint and keep finished folds */
-    int select_metric;         /* best epoch by 0 = WAF, 1 = accuracy, 2 = macro-F1 */
-    int ensemble_probs;        /* average the folds' probabilities instead of raw logits */
-    int write_submission;      /* submission-<split>.csv (name,discrete) per predicted split */
-    double class_weights[64];  /* loss.class_weights, n_class_weights of them (0 = derived) */
+    int resume;                   /* continue from fold-K/checkpoint and keep finished folds */
+    int select_metric;            /* best epoch by 0 = WAF, 1 = accuracy, 2 = macro-F1 */
+    int ensemble_probs;           /* average the folds' probabilities instead of raw logits */
+    int write_submission;         /* submission-<split>.csv (name,discrete) per predicted split */
+    double class_weights[64];     /* loss.class_weights, n_class_weights of them (0 = derived) */
     int n_class_weights;
-    int use_modality[MER_N_MODALITIES];  /* from the data: which stores are given */
+    int use_modality[MER_N_MODALITIES];   /* from the data: which stores are given */
     int prior_modality[MER_N_MODALITIES]; /* model.prior.modalities */
     double min_reliability;
     int scale_by_reliability;

@@ -37,8 +37,7 @@ void mer_format_duration(char *buf, size_t size, double s)
         snprintf(buf, size, "%.1fs", s);
 }
 
-void mer_progress_start(struct mer_progress *p, const char *label, int64_t total,
-                        const char *unit)
+void mer_progress_start(struct mer_progress *p, const char *label, int64_t total, const char *unit)
 {
     p->label = label;
     p->unit = unit ? unit : "items";

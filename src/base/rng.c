@@ -82,8 +82,8 @@ int mer_stratified_folds(const int64_t *labels, size_t n, int n_classes, int k, 
     for (size_t i = 0; i < n; i++)
         if (labels[i] < 0 || labels[i] >= n_classes) {
             free(order);
-            return mer_error("folds: sample %zu: label %lld outside 0..%d", i,
-                             (long long)labels[i], n_classes - 1);
+            return mer_error("folds: sample %zu: label %lld outside 0..%d", i, (long long)labels[i],
+                             n_classes - 1);
         }
     mer_rng_seed(&r, seed);
     for (size_t i = 0; i < n; i++)

@@ -53,8 +53,8 @@ static int prepare_run_dir(const char *dir, const struct train_opts *o, const me
         mer_error("'%s' holds no run to resume (no config.json)", dir);
     else if (!o->resume && exists && !o->force)
         mer_error("'%s' already holds a run (--resume continues it, --force overwrites it)", dir);
-    else if (o->resume && (mer_config_load(&saved, path, NULL, 0) < 0 ||
-                           !(diff = mer_config_diff(saved, cfg))))
+    else if (o->resume &&
+             (mer_config_load(&saved, path, NULL, 0) < 0 || !(diff = mer_config_diff(saved, cfg))))
         ;
     else if (diff && *diff)
         mer_error("'%s': the config changed since the run started (%s); resume refused", path,
@@ -79,8 +79,8 @@ static int run_workers(const struct train_opts *o, const char *cfg_path)
     self[len] = '\0';
     snprintf(threads, sizeof(threads), "%d", o->threads > n ? o->threads / n : 1);
     for (int j = 0; j < n; j++) {
-        const char *argv[16] = {self, "train", "--config", cfg_path, "--out", o->out, "--resume",
-                                "--threads", threads, "--shard", shard[j], "-q"};
+        const char *argv[16] = {self,       "train",     "--config", cfg_path,  "--out",  o->out,
+                                "--resume", "--threads", threads,    "--shard", shard[j], "-q"};
         int a = 12;
         snprintf(shard[j], sizeof(shard[j]), "%d/%d", j, n);
         if (o->deterministic)

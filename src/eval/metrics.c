@@ -144,8 +144,8 @@ cJSON *mer_metrics_to_json(const struct mer_metrics *m, char *const *classes)
         cJSON_AddNumberToObject(pc, "support", (double)m->support[c]);
         cJSON_AddItemToObject(per, classes[c], pc);
         for (int p = 0; p < m->n_classes; p++)
-            cJSON_AddItemToArray(row, cJSON_CreateNumber(
-                                          (double)m->confusion[c * m->n_classes + p]));
+            cJSON_AddItemToArray(row,
+                                 cJSON_CreateNumber((double)m->confusion[c * m->n_classes + p]));
         cJSON_AddItemToArray(conf, row);
     }
     cJSON_AddItemToObject(o, "per_class", per);

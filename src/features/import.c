@@ -379,8 +379,15 @@ static int import_samples(const struct mer_import_params *p, struct names *todo,
     r->dim = m.dim;
     r->frame_level = any_frames;
     {
-        struct mer_features_out o = {(const char *const *)ids,    r->written, m.dim,        m.v,
-                                     any_frames ? offsets : NULL, p->dtype,   p->provenance};
+        struct mer_features_out o = {
+            .ids = (const char *const *)ids,
+            .n = r->written,
+            .dim = m.dim,
+            .data = m.v,
+            .offsets = any_frames ? offsets : NULL,
+            .dtype = p->dtype,
+            .provenance = p->provenance,
+        };
         ret = mer_store_write_features(r->path, &o);
     }
     if (ret == 0 && r->unreadable)

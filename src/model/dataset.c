@@ -104,9 +104,9 @@ static const struct mer_st_tensor *need_tensor(const mer_st_file *f, const char 
         return NULL;
     }
     if (t->dtype != dt || t->ndim < 1 || t->shape[0] != rows) {
-        mer_error("'%s': tensor '%s': expected %s with %lld rows, got %s [%lld...]",
-                  mer_st_path(f), name, mer_dtype_name(dt), (long long)rows,
-                  mer_dtype_name(t->dtype), (long long)(t->ndim ? t->shape[0] : 0));
+        mer_error("'%s': tensor '%s': expected %s with %lld rows, got %s [%lld...]", mer_st_path(f),
+                  name, mer_dtype_name(dt), (long long)rows, mer_dtype_name(t->dtype),
+                  (long long)(t->ndim ? t->shape[0] : 0));
         return NULL;
     }
     return t;

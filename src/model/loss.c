@@ -140,7 +140,7 @@ static int bcl_inter(const mer_tensor *z, const mer_tensor *protos, const struct
     TRY(mer_t_transpose(&kt, keys, 0, 1));
     TRY(mer_t_matmul(&dots, z, kt));
     TRY(mer_t_mul_scalar(&lg, dots, 1.0 / tau)); /* [N, N+K] */
-    TRY(mer_t_max(&mx, lg, 1, 1));              /* stabiliser; cancels in the result */
+    TRY(mer_t_max(&mx, lg, 1, 1));               /* stabiliser; cancels in the result */
     TRY(mer_t_sub(&sh, lg, mx));
     TRY(mer_t_exp(&ex, sh));
     TRY(f32_tensor(&ns, mk.not_self, 2, s_nnk));

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #define MAX_PARAMS 64
-#define NAME_LEN 48
+#define NAME_LEN   48
 #define TRY(x)                                                                                     \
     do {                                                                                           \
         if ((x) < 0)                                                                               \
@@ -29,14 +29,14 @@ struct mer_model {
     size_t n_params;
     char names[MAX_PARAMS][NAME_LEN];
     mer_tensor *params[MAX_PARAMS];
-    struct linear enc[MER_MAX_MODALITIES][8];           /* encoders.m.linears.l */
-    struct linear prior_proj[MER_MAX_MODALITIES];       /* prior_proj.m   P -> H */
-    struct linear inject[MER_MAX_MODALITIES];           /* inject.m       2H -> H */
+    struct linear enc[MER_MAX_MODALITIES][8];                          /* encoders.m.linears.l */
+    struct linear prior_proj[MER_MAX_MODALITIES];                      /* prior_proj.m   P -> H */
+    struct linear inject[MER_MAX_MODALITIES];                          /* inject.m       2H -> H */
     struct linear gamma[MER_MAX_MODALITIES], beta[MER_MAX_MODALITIES]; /* film, H -> H */
-    struct linear wq, wk, wv, wo;                       /* cross attention, H -> H */
-    mer_tensor *norm_w, *norm_b;                        /* [H] */
+    struct linear wq, wk, wv, wo;                                      /* cross attention, H -> H */
+    mer_tensor *norm_w, *norm_b;                                       /* [H] */
     struct linear fuse1, fuse2, classifier, proj1, proj2;
-    mer_tensor *prototypes;                             /* [K, Z] */
+    mer_tensor *prototypes; /* [K, Z] */
 };
 
 struct mer_model_config mer_model_default_config(void)
@@ -324,14 +324,13 @@ static int split_heads(mer_tensor **out, const mer_tensor *x, const struct linea
                        const int64_t *nmae)
 {
     mer_tensor *y, *r;
-    TRY(linear(&y, x, l));          /* [N, M, H] */
-    TRY(mer_t_reshape(&r, y, 4, nmae)); /* [N, M, A, E] */
+    TRY(linear(&y, x, l));                /* [N, M, H] */
+    TRY(mer_t_reshape(&r, y, 4, nmae));   /* [N, M, A, E] */
     return mer_t_transpose(out, r, 1, 2); /* [N, A, M, E] */
 }
 
 /* Modality tokens attend to the (reliability-weighted) prior tokens; see model_ref.py. */
-static int cross_attention(mer_model *m, const struct mer_batch *b, mer_tensor **h,
-                           mer_tensor **q)
+static int cross_attention(mer_model *m, const struct mer_batch *b, mer_tensor **h, mer_tensor **q)
 {
     const int64_t n = b->n, nm = m->c.n_mod, hd = m->c.hidden, a = m->c.heads, e = hd / a;
     const int64_t nm1[3] = {n, nm, 1}, key_shape[4] = {n, 1, 1, nm}, nmae[4] = {n, nm, a, e};
@@ -364,7 +363,7 @@ static int cross_attention(mer_model *m, const struct mer_batch *b, mer_tensor *
     TRY(mer_t_masked_fill(&sm, ss, nokey, -1e30));
     TRY(mer_t_softmax(&att, sm, -1));
     TRY(host_indicator(&keyf, b->prior_w, (size_t)(n * nm), 4, key_shape));
-    TRY(mer_t_mul(&am, att, keyf)); /* a sample without any prior key attends to nothing */
+    TRY(mer_t_mul(&am, att, keyf));     /* a sample without any prior key attends to nothing */
     TRY(mer_t_matmul(&o, am, V));       /* [N, A, M, E] */
     TRY(mer_t_transpose(&ot, o, 1, 2)); /* [N, M, A, E] */
     TRY(mer_t_reshape(&o2, ot, 3, nmh));

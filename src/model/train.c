@@ -26,12 +26,12 @@ struct run {
     int mods[MER_N_MODALITIES]; /* model modality j -> dataset modality */
     int64_t *train_idx;         /* samples of the training split */
     size_t n_train;
-    int *fold_of;               /* [n_train] */
+    int *fold_of; /* [n_train] */
     double class_counts[64];
-    float *oof_logits;          /* [n_train, K] */
-    int64_t **test_idx;         /* per test split */
+    float *oof_logits;  /* [n_train, K] */
+    int64_t **test_idx; /* per test split */
     size_t *n_test;
-    float **test_logits;        /* per test split, summed over folds */
+    float **test_logits; /* per test split, summed over folds */
 };
 
 /* Host buffers of one batch, sized for the largest batch. */
@@ -303,8 +303,8 @@ struct fold_state {
     double train_seconds;
 };
 
-static int run_epoch(const struct run *r, struct fold_state *fs, struct batch_buf *buf,
-                     int epoch, FILE *log, float *va_logits)
+static int run_epoch(const struct run *r, struct fold_state *fs, struct batch_buf *buf, int epoch,
+                     FILE *log, float *va_logits)
 {
     const struct mer_train_params *p = r->p;
     struct epoch_stats st = {0};
@@ -546,9 +546,10 @@ static int save_checkpoint(const struct fold_state *fs, const char *dir, int epo
     int64_t osize = (int64_t)mer_optim_state_size(fs->opt);
     int ret = -1;
     if (!w || !path || snapshot_take(&now, fs->model) < 0 ||
-        add_params(w, fs->model, "", now.w) < 0 || add_params(w, fs->model, "best/", fs->best.w) < 0 ||
-        (osize && mer_st_writer_add(w, "optim", MER_DTYPE_F32, 1, &osize,
-                                    mer_optim_state(fs->opt)) < 0) ||
+        add_params(w, fs->model, "", now.w) < 0 ||
+        add_params(w, fs->model, "best/", fs->best.w) < 0 ||
+        (osize &&
+         mer_st_writer_add(w, "optim", MER_DTYPE_F32, 1, &osize, mer_optim_state(fs->opt)) < 0) ||
         mer_st_writer_set_meta(w, "mer.kind", "checkpoint") < 0 ||
         set_meta_num(w, "epoch", epoch) < 0 || set_meta_num(w, "steps", (double)fs->steps) < 0 ||
         set_meta_num(w, "optim_steps", (double)mer_optim_steps(fs->opt)) < 0 ||
@@ -840,8 +841,7 @@ static int write_outputs(struct run *r, struct mer_train_summary *sum)
         if (p->ensemble_probs) /* summed probabilities -> log, so the softmax below averages */
             for (size_t j = 0; j < r->n_test[s] * (size_t)r->mc.n_classes; j++)
                 r->test_logits[s][j] = logf(fmaxf(r->test_logits[s][j], 1e-30f));
-        if (write_predictions(r, p->test_splits[s], r->test_idx[s], r->n_test[s],
-                              r->test_logits[s],
+        if (write_predictions(r, p->test_splits[s], r->test_idx[s], r->n_test[s], r->test_logits[s],
                               p->only_fold >= 0 || p->ensemble_probs ? 1.0 : 1.0 / p->folds) < 0 ||
             (p->write_submission && write_submission(r, s) < 0))
             goto done;

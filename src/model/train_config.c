@@ -22,9 +22,10 @@ static void model_params(const mer_config *cfg, struct mer_model_config *m)
     m->dropout = mer_config_number(cfg, "model.dropout");
     m->proj_dim = mer_config_int(cfg, "model.proj_dim");
     m->heads = (int)mer_config_int(cfg, "model.prior.heads");
-    m->attention_softmax = !strcmp(mer_config_string(cfg, "model.fusion.attention_norm"), "softmax");
-    m->prior_mode = (enum mer_prior_mode)index_of(mer_config_string(cfg, "model.prior.mode"), modes,
-                                                  5);
+    m->attention_softmax =
+        !strcmp(mer_config_string(cfg, "model.fusion.attention_norm"), "softmax");
+    m->prior_mode =
+        (enum mer_prior_mode)index_of(mer_config_string(cfg, "model.prior.mode"), modes, 5);
 }
 
 static void loss_params(const mer_config *cfg, struct mer_loss_config *l)
@@ -91,7 +92,7 @@ int mer_train_params_from_config(const mer_config *cfg, struct mer_train_params 
     d->labels = mer_config_string(cfg, "data.labels");
     d->priors = mer_config_string(cfg, "data.priors");
     d->missing = strcmp(mer_config_string(cfg, "data.missing"), "mask") ? MER_MISSING_ERROR
-                                                                         : MER_MISSING_MASK;
+                                                                        : MER_MISSING_MASK;
     d->nan = strcmp(mer_config_string(cfg, "data.nan"), "zero") ? MER_NAN_ERROR : MER_NAN_ZERO;
     model_params(cfg, &p->model);
     loss_params(cfg, &p->loss);

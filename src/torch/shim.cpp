@@ -29,7 +29,8 @@ struct mer_jit {
     torch::jit::script::Module m;
 };
 
-namespace {
+namespace
+{
 
 thread_local std::vector<mer_scope *> scope_stack;
 std::atomic<size_t> live_handles{0};
@@ -161,8 +162,8 @@ int mer_torch_set_device(const char *spec)
                          "sees no GPU (build against a CUDA LibTorch with CMAKE_PREFIX_PATH)",
                          spec);
     if (d.is_cuda() && d.has_index() && d.index() >= (int)torch::cuda::device_count())
-        return mer_error("torch: device '%s' requested, but only %d CUDA devices are visible",
-                         spec, (int)torch::cuda::device_count());
+        return mer_error("torch: device '%s' requested, but only %d CUDA devices are visible", spec,
+                         (int)torch::cuda::device_count());
     if (!d.is_cpu() && !d.is_cuda())
         return mer_error("torch: device '%s': only cpu and cuda:N are supported", spec);
     current_device = d;
@@ -220,7 +221,8 @@ size_t mer_tensor_live_count(void)
 int mer_tensor_from_host(mer_tensor **out, const void *data, enum mer_tdtype dt, int ndim,
                          const int64_t *shape)
 {
-    MER_TRY auto cpu = torch::empty(dims(ndim, shape), torch::TensorOptions().dtype(scalar_type(dt)));
+    MER_TRY auto cpu =
+        torch::empty(dims(ndim, shape), torch::TensorOptions().dtype(scalar_type(dt)));
     std::memcpy(cpu.data_ptr(), data, cpu.numel() * cpu.element_size());
     *out = wrap(cpu.to(current_device));
     return 0;
@@ -320,24 +322,66 @@ int mer_tensor_copy_(mer_tensor *dst, const mer_tensor *src)
 
 /* ---- ops ---- */
 
-int mer_t_add(mer_tensor **out, const mer_tensor *a, const mer_tensor *b) { MER_OP(out, a->t + b->t) }
-int mer_t_sub(mer_tensor **out, const mer_tensor *a, const mer_tensor *b) { MER_OP(out, a->t - b->t) }
-int mer_t_mul(mer_tensor **out, const mer_tensor *a, const mer_tensor *b) { MER_OP(out, a->t * b->t) }
-int mer_t_div(mer_tensor **out, const mer_tensor *a, const mer_tensor *b) { MER_OP(out, a->t / b->t) }
+int mer_t_add(mer_tensor **out, const mer_tensor *a, const mer_tensor *b)
+{
+    MER_OP(out, a->t + b->t)
+}
+int mer_t_sub(mer_tensor **out, const mer_tensor *a, const mer_tensor *b)
+{
+    MER_OP(out, a->t - b->t)
+}
+int mer_t_mul(mer_tensor **out, const mer_tensor *a, const mer_tensor *b)
+{
+    MER_OP(out, a->t * b->t)
+}
+int mer_t_div(mer_tensor **out, const mer_tensor *a, const mer_tensor *b)
+{
+    MER_OP(out, a->t / b->t)
+}
 int mer_t_matmul(mer_tensor **out, const mer_tensor *a, const mer_tensor *b)
 {
     MER_OP(out, torch::matmul(a->t, b->t))
 }
-int mer_t_add_scalar(mer_tensor **out, const mer_tensor *a, double s) { MER_OP(out, a->t + s) }
-int mer_t_mul_scalar(mer_tensor **out, const mer_tensor *a, double s) { MER_OP(out, a->t * s) }
-int mer_t_relu(mer_tensor **out, const mer_tensor *a) { MER_OP(out, torch::relu(a->t)) }
-int mer_t_gelu(mer_tensor **out, const mer_tensor *a) { MER_OP(out, torch::gelu(a->t)) }
-int mer_t_sigmoid(mer_tensor **out, const mer_tensor *a) { MER_OP(out, torch::sigmoid(a->t)) }
-int mer_t_tanh(mer_tensor **out, const mer_tensor *a) { MER_OP(out, torch::tanh(a->t)) }
-int mer_t_exp(mer_tensor **out, const mer_tensor *a) { MER_OP(out, torch::exp(a->t)) }
-int mer_t_log(mer_tensor **out, const mer_tensor *a) { MER_OP(out, torch::log(a->t)) }
-int mer_t_neg(mer_tensor **out, const mer_tensor *a) { MER_OP(out, torch::neg(a->t)) }
-int mer_t_sqrt(mer_tensor **out, const mer_tensor *a) { MER_OP(out, torch::sqrt(a->t)) }
+int mer_t_add_scalar(mer_tensor **out, const mer_tensor *a, double s)
+{
+    MER_OP(out, a->t + s)
+}
+int mer_t_mul_scalar(mer_tensor **out, const mer_tensor *a, double s)
+{
+    MER_OP(out, a->t * s)
+}
+int mer_t_relu(mer_tensor **out, const mer_tensor *a)
+{
+    MER_OP(out, torch::relu(a->t))
+}
+int mer_t_gelu(mer_tensor **out, const mer_tensor *a)
+{
+    MER_OP(out, torch::gelu(a->t))
+}
+int mer_t_sigmoid(mer_tensor **out, const mer_tensor *a)
+{
+    MER_OP(out, torch::sigmoid(a->t))
+}
+int mer_t_tanh(mer_tensor **out, const mer_tensor *a)
+{
+    MER_OP(out, torch::tanh(a->t))
+}
+int mer_t_exp(mer_tensor **out, const mer_tensor *a)
+{
+    MER_OP(out, torch::exp(a->t))
+}
+int mer_t_log(mer_tensor **out, const mer_tensor *a)
+{
+    MER_OP(out, torch::log(a->t))
+}
+int mer_t_neg(mer_tensor **out, const mer_tensor *a)
+{
+    MER_OP(out, torch::neg(a->t))
+}
+int mer_t_sqrt(mer_tensor **out, const mer_tensor *a)
+{
+    MER_OP(out, torch::sqrt(a->t))
+}
 
 int mer_t_linear(mer_tensor **out, const mer_tensor *x, const mer_tensor *w, const mer_tensor *b)
 {
@@ -448,7 +492,8 @@ struct mer_optim {
     int64_t steps;
 };
 
-namespace {
+namespace
+{
 
 // One parameter, torch.optim.Adam/AdamW's arithmetic (torch 1.13, single-tensor path):
 //   adamw: p *= 1 - lr * wd          adam: g += wd * p

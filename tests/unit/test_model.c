@@ -45,9 +45,9 @@ static double maxdiff(const mer_tensor *t, const float *want)
 
 static enum mer_prior_mode mode_of(const char *s)
 {
-    return !strcmp(s, "concat") ? MER_PRIOR_CONCAT
-           : !strcmp(s, "gate") ? MER_PRIOR_GATE
-           : !strcmp(s, "film") ? MER_PRIOR_FILM
+    return !strcmp(s, "concat")            ? MER_PRIOR_CONCAT
+           : !strcmp(s, "gate")            ? MER_PRIOR_GATE
+           : !strcmp(s, "film")            ? MER_PRIOR_FILM
            : !strcmp(s, "cross_attention") ? MER_PRIOR_CROSS_ATTENTION
                                            : MER_PRIOR_NONE;
 }

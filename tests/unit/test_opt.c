@@ -23,8 +23,9 @@ int main(void)
             MER_OPT_SHARD(0, "shard", &sh, "shard"),
             MER_OPT_END(),
         };
-        const char *argv[] = {"t", "a", "-q", "-n7", "--x=2.5", "--no-verify", "-o", "f",
-                              "--set", "a.b=1", "--set=c=2", "--shard", "1/4", "b", "--", "-c"};
+        const char *argv[] = {"t",   "a", "-q",    "-n7",   "--x=2.5",   "--no-verify",
+                              "-o",  "f", "--set", "a.b=1", "--set=c=2", "--shard",
+                              "1/4", "b", "--",    "-c"};
         int r = mer_opt_parse((int)MER_ARRAY_SIZE(argv), argv, opts, usage);
         CHECK_EQ_INT(r, 3);
         CHECK_EQ_STR(argv[0], "a");

@@ -19,7 +19,8 @@
 static int test_checks_failed, test_checks_passed, test_cases;
 static const char *test_current = "";
 
-#define TEST(name) for (int test_once_ = (test_current = (name), test_cases++, 1); test_once_; test_once_ = 0)
+#define TEST(name)                                                                                 \
+    for (int test_once_ = (test_current = (name), test_cases++, 1); test_once_; test_once_ = 0)
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
@@ -27,7 +28,7 @@ static const char *test_current = "";
             test_checks_passed++;                                                                  \
         } else {                                                                                   \
             test_checks_failed++;                                                                  \
-            fprintf(stderr, "FAIL %s:%d [%s]: %s\n", __FILE__, __LINE__, test_current, #cond);    \
+            fprintf(stderr, "FAIL %s:%d [%s]: %s\n", __FILE__, __LINE__, test_current, #cond);     \
         }                                                                                          \
     } while (0)
 
