@@ -29,4 +29,19 @@ expect_exit 1 "$MER" train --config ok.json --set data.labels=video.safetensors 
 expect_err_line "not a labels store"
 expect_exit 1 "$MER" train --config ok.json --device cuda:0 --out r5
 expect_err_line "cuda:0"
+# NaN in features: named by sample and modality, or zeroed with data.nan=zero.
+mkdir nan
+cp "$S"/features/clip-vit-large-patch14-UTT/*.npy nan/
+"$MER_PYTHON" -c "
+import numpy as np
+x = np.load('nan/sample_00000007.npy'); x[3] = np.nan; np.save('nan/sample_00000007.npy', x)"
+"$MER" import -q nan -o nan.safetensors >/dev/null
+expect_exit 1 "$MER" train --config ok.json --set data.video=nan.safetensors --out r6
+expect_err_line "sample 'sample_00000007': video: non-finite value at column 3"
+expect_exit 0 "$MER" train --config ok.json --set data.video=nan.safetensors --set data.nan=zero \
+  --set train.epochs=1 --out r6 -q
+# A priors store of the wrong dimension (must be 3 priors side by side).
+"$MER" import -q "$S/features/chinese-hubert-large-FRA" -o p64.safetensors >/dev/null
+expect_exit 1 "$MER" train --config ok.json --set data.priors=p64.safetensors --out r7
+expect_err_line "must be \[N, 3 \* P\].*got dimension 64"
 done_testing
