@@ -1,32 +1,47 @@
 /* mer: the command table, and nothing else (STYLE.md lesson 10). */
 #include "cmd/cmd.h"
 #include "mer/error.h"
+#include "mer/torch.h"
 #include "mer/version.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+enum mer_cmd_flags {
+    MER_CMD_TORCH = 1 << 0, /* loads libtorch before it runs */
+};
+
 struct mer_cmd {
     const char *name;
     int (*fn)(int argc, const char **argv);
     const char *summary;
+    unsigned flags;
 };
 
 static const struct mer_cmd commands[] = {
-    {"import", cmd_import, "convert per-sample .npy features into a feature store"},
-    {"import-labels", cmd_import_labels, "read a label CSV (MER2024 or manifest) into a store"},
-    {"info", cmd_info, "describe a feature store and verify its checksums"},
-    {"train", cmd_train, "train the prior-fusion model with k-fold cross-validation"},
-    {"eval", cmd_eval, "score predictions (WAF, accuracy, per class) and write submissions"},
-    {"config", cmd_config, "resolve a config with --set overrides and print it"},
-    {"version", cmd_version, "print the versions of mer and its libraries"},
+    {"import", cmd_import, "convert per-sample .npy features into a feature store", 0},
+    {"import-labels", cmd_import_labels, "read a label CSV (MER2024 or manifest) into a store", 0},
+    {"info", cmd_info, "describe a feature store and verify its checksums", 0},
+    {"train", cmd_train, "train the prior-fusion model with k-fold cross-validation",
+     MER_CMD_TORCH},
+    {"eval", cmd_eval, "score predictions (WAF, accuracy, per class) and write submissions", 0},
+    {"config", cmd_config, "resolve a config with --set overrides and print it", 0},
+    {"version", cmd_version, "print the versions of mer and its libraries", MER_CMD_TORCH},
 };
 
 int cmd_fail(const char *cmd)
 {
     fprintf(stderr, "mer %s: %s\n", cmd, mer_errmsg());
     return 1;
+}
+
+/* Runs a command, after the shared setup its row asks for. */
+static int run_command(const struct mer_cmd *c, int argc, const char **argv)
+{
+    if ((c->flags & MER_CMD_TORCH) && mer_torch_load() < 0)
+        return cmd_fail(c->name);
+    return c->fn(argc, argv);
 }
 
 static const struct mer_cmd *find_command(const char *name)
@@ -64,7 +79,7 @@ static int run_help(int argc, const char **argv)
     if (!c)
         return unknown_command(argv[1]);
     help_argv[0] = c->name;
-    return c->fn(2, help_argv);
+    return run_command(c, 2, help_argv);
 }
 
 /* git's check: output that could not be written is a failure, not silence. */
@@ -86,7 +101,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (!strcmp(args[1], "--version") || !strcmp(args[1], "-V"))
-        return finish_stdout(cmd_version(1, args + 1));
+        return finish_stdout(run_command(find_command("version"), 1, args + 1));
     if (!strcmp(args[1], "help") || !strcmp(args[1], "--help") || !strcmp(args[1], "-h"))
         return finish_stdout(run_help(argc - 1, args + 1));
     if (args[1][0] == '-') {
@@ -96,5 +111,5 @@ int main(int argc, char **argv)
     c = find_command(args[1]);
     if (!c)
         return unknown_command(args[1]);
-    return finish_stdout(c->fn(argc - 1, args + 1));
+    return finish_stdout(run_command(c, argc - 1, args + 1));
 }

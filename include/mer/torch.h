@@ -37,6 +37,12 @@ enum mer_tdtype { MER_T_F32, MER_T_F64, MER_T_I64, MER_T_BOOL };
 
 /* ---- library ---- */
 
+/* Makes libtorch available. The mer binary keeps the shim in a plugin (libmer_torch.so beside
+ * it, or $MER_TORCH_LIBRARY) and loads it only for commands that need it, because loading
+ * libtorch costs half a second; programs linked with the shim directly get 0 at once.
+ * -1 with an error naming the plugin if it cannot be loaded. */
+int mer_torch_load(void);
+
 const char *mer_torch_version(void); /* "1.13.0" */
 int mer_torch_cuda_available(void);
 void mer_torch_set_threads(int n);
