@@ -32,9 +32,12 @@ static int cross_entropy(const mer_tensor *logits, const struct mer_batch *b, in
     const int64_t n = b->n, n1[2] = {n, 1}, ks[1] = {k};
     float *w = malloc((size_t)(n + k) * sizeof(float)), wsum = 0;
     mer_tensor *y, *adj = NULL, *shifted, *logp, *picked, *wt, *weighted, *sum;
+    double total = 0; /* training samples */
     int ret = -1;
     if (!w)
         return mer_error("out of memory");
+    for (int c = 0; lc->class_counts && c < k; c++)
+        total += lc->class_counts[c];
     TRY(mer_tensor_from_host(&y, b->y, MER_T_I64, 2, n1));
     if (lc->ce != MER_CE_PLAIN && !lc->class_counts) {
         mer_error("loss: class-weighted and logit-adjusted cross-entropy need class counts");
@@ -42,9 +45,6 @@ static int cross_entropy(const mer_tensor *logits, const struct mer_batch *b, in
     }
     shifted = (mer_tensor *)logits;
     if (lc->ce == MER_CE_LOGIT_ADJUSTED) {
-        double total = 0;
-        for (int c = 0; c < k; c++)
-            total += lc->class_counts[c];
         for (int c = 0; c < k; c++) /* logits + tau log prior_c (Menon et al., 2021) */
             w[c] = (float)(lc->logit_adjust_tau * log(fmax(lc->class_counts[c], 1e-12) / total));
         TRY(f32_tensor(&adj, w, 1, ks));
@@ -53,16 +53,12 @@ static int cross_entropy(const mer_tensor *logits, const struct mer_batch *b, in
     TRY(mer_t_log_softmax(&logp, shifted, 1));
     TRY(mer_t_gather(&picked, logp, 1, y)); /* [N, 1] */
     for (int64_t i = 0; i < n; i++) {
-        double total = 0;
-        if (lc->ce == MER_CE_CLASS_WEIGHTED && lc->class_weights) {
+        if (lc->ce == MER_CE_CLASS_WEIGHTED && lc->class_weights)
             w[i] = (float)lc->class_weights[b->y[i]];
-        } else if (lc->ce == MER_CE_CLASS_WEIGHTED) { /* n / (K n_c), sklearn's "balanced" */
-            for (int c = 0; c < k; c++)
-                total += lc->class_counts[c];
+        else if (lc->ce == MER_CE_CLASS_WEIGHTED) /* n / (K n_c), sklearn's "balanced" */
             w[i] = (float)(total / (k * fmax(lc->class_counts[b->y[i]], 1.0)));
-        } else {
+        else
             w[i] = 1.0f;
-        }
         wsum += w[i];
     }
     TRY(f32_tensor(&wt, w, 2, n1));
