@@ -173,6 +173,7 @@ static int text_store(const char *path, const mer_store *s)
         print_tensors(f, "    ");
         if (print_checksum(f, "    ") < 0 && ret == 0) {
             ret = -1;
+            fflush(stdout);
             cmd_fail("info"); /* this part's error; later parts may record their own */
         }
     }
@@ -356,6 +357,7 @@ int cmd_info(int argc, const char **argv)
         int r;
         fflush(stdout); /* keep stdout and stderr in order when both are a terminal */
         r = json ? info_json(argv[i]) : info_text(argv[i]);
+        fflush(stdout);
         if (r == -1)
             cmd_fail("info");
         failed |= r < 0;
