@@ -28,7 +28,7 @@ def main():
 
     def step(i):
         idx = torch.randint(0, n, (b,))
-        logits, z = model([x[idx] for x in xs], [p[idx] for p in ps], w[idx])
+        logits, z, _ = model([x[idx] for x in xs], [p[idx] for p in ps], w[idx])
         loss, _ = total_loss(model, logits, z, y[idx], {}, counts)
         opt.zero_grad()
         loss.backward()

@@ -52,6 +52,7 @@ struct mer_model_config {
     int heads;                        /* 4 (H % heads == 0) */
     int64_t proj_dim;                 /* Z, 128 */
     int attention_softmax;            /* 1: softmax fusion weights; 0: raw (baseline) */
+    int valence_head;                 /* 1: also regress valence from the fused vector */
 };
 
 struct mer_loss_config {
@@ -60,6 +61,7 @@ struct mer_loss_config {
     double lambda_inter;         /* 0.35 */
     double lambda_intra;         /* 0.1 */
     double tau;                  /* 0.1 */
+    double lambda_valence;       /* 1.0 (with the valence head) */
     const double *class_counts;  /* [K] training-set counts (class_weighted, logit_adjusted) */
     const double *class_weights; /* [K] explicit class_weighted weights, or NULL (derived) */
 };
@@ -74,15 +76,18 @@ struct mer_batch {
     const float *modality_mask;            /* host [N, M] 1/0, NULL = all present */
     const float *prior_w;                  /* host [N, M] reliability * presence (with priors) */
     const int64_t *y;                      /* host [N] labels (for the losses) */
+    const float *valence;                  /* host [N] valence labels, NaN = none (head only) */
 };
 
 struct mer_forward {
-    mer_tensor *logits; /* [N, K] */
-    mer_tensor *z;      /* [N, Z], L2-normalised */
+    mer_tensor *logits;  /* [N, K] */
+    mer_tensor *z;       /* [N, Z], L2-normalised */
+    mer_tensor *valence; /* [N] with the valence head, else NULL */
 };
 
 struct mer_losses {
     mer_tensor *total, *ce, *inter, *intra; /* scalars */
+    mer_tensor *valence; /* MSE over samples with a valence label (valence head), else NULL */
 };
 
 struct mer_model_config mer_model_default_config(void);
@@ -101,8 +106,8 @@ int64_t mer_model_n_weights(const mer_model *m);
 
 /* Forward pass; new handles in *out belong to the current scope. */
 int mer_model_forward(mer_model *m, const struct mer_batch *b, int train, struct mer_forward *out);
-/* CE + lambda_inter * L_inter + lambda_intra * L_intra (a term with lambda 0 is still computed
- * and logged, but adds nothing). */
+/* CE + lambda_inter * L_inter + lambda_intra * L_intra (+ lambda_valence * valence MSE with
+ * the valence head); a term with lambda 0 is still computed and logged, but adds nothing. */
 int mer_model_losses(mer_model *m, const struct mer_forward *f, const struct mer_batch *b,
                      const struct mer_loss_config *lc, struct mer_losses *out);
 

@@ -45,7 +45,7 @@ static const struct cfg_key schema[] = {
     {"model.dropout", T_NUMBER, "0.3", "[0,1)", "dropout probability in the encoders"},
     {"model.proj_dim", T_INT, "128", "[1,)",
      "size of the L2-normalised projection z used by the contrastive terms"},
-    {"model.valence_head", T_BOOL, "false", NULL, "add a valence regression head (not implemented yet: true is refused)"},
+    {"model.valence_head", T_BOOL, "false", NULL, "add a valence regression head (MSE loss; MSE and CCC in metrics.json)"},
     {"model.fusion.attention_norm", T_ENUM, "\"softmax\"", "softmax|none",
      "modality attention weights: softmax, or raw as in the MER2024 baseline"},
     {"model.prior.mode", T_ENUM, "\"cross_attention\"", "none|concat|gate|film|cross_attention",

@@ -193,6 +193,34 @@ fail:
     return ret;
 }
 
+/* Mean of (v - label)^2 over the samples that have a valence label (0 if none has). */
+static int valence_mse(const mer_tensor *v, const struct mer_batch *b, mer_tensor **out)
+{
+    const int64_t n = b->n, ns[1] = {n};
+    float *t = malloc((size_t)n * 2 * sizeof(float) + 1), *w = t + n;
+    mer_tensor *tt, *wt, *d, *d2, *wd;
+    int count = 0, ret = -1;
+    if (!t)
+        return mer_error("out of memory");
+    for (int64_t i = 0; i < n; i++)
+        count += b->valence && isfinite(b->valence[i]);
+    for (int64_t i = 0; i < n; i++) {
+        int has = b->valence && isfinite(b->valence[i]);
+        t[i] = has ? b->valence[i] : 0.0f;
+        w[i] = has ? 1.0f / (float)count : 0.0f;
+    }
+    TRY(f32_tensor(&tt, t, 1, ns));
+    TRY(f32_tensor(&wt, w, 1, ns));
+    TRY(mer_t_sub(&d, v, tt));
+    TRY(mer_t_mul(&d2, d, d));
+    TRY(mer_t_mul(&wd, d2, wt));
+    TRY(mer_t_sum(out, wd, MER_ALL_DIMS, 0));
+    ret = 0;
+fail:
+    free(t);
+    return ret;
+}
+
 int mer_model_losses(mer_model *m, const struct mer_forward *f, const struct mer_batch *b,
                      const struct mer_loss_config *lc, struct mer_losses *out)
 {
@@ -211,5 +239,14 @@ int mer_model_losses(mer_model *m, const struct mer_forward *f, const struct mer
         mer_t_mul_scalar(&bb, out->intra, lc->lambda_intra) < 0 || mer_t_add(&t, out->ce, a) < 0 ||
         mer_t_add(&out->total, t, bb) < 0)
         return -1;
+    out->valence = NULL;
+    if (f->valence) {
+        mer_tensor *lv, *with;
+        if (valence_mse(f->valence, b, &out->valence) < 0 ||
+            mer_t_mul_scalar(&lv, out->valence, lc->lambda_valence) < 0 ||
+            mer_t_add(&with, out->total, lv) < 0)
+            return -1;
+        out->total = with;
+    }
     return 0;
 }

@@ -35,7 +35,7 @@ struct mer_model {
     struct linear gamma[MER_MAX_MODALITIES], beta[MER_MAX_MODALITIES]; /* film, H -> H */
     struct linear wq, wk, wv, wo;                                      /* cross attention, H -> H */
     mer_tensor *norm_w, *norm_b;                                       /* [H] */
-    struct linear fuse1, fuse2, classifier, proj1, proj2;
+    struct linear fuse1, fuse2, classifier, proj1, proj2, valence;
     mer_tensor *prototypes; /* [K, Z] */
 };
 
@@ -56,7 +56,7 @@ struct mer_model_config mer_model_default_config(void)
 
 struct mer_loss_config mer_loss_default_config(void)
 {
-    struct mer_loss_config l = {MER_CE_PLAIN, 1.0, 0.35, 0.1, 0.1, NULL, NULL};
+    struct mer_loss_config l = {MER_CE_PLAIN, 1.0, 0.35, 0.1, 0.1, 1.0, NULL, NULL};
     return l;
 }
 
@@ -171,7 +171,8 @@ int mer_model_new(mer_model **out, const struct mer_model_config *c)
         add_linear(m, &m->classifier, h, c->n_classes, "classifier", 0) < 0 ||
         add_linear(m, &m->proj1, h, h, "proj1", 0) < 0 ||
         add_linear(m, &m->proj2, h, c->proj_dim, "proj2", 0) < 0 ||
-        add_param(m, &m->prototypes, 2, ps, 1.0, "prototypes", 0) < 0)
+        add_param(m, &m->prototypes, 2, ps, 1.0, "prototypes", 0) < 0 ||
+        (c->valence_head && add_linear(m, &m->valence, h, 1, "valence", 0) < 0))
         goto fail;
     *out = m;
     return 0;
@@ -460,6 +461,13 @@ int mer_model_forward(mer_model *m, const struct mer_batch *b, int train, struct
     TRY(linear(&p1, f, &m->proj1));
     TRY(mer_t_relu(&r1, p1));
     TRY(linear(&p2, r1, &m->proj2));
+    out->valence = NULL;
+    if (m->c.valence_head) {
+        mer_tensor *v;
+        int64_t n1 = n;
+        TRY(linear(&v, f, &m->valence));
+        TRY(mer_t_reshape(&out->valence, v, 1, &n1));
+    }
     return mer_t_normalize(&out->z, p2, 1, 1e-12);
 }
 

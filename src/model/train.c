@@ -36,7 +36,7 @@ struct run {
 
 /* Host buffers of one batch, sized for the largest batch. */
 struct batch_buf {
-    float *x[MER_N_MODALITIES], *prior[MER_N_MODALITIES], *w, *mask;
+    float *x[MER_N_MODALITIES], *prior[MER_N_MODALITIES], *w, *mask, *valence;
     int64_t *y;
 };
 
@@ -55,6 +55,7 @@ static void batch_buf_release(struct batch_buf *b)
     }
     free(b->w);
     free(b->mask);
+    free(b->valence);
     free(b->y);
 }
 
@@ -70,7 +71,8 @@ static int batch_buf_init(struct batch_buf *b, const struct run *r, size_t cap)
     b->w = malloc(cap * MER_N_MODALITIES * sizeof(float));
     b->mask = malloc(cap * MER_N_MODALITIES * sizeof(float));
     b->y = malloc(cap * sizeof(int64_t));
-    if (!b->w || !b->mask || !b->y)
+    b->valence = malloc(cap * sizeof(float));
+    if (!b->w || !b->mask || !b->y || !b->valence)
         return mer_error("out of memory");
     return 0;
 }
@@ -98,6 +100,7 @@ static int make_batch(const struct run *r, struct batch_buf *buf, const int64_t 
     for (size_t k = 0; k < n; k++) {
         size_t i = (size_t)idx[k];
         buf->y[k] = ds->label[i] < 0 ? 0 : ds->label[i];
+        buf->valence[k] = ds->valence[i];
         for (int j = 0; j < nm; j++) {
             int m = r->mods[j];
             int64_t d = r->mc.dims[j];
@@ -120,25 +123,38 @@ static int make_batch(const struct run *r, struct batch_buf *buf, const int64_t 
     b->modality_mask = buf->mask;
     b->prior_w = pd ? buf->w : NULL;
     b->y = buf->y;
+    b->valence = buf->valence;
     return 0;
 }
 
-/* Logits [n, K] of samples idx under the model, without autograd. */
-static int predict(const struct run *r, mer_model *m, struct batch_buf *buf, const int64_t *idx,
-                   size_t n, float *logits)
+/* Columns of a stored prediction row: K logits, then the valence with the valence head. */
+static size_t width(const struct run *r)
 {
+    return (size_t)r->mc.n_classes + (r->mc.valence_head ? 1 : 0);
+}
+
+/* Rows [n, width] (logits, valence) of samples idx under the model, without autograd. */
+static int predict(const struct run *r, mer_model *m, struct batch_buf *buf, const int64_t *idx,
+                   size_t n, float *rows)
+{
+    const size_t k = (size_t)r->mc.n_classes, w = width(r);
+    float lg[PREDICT_CHUNK * 64], v[PREDICT_CHUNK];
     int was = mer_torch_grad_enabled(0), ret = 0;
-    const int k = r->mc.n_classes;
     for (size_t at = 0; at < n && ret == 0; at += PREDICT_CHUNK) {
         size_t len = n - at < PREDICT_CHUNK ? n - at : PREDICT_CHUNK;
         mer_scope *s = mer_scope_begin();
         struct mer_batch b;
         struct mer_forward f;
         ret = make_batch(r, buf, idx + at, len, &b) < 0 || mer_model_forward(m, &b, 0, &f) < 0 ||
-                      mer_tensor_to_host(f.logits, logits + at * (size_t)k,
-                                         len * (size_t)k * sizeof(float)) < 0
+                      mer_tensor_to_host(f.logits, lg, len * k * sizeof(float)) < 0 ||
+                      (f.valence && mer_tensor_to_host(f.valence, v, len * sizeof(float)) < 0)
                   ? -1
                   : 0;
+        for (size_t i = 0; ret == 0 && i < len; i++) {
+            memcpy(rows + (at + i) * w, lg + i * k, k * sizeof(float));
+            if (w > k)
+                rows[(at + i) * w + k] = v[i];
+        }
         mer_scope_end(s);
     }
     mer_torch_grad_enabled(was);
@@ -167,7 +183,7 @@ static int score(const struct run *r, const int64_t *idx, size_t n, const float 
     }
     for (size_t i = 0; i < n; i++) {
         truth[i] = r->ds->label[idx[i]];
-        pred[i] = argmax(logits + i * (size_t)r->mc.n_classes, r->mc.n_classes);
+        pred[i] = argmax(logits + i * width(r), r->mc.n_classes);
     }
     ret = mer_metrics_compute(m, truth, pred, n, r->mc.n_classes);
     free(truth);
@@ -176,7 +192,7 @@ static int score(const struct run *r, const int64_t *idx, size_t n, const float 
 }
 
 struct epoch_stats {
-    double ce, inter, intra, total;
+    double ce, inter, intra, valence, total;
     size_t seen;
     int64_t *pred, *truth; /* training predictions of the epoch, for train WAF */
 };
@@ -207,6 +223,12 @@ static int step(const struct run *r, mer_model *m, mer_optim *opt, struct batch_
         mer_tensor_item(l.intra, &v[2]) < 0 || mer_tensor_item(l.total, &v[3]) < 0 ||
         mer_tensor_to_host(f.logits, logits, n * (size_t)r->mc.n_classes * sizeof(float)) < 0)
         goto done;
+    if (l.valence) {
+        double lv;
+        if (mer_tensor_item(l.valence, &lv) < 0)
+            goto done;
+        st->valence += lv * (double)n;
+    }
     if (!isfinite(v[3])) {
         mer_error("training diverged: the loss is %g (lower train.lr?)", v[3]);
         goto done;
@@ -278,15 +300,18 @@ static int snapshot_restore(const struct snapshot *s, mer_model *m)
 
 /* Appends one epoch's record to fold-K/log.jsonl (flushed: a killed run keeps its log). */
 static int log_epoch(FILE *log, int epoch, const struct epoch_stats *st, double lr,
-                     const struct mer_metrics *tr, const struct mer_metrics *va, double secs)
+                     const struct mer_metrics *tr, const struct mer_metrics *va, double secs,
+                     int valence)
 {
     double n = st->seen ? (double)st->seen : 1;
+    fprintf(log, "{\"epoch\": %d, \"loss\": %.6f, \"ce\": %.6f, \"inter\": %.6f, \"intra\": %.6f, ",
+            epoch, st->total / n, st->ce / n, st->inter / n, st->intra / n);
+    if (valence)
+        fprintf(log, "\"valence\": %.6f, ", st->valence / n);
     fprintf(log,
-            "{\"epoch\": %d, \"loss\": %.6f, \"ce\": %.6f, \"inter\": %.6f, \"intra\": %.6f, "
             "\"lr\": %g, \"train_waf\": %.6f, \"train_acc\": %.6f, \"val_waf\": %.6f, "
             "\"val_acc\": %.6f, \"val_macro_f1\": %.6f, \"seconds\": %.3f}\n",
-            epoch, st->total / n, st->ce / n, st->inter / n, st->intra / n, lr, tr->waf,
-            tr->accuracy, va->waf, va->accuracy, va->macro_f1, secs);
+            lr, tr->waf, tr->accuracy, va->waf, va->accuracy, va->macro_f1, secs);
     return fflush(log) == 0 ? 0 : mer_error("cannot write the training log");
 }
 
@@ -335,7 +360,7 @@ static int run_epoch(const struct run *r, struct fold_state *fs, struct batch_bu
     if (mer_metrics_compute(&tr, st.truth, st.pred, st.seen, r->mc.n_classes) < 0 ||
         predict(r, fs->model, buf, fs->va, fs->n_va, va_logits) < 0 ||
         score(r, fs->va, fs->n_va, va_logits, &va) < 0 ||
-        log_epoch(log, epoch, &st, p->lr, &tr, &va, mer_now() - t0) < 0)
+        log_epoch(log, epoch, &st, p->lr, &tr, &va, mer_now() - t0, r->mc.valence_head) < 0)
         goto done;
     score_now = r->p->select_metric == 1   ? va.accuracy
                 : r->p->select_metric == 2 ? va.macro_f1
@@ -381,14 +406,14 @@ static int split_fold(const struct run *r, struct fold_state *fs)
 /* Takes a fold's out-of-fold logits [n_va, K] and test logits (one array per split) in. */
 static void absorb_fold(struct run *r, int k, const float *va_logits, const float *const *test)
 {
-    const size_t nc = (size_t)r->mc.n_classes;
+    const size_t nc = (size_t)r->mc.n_classes, w = width(r);
     for (size_t i = 0, v = 0; i < r->n_train; i++)
         if (r->fold_of[i] == k)
-            memcpy(r->oof_logits + i * nc, va_logits + v++ * nc, nc * sizeof(float));
+            memcpy(r->oof_logits + i * w, va_logits + v++ * w, w * sizeof(float));
     for (size_t s = 0; s < r->p->n_test_splits; s++)
         for (size_t i = 0; i < r->n_test[s]; i++) {
-            const float *z = test[s] + i * nc;
-            float *acc = r->test_logits[s] + i * nc;
+            const float *z = test[s] + i * w;
+            float *acc = r->test_logits[s] + i * w;
             double mx = -INFINITY, sum = 0;
             for (size_t c = 0; c < nc; c++)
                 mx = fmax(mx, z[c]);
@@ -396,6 +421,8 @@ static void absorb_fold(struct run *r, int k, const float *va_logits, const floa
                 sum += exp(z[c] - mx);
             for (size_t c = 0; c < nc; c++) /* eval.ensemble: raw logits, or probabilities */
                 acc[c] += r->p->ensemble_probs ? (float)(exp(z[c] - mx) / sum) : z[c];
+            if (w > nc)
+                acc[nc] += z[nc]; /* valence: averaged as is */
         }
 }
 
@@ -424,7 +451,7 @@ static double meta_num(const mer_st_file *f, const char *key)
 static int save_fold(const struct run *r, const struct fold_state *fs, const char *dir,
                      const float *va_logits, float *const *test, double sps)
 {
-    const int64_t nc = r->mc.n_classes;
+    const int64_t nc = (int64_t)width(r);
     mer_st_writer *w = mer_st_writer_new();
     char *path = mer_strfmt("%s/predictions.safetensors", dir), name[300];
     int64_t shape[2] = {(int64_t)fs->n_va, nc};
@@ -452,7 +479,7 @@ done:
 /* 1 if fold k finished earlier (its predictions are taken in), 0 if not, -1 on error. */
 static int load_fold(struct run *r, int k, struct mer_train_summary *sum)
 {
-    const size_t nc = (size_t)r->mc.n_classes;
+    const size_t nc = width(r);
     char *path = mer_strfmt("%s/fold-%d/predictions.safetensors", r->p->run_dir, k), name[300];
     const float *test[16] = {0};
     const struct mer_st_tensor *oof;
@@ -496,7 +523,7 @@ done:
 static int fold_predictions(struct run *r, struct fold_state *fs, struct batch_buf *buf,
                             float *va_logits, const char *dir, double sps)
 {
-    const size_t nc = (size_t)r->mc.n_classes;
+    const size_t nc = width(r);
     float *test[16] = {0};
     int ret = -1;
     if (snapshot_restore(&fs->best, fs->model) < 0 ||
@@ -658,7 +685,7 @@ static int train_fold(struct run *r, int k, struct mer_train_summary *sum)
     if (!dir || mer_mkdir_p(dir) < 0 || split_fold(r, &fs) < 0 ||
         batch_buf_init(&buf, r, fs.n_tr > PREDICT_CHUNK ? fs.n_tr : PREDICT_CHUNK) < 0)
         goto done;
-    va_logits = malloc((fs.n_va + 1) * (size_t)r->mc.n_classes * sizeof(float));
+    va_logits = malloc((fs.n_va + 1) * width(r) * sizeof(float));
     path = mer_strfmt("%s/log.jsonl", dir);
     mer_torch_manual_seed(mix_seed(p->seed, (uint64_t)k, 0));
     if (!va_logits || !path || mer_model_new(&fs.model, &r->mc) < 0 ||
@@ -738,7 +765,7 @@ done:
 
 /* predictions/<name>.csv: name, one probability per class, prediction, label. */
 static int write_predictions(const struct run *r, const char *name, const int64_t *idx, size_t n,
-                             const float *logits, double scale)
+                             const float *logits, double scale, double valence_scale)
 {
     const struct mer_dataset *ds = r->ds;
     const int k = r->mc.n_classes;
@@ -751,12 +778,12 @@ static int write_predictions(const struct run *r, const char *name, const int64_
     fprintf(f.fp, "name");
     for (int c = 0; c < k; c++)
         fprintf(f.fp, ",p_%s", ds->classes[c]);
-    fprintf(f.fp, ",prediction,label\n");
+    fprintf(f.fp, ",prediction,label%s\n", r->mc.valence_head ? ",valence,valence_label" : "");
     for (size_t i = 0; i < n; i++) {
         double z[64], mx = -INFINITY, sum = 0;
         int64_t lab = ds->label[idx[i]];
         for (int c = 0; c < k; c++) {
-            z[c] = logits[i * (size_t)k + (size_t)c] * scale; /* fold-averaged logits */
+            z[c] = logits[i * width(r) + (size_t)c] * scale; /* fold-averaged logits */
             mx = fmax(mx, z[c]);
         }
         for (int c = 0; c < k; c++)
@@ -764,8 +791,14 @@ static int write_predictions(const struct run *r, const char *name, const int64_
         fprintf(f.fp, "%s", ds->names[idx[i]]);
         for (int c = 0; c < k; c++)
             fprintf(f.fp, ",%.6f", exp(z[c] - mx) / sum);
-        fprintf(f.fp, ",%s,%s\n", ds->classes[argmax(logits + i * (size_t)k, k)],
+        fprintf(f.fp, ",%s,%s", ds->classes[argmax(logits + i * width(r), k)],
                 lab >= 0 ? ds->classes[lab] : "");
+        if (r->mc.valence_head && isfinite(ds->valence[idx[i]]))
+            fprintf(f.fp, ",%.6f,%.6f", logits[i * width(r) + (size_t)k] * valence_scale,
+                    ds->valence[idx[i]]);
+        else if (r->mc.valence_head)
+            fprintf(f.fp, ",%.6f,", logits[i * width(r) + (size_t)k] * valence_scale);
+        fputc('\n', f.fp);
     }
     ret = mer_atomic_commit(&f);
 done:
@@ -788,7 +821,7 @@ static int write_submission(const struct run *r, size_t s)
     fprintf(f.fp, "name,discrete\n");
     for (size_t i = 0; i < r->n_test[s]; i++)
         fprintf(f.fp, "%s,%s\n", r->ds->names[r->test_idx[s][i]],
-                r->ds->classes[argmax(r->test_logits[s] + i * (size_t)k, k)]);
+                r->ds->classes[argmax(r->test_logits[s] + i * width(r), k)]);
     return mer_atomic_commit(&f);
 }
 
@@ -803,7 +836,7 @@ static int labeled(const struct run *r, const int64_t *idx, size_t n)
 /* Drops the training samples (and their out-of-fold rows) of every other fold. */
 static void keep_only_fold(struct run *r, int k)
 {
-    const size_t nc = (size_t)r->mc.n_classes;
+    const size_t nc = width(r);
     size_t kept = 0;
     for (size_t i = 0; i < r->n_train; i++)
         if (r->fold_of[i] == k) {
@@ -814,9 +847,33 @@ static void keep_only_fold(struct run *r, int k)
     r->n_train = kept;
 }
 
+/* Adds "valence": {n, mse, ccc} over the samples with a valence label (valence head). */
+static cJSON *with_valence(const struct run *r, cJSON *metrics, const int64_t *idx, size_t n,
+                           const float *rows, double scale)
+{
+    double *truth = malloc((n + 1) * sizeof(double)), *pred = malloc((n + 1) * sizeof(double));
+    size_t m = 0;
+    cJSON *v;
+    if (metrics && r->mc.valence_head && truth && pred && (v = cJSON_CreateObject())) {
+        for (size_t i = 0; i < n; i++)
+            if (isfinite(r->ds->valence[idx[i]])) {
+                truth[m] = r->ds->valence[idx[i]];
+                pred[m++] = rows[i * width(r) + (size_t)r->mc.n_classes] * scale;
+            }
+        cJSON_AddNumberToObject(v, "n", (double)m);
+        cJSON_AddNumberToObject(v, "mse", mer_mse(truth, pred, m));
+        cJSON_AddNumberToObject(v, "ccc", mer_ccc(truth, pred, m));
+        cJSON_AddItemToObject(metrics, "valence", v);
+    }
+    free(truth);
+    free(pred);
+    return metrics;
+}
+
 static int write_outputs(struct run *r, struct mer_train_summary *sum)
 {
     const struct mer_train_params *p = r->p;
+    const double vscale = p->only_fold >= 0 ? 1.0 : 1.0 / p->folds; /* summed over folds */
     cJSON *root = cJSON_CreateObject(), *tests = cJSON_CreateObject();
     struct mer_metrics cv = {0};
     char *text = NULL, *path = mer_strfmt("%s/metrics.json", p->run_dir);
@@ -828,21 +885,25 @@ static int write_outputs(struct run *r, struct mer_train_summary *sum)
     }
     if (p->only_fold >= 0)
         keep_only_fold(r, p->only_fold); /* out-of-fold predictions exist for that fold alone */
-    if (write_predictions(r, "cv", r->train_idx, r->n_train, r->oof_logits, 1.0) < 0 ||
+    if (write_predictions(r, "cv", r->train_idx, r->n_train, r->oof_logits, 1.0, 1.0) < 0 ||
         score(r, r->train_idx, r->n_train, r->oof_logits, &cv) < 0)
         goto done;
     sum->cv_waf = cv.waf;
     sum->cv_acc = cv.accuracy;
     sum->cv_macro_f1 = cv.macro_f1;
-    cJSON_AddItemToObject(root, "cv", mer_metrics_to_json(&cv, r->ds->classes));
+    cJSON_AddItemToObject(root, "cv",
+                          with_valence(r, mer_metrics_to_json(&cv, r->ds->classes), r->train_idx,
+                                       r->n_train, r->oof_logits, 1.0));
     for (size_t s = 0; s < p->n_test_splits; s++) {
         if (!r->n_test[s])
             continue;
         if (p->ensemble_probs) /* summed probabilities -> log, so the softmax below averages */
-            for (size_t j = 0; j < r->n_test[s] * (size_t)r->mc.n_classes; j++)
-                r->test_logits[s][j] = logf(fmaxf(r->test_logits[s][j], 1e-30f));
+            for (size_t j = 0; j < r->n_test[s] * width(r); j++)
+                if (j % width(r) < (size_t)r->mc.n_classes)
+                    r->test_logits[s][j] = logf(fmaxf(r->test_logits[s][j], 1e-30f));
         if (write_predictions(r, p->test_splits[s], r->test_idx[s], r->n_test[s], r->test_logits[s],
-                              p->only_fold >= 0 || p->ensemble_probs ? 1.0 : 1.0 / p->folds) < 0 ||
+                              p->only_fold >= 0 || p->ensemble_probs ? 1.0 : 1.0 / p->folds,
+                              vscale) < 0 ||
             (p->write_submission && write_submission(r, s) < 0))
             goto done;
         if (labeled(r, r->test_idx[s], r->n_test[s])) {
@@ -850,7 +911,9 @@ static int write_outputs(struct run *r, struct mer_train_summary *sum)
             if (score(r, r->test_idx[s], r->n_test[s], r->test_logits[s], &tm) < 0)
                 goto done;
             cJSON_AddItemToObject(tests, p->test_splits[s],
-                                  mer_metrics_to_json(&tm, r->ds->classes));
+                                  with_valence(r, mer_metrics_to_json(&tm, r->ds->classes),
+                                               r->test_idx[s], r->n_test[s], r->test_logits[s],
+                                               vscale));
             mer_metrics_release(&tm);
         }
     }
@@ -906,7 +969,7 @@ static int setup(struct run *r, const struct mer_dataset *ds, const struct mer_t
         return mer_error("split '%s' has no labeled samples (data.train_split)", p->train_split);
     if (!(labels = malloc(r->n_train * sizeof(int64_t))) ||
         !(r->fold_of = malloc(r->n_train * sizeof(int))) ||
-        !(r->oof_logits = calloc(r->n_train * (size_t)ds->n_classes, sizeof(float))) ||
+        !(r->oof_logits = calloc(r->n_train * width(r) + 1, sizeof(float))) ||
         !(r->test_idx = calloc(p->n_test_splits + 1, sizeof(*r->test_idx))) ||
         !(r->n_test = calloc(p->n_test_splits + 1, sizeof(*r->n_test))) ||
         !(r->test_logits = calloc(p->n_test_splits + 1, sizeof(*r->test_logits)))) {
@@ -921,7 +984,7 @@ static int setup(struct run *r, const struct mer_dataset *ds, const struct mer_t
         goto done;
     for (size_t s = 0; s < p->n_test_splits; s++) {
         if (collect_split(ds, p->test_splits[s], 0, &r->test_idx[s], &r->n_test[s]) < 0 ||
-            !(r->test_logits[s] = calloc(r->n_test[s] * (size_t)ds->n_classes + 1, sizeof(float))))
+            !(r->test_logits[s] = calloc(r->n_test[s] * width(r) + 1, sizeof(float))))
             goto done;
     }
     ret = 0;

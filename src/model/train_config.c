@@ -22,6 +22,7 @@ static void model_params(const mer_config *cfg, struct mer_model_config *m)
     m->dropout = mer_config_number(cfg, "model.dropout");
     m->proj_dim = mer_config_int(cfg, "model.proj_dim");
     m->heads = (int)mer_config_int(cfg, "model.prior.heads");
+    m->valence_head = mer_config_bool(cfg, "model.valence_head");
     m->attention_softmax =
         !strcmp(mer_config_string(cfg, "model.fusion.attention_norm"), "softmax");
     m->prior_mode =
@@ -37,6 +38,7 @@ static void loss_params(const mer_config *cfg, struct mer_loss_config *l)
     l->lambda_inter = mer_config_number(cfg, "loss.lambda_inter");
     l->lambda_intra = mer_config_number(cfg, "loss.lambda_intra");
     l->tau = mer_config_number(cfg, "loss.tau");
+    l->lambda_valence = mer_config_number(cfg, "loss.lambda_valence");
 }
 
 static int prior_modalities(const mer_config *cfg, int *use)
@@ -55,8 +57,6 @@ static int prior_modalities(const mer_config *cfg, int *use)
 /* Keys documented for what comes next: setting them now is an error, not a silent no-op. */
 static int refuse_unimplemented(const mer_config *cfg)
 {
-    if (mer_config_bool(cfg, "model.valence_head"))
-        return mer_error("key 'model.valence_head': the valence head is not implemented yet");
     if (mer_config_bool(cfg, "train.pretrain.enabled"))
         return mer_error("key 'train.pretrain.enabled': stage-1 pre-training is not "
                          "implemented yet");

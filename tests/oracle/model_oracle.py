@@ -51,14 +51,18 @@ def main():
                 if (ce != "plain" or norm != "softmax") and mode not in ("none", "cross_attention"):
                     continue
                 cases.append((f"{mode}-{ce}-{norm}", mode, ce, norm))
+    cases.append(("valence-cross_attention-plain-softmax", "cross_attention", "plain", "softmax"))
+    cases.append(("valence-none-plain-none", "none", "plain", "none"))
     counts = torch.tensor([30.0, 25, 20, 12, 9, 3])
     with open(os.path.join(out, "cases.txt"), "w") as listing:
         for i, (name, mode, ce, norm) in enumerate(cases):
             torch.manual_seed(100 + i)
             d = os.path.join(out, name)
             os.makedirs(d, exist_ok=True)
+            valence_head = name.startswith("valence-")
             model = PriorFusion(DIMS, hidden=16, layers=2, dropout=0.0, n_classes=K, prior_dim=P,
-                                mode=mode, heads=4, proj_dim=8, attention_norm=norm)
+                                mode=mode, heads=4, proj_dim=8, attention_norm=norm,
+                                valence_head=valence_head)
             xs = [torch.randn(N, dim) for dim in DIMS]
             ps = [torch.randn(N, P) for _ in DIMS]
             w = torch.rand(N, 3)
@@ -67,9 +71,12 @@ def main():
             mask = torch.ones(N, 3)
             mask[2, 1] = 0     # a sample without video
             y = torch.tensor([0, 1, 2, 0, 1, 5, 5, 3, 0, 0, 2, 1])  # class 4 absent
-            logits, z = model(xs, ps, w, mask)
-            cfg = {"ce": ce, "tau": 0.1, "lambda_inter": 0.35, "lambda_intra": 0.1}
-            total, parts = total_loss(model, logits, z, y, cfg, counts)
+            logits, z, v = model(xs, ps, w, mask)
+            valence = torch.randn(N) * 2
+            valence[3] = float("nan")  # a sample without a valence label
+            cfg = {"ce": ce, "tau": 0.1, "lambda_inter": 0.35, "lambda_intra": 0.1,
+                   "lambda_valence": 0.5}
+            total, parts = total_loss(model, logits, z, y, cfg, counts, v, valence)
             total.backward()
             save_st(os.path.join(d, "weights.safetensors"), dict(model.state_dict()))
             save_st(os.path.join(d, "grads.safetensors"),
@@ -83,8 +90,12 @@ def main():
             raw(os.path.join(d, "y.i64"), y)
             raw(os.path.join(d, "logits.f32"), logits)
             raw(os.path.join(d, "z.f32"), z)
+            raw(os.path.join(d, "valence.f32"), valence)
+            if v is not None:
+                raw(os.path.join(d, "v.f32"), v)
             with open(os.path.join(d, "losses.txt"), "w") as f:
-                f.write("%.9g %.9g %.9g %.9g\n" % (parts["ce"], parts["inter"], parts["intra"], total))
+                f.write("%.9g %.9g %.9g %.9g %.9g\n" % (parts["ce"], parts["inter"], parts["intra"],
+                                                   total, parts.get("valence", 0.0)))
             listing.write(f"{name} {mode} {ce} {norm}\n")
 
 

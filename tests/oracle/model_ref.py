@@ -28,6 +28,7 @@ Network (paper.md "Network"):
   heads:
     logits = Linear_K(f)                                                   [N, K]
     z      = normalize(Linear_Z2(ReLU(Linear_Z1(f))))                      [N, Z]
+    v      = Linear_1(f)      (valence_head)                               [N]
 Losses (paper.md "Loss"):
   ce      plain | class_weighted (weights n / (K n_c), weighted mean) |
           logit_adjusted (logits + tau_la * log prior_c, training only)
@@ -37,7 +38,8 @@ Losses (paper.md "Loss"):
           class c's keys (batch samples != i, plus prototype c);
           L_i = -mean over positives p of log(exp(z_i . k_p / tau) / denominator); mean over i
   intra   mean over classes present in the batch of mean_i (1 - z_i . C_{y_i})
-  total   ce + lambda_inter * inter + lambda_intra * intra
+  valence mean over samples with a (finite) valence label of (v - label)^2; 0 without any
+  total   ce + lambda_inter * inter + lambda_intra * intra (+ lambda_valence * valence)
 """
 import math
 
@@ -63,7 +65,8 @@ class Encoder(nn.Module):
 
 class PriorFusion(nn.Module):
     def __init__(self, dims, hidden=256, layers=2, dropout=0.3, n_classes=6, prior_dim=0,
-                 mode="cross_attention", heads=4, proj_dim=128, attention_norm="softmax"):
+                 mode="cross_attention", heads=4, proj_dim=128, attention_norm="softmax",
+                 valence_head=False):
         super().__init__()
         assert mode in MODES
         self.m = len(dims)
@@ -90,6 +93,7 @@ class PriorFusion(nn.Module):
         self.proj1 = nn.Linear(hidden, hidden)
         self.proj2 = nn.Linear(hidden, proj_dim)
         self.prototypes = nn.Parameter(torch.randn(n_classes, proj_dim))
+        self.valence = nn.Linear(hidden, 1) if valence_head else None
 
     def inject_priors(self, h, priors, w):
         """h: list of [N, H]; priors: list of [N, P]; w: [N, M] reliability * mask."""
@@ -141,7 +145,8 @@ class PriorFusion(nn.Module):
         f = (torch.stack(h, 1) * a.unsqueeze(-1)).sum(1)
         logits = self.classifier(f)
         z = F.normalize(self.proj2(F.relu(self.proj1(f))), dim=1)
-        return logits, z
+        v = self.valence(f).squeeze(1) if self.valence is not None else None
+        return logits, z, v
 
 
 def ce_loss(logits, y, kind="plain", class_counts=None, tau_la=1.0):
@@ -181,9 +186,20 @@ def bcl_intra(z, y, prototypes):
     return torch.stack([d[y == cl].mean() for cl in classes]).mean()
 
 
-def total_loss(model, logits, z, y, cfg, class_counts):
+def valence_loss(v, target):
+    present = torch.isfinite(target)
+    if not present.any():
+        return v.sum() * 0
+    return ((v[present] - target[present]) ** 2).mean()
+
+
+def total_loss(model, logits, z, y, cfg, class_counts, v=None, valence=None):
     ce = ce_loss(logits, y, cfg.get("ce", "plain"), class_counts)
     inter = bcl_inter(z, y, model.prototypes, cfg.get("tau", 0.1))
     intra = bcl_intra(z, y, model.prototypes)
     total = ce + cfg.get("lambda_inter", 0.35) * inter + cfg.get("lambda_intra", 0.1) * intra
-    return total, {"ce": ce, "inter": inter, "intra": intra}
+    parts = {"ce": ce, "inter": inter, "intra": intra}
+    if v is not None:
+        parts["valence"] = valence_loss(v, valence)
+        total = total + cfg.get("lambda_valence", 1.0) * parts["valence"]
+    return total, parts

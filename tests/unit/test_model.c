@@ -107,9 +107,9 @@ static void run_case(const char *name, const char *mode, const char *ce, const c
     struct mer_losses ls;
     mer_model *m = NULL;
     mer_scope *s;
-    float *w, *mask, *logits, *z, *xs[3], *ps[3];
+    float *w, *mask, *logits, *z, *xs[3], *ps[3], *valence, *v = NULL;
     int64_t *y;
-    double want[4], got[4], dl = 0, dz, dg;
+    double want[5], got[5] = {0}, dl = 0, dz, dg;
     FILE *f;
     snprintf(dir, sizeof(dir), "%s/%s", root, name);
     c.n_mod = 3;
@@ -121,6 +121,8 @@ static void run_case(const char *name, const char *mode, const char *ce, const c
     c.prior_mode = mode_of(mode);
     c.proj_dim = 8;
     c.attention_softmax = !strcmp(norm, "softmax");
+    c.valence_head = !strncmp(name, "valence-", 8);
+    lc.lambda_valence = 0.5;
     lc.ce = ce_of(ce);
     lc.class_counts = counts;
     CHECK(mer_model_new(&m, &c) == 0);
@@ -140,6 +142,7 @@ static void run_case(const char *name, const char *mode, const char *ce, const c
     b.prior_w = w = load(dir, "w.f32", N * 3 * 4);
     b.modality_mask = mask = load(dir, "mask.f32", N * 3 * 4);
     b.y = y = load(dir, "y.i64", N * 8);
+    b.valence = valence = load(dir, "valence.f32", N * 4);
     logits = load(dir, "logits.f32", N * K * 4);
     z = load(dir, "z.f32", N * 8 * 4);
     CHECK(mer_model_forward(m, &b, 0, &fw) == 0);
@@ -147,16 +150,24 @@ static void run_case(const char *name, const char *mode, const char *ce, const c
     CHECK(mer_tensor_backward(ls.total) == 0);
     snprintf(path, sizeof(path), "%s/losses.txt", dir);
     f = fopen(path, "r");
-    CHECK(f && fscanf(f, "%lf %lf %lf %lf", &want[0], &want[1], &want[2], &want[3]) == 4);
+    CHECK(f &&
+          fscanf(f, "%lf %lf %lf %lf %lf", &want[0], &want[1], &want[2], &want[3], &want[4]) == 5);
     if (f)
         fclose(f);
     mer_tensor_item(ls.ce, &got[0]);
     mer_tensor_item(ls.inter, &got[1]);
     mer_tensor_item(ls.intra, &got[2]);
     mer_tensor_item(ls.total, &got[3]);
-    for (int i = 0; i < 4; i++)
+    if (ls.valence)
+        mer_tensor_item(ls.valence, &got[4]);
+    for (int i = 0; i < 5; i++)
         dl = fmax(dl, fabs(got[i] - want[i]));
     dz = fmax(maxdiff(fw.logits, logits), maxdiff(fw.z, z));
+    CHECK((fw.valence != NULL) == c.valence_head);
+    if (fw.valence) {
+        v = load(dir, "v.f32", N * 4);
+        dz = fmax(dz, maxdiff(fw.valence, v));
+    }
     dg = grad_maxdiff(m, dir);
     CHECK(dl < 1e-5);
     CHECK(dz < 1e-5);
@@ -173,6 +184,8 @@ static void run_case(const char *name, const char *mode, const char *ce, const c
     free(y);
     free(logits);
     free(z);
+    free(valence);
+    free(v);
 }
 
 int main(void)
@@ -197,7 +210,7 @@ int main(void)
     }
     if (f)
         fclose(f);
-    CHECK(cases == 15);
+    CHECK(cases == 17);
     TEST("bad configs are refused")
     {
         struct mer_model_config c = mer_model_default_config();
