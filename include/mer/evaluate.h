@@ -26,7 +26,8 @@ struct mer_predictions {
     int64_t *pred;  /* [n] class index */
     int64_t *label; /* [n] class index, -1 = unknown */
     int n_classes;
-    char **classes; /* [K] from the p_<class> columns */
+    char **classes;                  /* [K] from the p_<class> columns */
+    double *valence, *valence_label; /* [n] from the valence columns, NaN = empty; NULL if none */
 };
 
 int mer_predictions_read(struct mer_predictions **out, const char *path);
@@ -36,6 +37,8 @@ void mer_predictions_free(struct mer_predictions *p);
 int mer_predictions_attach_labels(struct mer_predictions *p, const char *labels_path);
 /* Metrics over the labeled rows; -1 if none is labeled. */
 int mer_predictions_score(const struct mer_predictions *p, struct mer_metrics *m);
+/* MSE and CCC of the valence columns over the rows that have both values; -1 if none has. */
+int mer_predictions_valence(const struct mer_predictions *p, double *mse, double *ccc, size_t *n);
 /* MER2024 submission CSV: name,discrete. Atomic. */
 int mer_predictions_write_submission(const struct mer_predictions *p, const char *path);
 /* A readable report: summary line, per-class table, confusion matrix. */

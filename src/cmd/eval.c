@@ -25,6 +25,9 @@ static int eval_file(const char *path, const struct eval_opts *o, const char *ke
 {
     struct mer_predictions *p = NULL;
     struct mer_metrics m = {0};
+    cJSON *json;
+    double mse, ccc;
+    size_t nv;
     int ret = -1;
     if (mer_predictions_read(&p, path) < 0 ||
         (o->labels && mer_predictions_attach_labels(p, o->labels) < 0))
@@ -39,7 +42,15 @@ static int eval_file(const char *path, const struct eval_opts *o, const char *ke
     }
     printf("== %s\n", key);
     mer_metrics_print(stdout, &m, p->classes);
-    cJSON_AddItemToObject(root, key, mer_metrics_to_json(&m, p->classes));
+    json = mer_metrics_to_json(&m, p->classes);
+    if (json && mer_predictions_valence(p, &mse, &ccc, &nv) == 0) {
+        cJSON *v = cJSON_AddObjectToObject(json, "valence");
+        printf("valence: MSE %.4f  CCC %.4f  (%zu samples)\n", mse, ccc, nv);
+        cJSON_AddNumberToObject(v, "n", (double)nv);
+        cJSON_AddNumberToObject(v, "mse", mse);
+        cJSON_AddNumberToObject(v, "ccc", ccc);
+    }
+    cJSON_AddItemToObject(root, key, json);
     ret = 0;
 done:
     mer_metrics_release(&m);

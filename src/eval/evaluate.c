@@ -8,6 +8,7 @@
 #include "mer/strmap.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,8 @@ void mer_predictions_free(struct mer_predictions *p)
     free_strv(p->classes, (size_t)p->n_classes);
     free(p->pred);
     free(p->label);
+    free(p->valence);
+    free(p->valence_label);
     free(p->path);
     free(p);
 }
@@ -54,16 +57,35 @@ static int read_classes(struct mer_predictions *p, const struct mer_csv *csv)
     return 0;
 }
 
+/* A valence field: a finite number, or empty (NaN). */
+static int valence_field(const struct mer_predictions *p, size_t line, const char *s, double *out)
+{
+    char *end;
+    if (!*s) {
+        *out = NAN;
+        return 0;
+    }
+    *out = strtod(s, &end);
+    if (end == s || *end || !isfinite(*out))
+        return mer_error("'%s':%zu: valence '%s' is not a number", p->path, line, s);
+    return 0;
+}
+
 static int read_rows(struct mer_predictions *p, const struct mer_csv *csv)
 {
     int name = mer_csv_column(csv, "name"), pred = mer_csv_column(csv, "prediction");
-    int label = mer_csv_column(csv, "label");
+    int label = mer_csv_column(csv, "label"), val = mer_csv_column(csv, "valence");
+    int val_label = mer_csv_column(csv, "valence_label");
     if (name < 0 || pred < 0)
         return mer_error("'%s':1: missing column '%s'", p->path, name < 0 ? "name" : "prediction");
     p->names = calloc(csv->n_rows + 1, sizeof(char *));
     p->pred = calloc(csv->n_rows + 1, sizeof(int64_t));
     p->label = calloc(csv->n_rows + 1, sizeof(int64_t));
     if (!p->names || !p->pred || !p->label)
+        return mer_error("out of memory");
+    if (val >= 0 && val_label >= 0 &&
+        (!(p->valence = calloc(csv->n_rows + 1, sizeof(double))) ||
+         !(p->valence_label = calloc(csv->n_rows + 1, sizeof(double)))))
         return mer_error("out of memory");
     for (size_t r = 1; r < csv->n_rows; r++) {
         const struct mer_csv_row *row = &csv->rows[r];
@@ -79,6 +101,10 @@ static int read_rows(struct mer_predictions *p, const struct mer_csv *csv)
         if (*lab && p->label[p->n] < 0)
             return mer_error("'%s':%zu: label '%s' is not one of the p_ classes", p->path,
                              row->line, lab);
+        if (p->valence &&
+            (valence_field(p, row->line, row->fields[val], &p->valence[p->n]) < 0 ||
+             valence_field(p, row->line, row->fields[val_label], &p->valence_label[p->n]) < 0))
+            return -1;
         if (!(p->names[p->n++] = strdup(row->fields[name])))
             return mer_error("out of memory");
     }
@@ -171,6 +197,23 @@ int mer_predictions_score(const struct mer_predictions *p, struct mer_metrics *m
     free(t);
     free(q);
     return ret;
+}
+
+int mer_predictions_valence(const struct mer_predictions *p, double *mse, double *ccc, size_t *n)
+{
+    double *t = malloc((p->n + 1) * sizeof(double)), *q = malloc((p->n + 1) * sizeof(double));
+    size_t m = 0;
+    for (size_t i = 0; t && q && p->valence && i < p->n; i++)
+        if (isfinite(p->valence[i]) && isfinite(p->valence_label[i])) {
+            t[m] = p->valence_label[i];
+            q[m++] = p->valence[i];
+        }
+    *mse = mer_mse(t, q, m);
+    *ccc = mer_ccc(t, q, m);
+    *n = m;
+    free(t);
+    free(q);
+    return m ? 0 : -1;
 }
 
 int mer_predictions_write_submission(const struct mer_predictions *p, const char *path)

@@ -40,6 +40,19 @@ cmp run1/fold-0/model.safetensors run2/fold-0/model.safetensors || fail "weights
 expect_exit 0 "$MER" train --config cfg.json --out run3 --seed 5 -q
 cmp -s run1/folds.json run3/folds.json && fail "another seed gave the same folds"
 
+# The valence head: a valence term in the log, MSE and CCC in metrics.json and predictions.
+expect_exit 0 "$MER" train --config cfg.json --out runv --set model.valence_head=true \
+  --set train.epochs=3 -q
+expect_match runv/fold-0/log.jsonl '"valence": [0-9.]+'
+head -1 runv/predictions/test.csv | grep -q ',valence,valence_label$' || fail "no valence columns"
+"$MER_PYTHON" - runv/metrics.json <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+for part in (m["cv"], m["test"]["test"]):
+    v = part["valence"]
+    assert v["n"] > 100 and v["mse"] > 0 and -1 <= v["ccc"] <= 1, v
+PY
+
 # A finished run is not overwritten by accident; --print-config resolves without training.
 expect_exit 1 "$MER" train --config cfg.json --out run1
 expect_err_line "^mer train: 'run1' already holds a run"

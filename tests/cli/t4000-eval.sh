@@ -47,6 +47,35 @@ PY
 expect_exit 0 "$MER" eval --pred pred.csv --labels labels.safetensors --out got2.json
 cmp got.json got2.json || fail "CSV and store labels disagree"
 
+# Valence columns: MSE against scikit-learn, CCC against its definition in numpy.
+"$MER_PYTHON" - <<'PY'
+import json
+import numpy as np
+from sklearn.metrics import mean_squared_error
+rng = np.random.default_rng(5)
+t = rng.normal(size=200) * 2
+v = t * 0.7 + rng.normal(size=200)
+with open("val.csv", "w") as f:
+    f.write("name,p_a,p_b,prediction,label,valence,valence_label\n")
+    for i in range(200):
+        lab = "" if i % 10 == 0 else "%.6f" % t[i]   # every tenth row has no valence label
+        f.write(f"s{i},0.5,0.5,a,a,{v[i]:.6f},{lab}\n")
+keep = np.arange(200) % 10 != 0
+tt, vv = np.round(t[keep], 6), np.round(v[keep], 6)
+ccc = 2 * np.cov(tt, vv, bias=True)[0, 1] / (tt.var() + vv.var() + (tt.mean() - vv.mean()) ** 2)
+json.dump({"mse": mean_squared_error(tt, vv), "ccc": ccc, "n": int(keep.sum())}, open("vwant.json", "w"))
+PY
+expect_exit 0 "$MER" eval --pred val.csv --out vgot.json
+expect_match out '^valence: MSE [0-9.]+  CCC [0-9.]+  \(180 samples\)$'
+"$MER_PYTHON" - <<'PY'
+import json
+want = json.load(open("vwant.json"))
+got = list(json.load(open("vgot.json")).values())[0]["valence"]
+assert got["n"] == want["n"], got
+for k in ("mse", "ccc"):
+    assert abs(got[k] - want[k]) < 1e-9, (k, got[k], want[k])
+PY
+
 # Bad input.
 expect_exit 2 "$MER" eval
 expect_exit 2 "$MER" eval --pred a --run b
