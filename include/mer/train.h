@@ -67,6 +67,11 @@ struct mer_config;
 int mer_train_params_from_config(const struct mer_config *cfg, struct mer_train_params *p,
                                  struct mer_dataset_params *d);
 
+/* Removes what an earlier run in run_dir left for --resume (fold-K checkpoints and finished
+ * folds' predictions) for the folds k with k % shard_count == shard_index, so a fresh run
+ * (--force) cannot later resume into stale folds. */
+int mer_train_clear(const char *run_dir, int folds, int shard_index, int shard_count);
+
 /* Trains (all folds or only_fold), writes the run directory, fills the summary. */
 int mer_train_run(const struct mer_dataset *ds, const struct mer_train_params *p,
                   struct mer_train_summary *out);

@@ -49,11 +49,13 @@ static int prepare_run_dir(const char *dir, const struct train_opts *o, const me
     char *path = mer_path_join(dir, "config.json"), *diff = NULL;
     mer_config *saved = NULL;
     int exists = path && mer_path_exists(path), ret = -1;
+    /* Workers of one sharded run (--shard i/n, e.g. a Slurm array) share its directory. */
+    int joins = o->resume || (o->shard.count > 1 && exists);
     if (o->resume && !exists)
         mer_error("'%s' holds no run to resume (no config.json)", dir);
-    else if (!o->resume && exists && !o->force)
+    else if (!joins && exists && !o->force)
         mer_error("'%s' already holds a run (--resume continues it, --force overwrites it)", dir);
-    else if (o->resume &&
+    else if (joins &&
              (mer_config_load(&saved, path, NULL, 0) < 0 || !(diff = mer_config_diff(saved, cfg))))
         ;
     else if (diff && *diff)
@@ -168,7 +170,9 @@ static int run(struct train_opts *o)
     tp.n_test_splits = test_splits(cfg, ds, tp.train_split, tests, MER_ARRAY_SIZE(tests));
     free(cfg_path);
     cfg_path = mer_path_join(o->out, "config.json");
-    if (!cfg_path || (!o->resume && mer_config_write(cfg, cfg_path) < 0))
+    if (!cfg_path ||
+        (!o->resume && (mer_config_write(cfg, cfg_path) < 0 ||
+                        mer_train_clear(o->out, tp.folds, o->shard.index, o->shard.count) < 0)))
         goto done;
     if (o->jobs > 1) { /* the workers train; this process gathers their folds */
         if (run_workers(o, cfg_path) < 0)

@@ -11,10 +11,12 @@
 #include "mer/store.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PREDICT_CHUNK 256
 
@@ -1005,6 +1007,24 @@ static void release(struct run *r)
     free(r->train_idx);
     free(r->fold_of);
     free(r->oof_logits);
+}
+
+int mer_train_clear(const char *run_dir, int folds, int shard_index, int shard_count)
+{
+    static const char *const files[] = {"checkpoint.safetensors", "predictions.safetensors"};
+    for (int k = shard_index; k < folds; k += shard_count)
+        for (size_t i = 0; i < MER_ARRAY_SIZE(files); i++) {
+            char *path = mer_strfmt("%s/fold-%d/%s", run_dir, k, files[i]);
+            if (!path)
+                return mer_error("out of memory");
+            if (unlink(path) < 0 && errno != ENOENT) {
+                mer_error("'%s': cannot remove: %s", path, strerror(errno));
+                free(path);
+                return -1;
+            }
+            free(path);
+        }
+    return 0;
 }
 
 int mer_train_run(const struct mer_dataset *ds, const struct mer_train_params *p,

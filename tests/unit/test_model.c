@@ -18,17 +18,7 @@ static char root[4200];
 
 static void *load(const char *dir, const char *name, size_t bytes)
 {
-    char path[8600];
-    void *buf = calloc(1, bytes);
-    FILE *f;
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "rb");
-    if (!f || fread(buf, 1, bytes, f) != bytes) {
-        fprintf(stderr, "cannot read %s\n", path);
-        exit(1);
-    }
-    fclose(f);
-    return buf;
+    return test_read_raw(dir, name, bytes);
 }
 
 static double maxdiff(const mer_tensor *t, const float *want)

@@ -16,17 +16,7 @@ static char dir[4200];
 
 static float *load_raw(const char *name, size_t bytes)
 {
-    char path[4400];
-    float *buf = calloc(1, bytes);
-    FILE *f;
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    f = fopen(path, "rb");
-    if (!f || fread(buf, 1, bytes, f) != bytes) {
-        fprintf(stderr, "cannot read %s\n", path);
-        exit(1);
-    }
-    fclose(f);
-    return buf;
+    return test_read_raw(dir, name, bytes);
 }
 
 static mer_tensor *tensor_from_file(const char *name, enum mer_tdtype dt, int ndim,

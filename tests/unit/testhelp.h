@@ -89,4 +89,20 @@ static inline const char *test_tmpdir(void)
     return dir;
 }
 
+/* The first `bytes` bytes of dir/name in a new buffer (an oracle's raw dump); exits if short. */
+static inline void *test_read_raw(const char *dir, const char *name, size_t bytes)
+{
+    char path[8600];
+    void *buf = calloc(1, bytes + 1);
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "rb");
+    if (!buf || !f || fread(buf, 1, bytes, f) != bytes) {
+        fprintf(stderr, "cannot read %zu bytes of %s\n", bytes, path);
+        exit(1);
+    }
+    fclose(f);
+    return buf;
+}
+
 #endif
