@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kill -9 in the middle of mer train, then --resume: the same weights and metrics, bit for bit,
-# as a run never interrupted; --jobs 2 (two worker processes) gives them too; a resumed run
-# whose config changed is refused, naming the keys.
+# as a run never interrupted; --jobs 2 (two worker processes) and three --shard workers give
+# them too; a resumed run whose config changed is refused, naming the keys.
 . "$MER_SRC/tests/cli/lib.sh"
 S="$MER_SRC/data/sample"
 "$MER" import -q "$S/features/clip-vit-large-patch14-UTT" -o video.safetensors >/dev/null
@@ -32,6 +32,13 @@ done
 
 expect_exit 0 "$MER" train --config cfg.json --out jobs --threads 2 --jobs 2 -q
 cmp whole/metrics.json jobs/metrics.json || fail "--jobs 2 gave other metrics"
+
+# Workers of a sharded run (as a Slurm array runs them) share one directory; --resume gathers.
+for j in 0 1 2; do
+  expect_exit 0 "$MER" train --config cfg.json --out sharded --shard "$j/3" --threads 1 -q
+done
+expect_exit 0 "$MER" train --resume --out sharded -q
+cmp whole/metrics.json sharded/metrics.json || fail "sharded folds gave other metrics"
 
 expect_exit 1 "$MER" train --resume --out cut --set train.lr=0.01
 expect_err_line "the config changed since the run started \(train.lr\); resume refused"
