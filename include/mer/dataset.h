@@ -15,6 +15,9 @@
  *
  * Priors store (mer.kind "priors"): prior F32 [N, M, P] (M = 3, in the order
  * audio, video, text), reliability F32 [N, M] in [0, 1], present U8 [N, M].
+ * Pseudo-labels (for stage-1 pre-training) come from a labels store whose classes are named
+ * as the labels' are, with an optional F32 [N] tensor "reliability".
+ *
  * A "features" store of [N, M * P] is accepted too (what `mer import` makes from
  * .npy files): reliability 1, and a row of NaN marks a missing prior.
  */
@@ -36,8 +39,9 @@ struct mer_dataset_params {
     const char *features[MER_N_MODALITIES]; /* store paths; NULL or "" = modality unused */
     const char *labels;                     /* labels store path (required) */
     const char *priors;                     /* priors store path; NULL or "" = none */
-    enum mer_missing_policy missing;        /* a sample absent from a feature store */
-    enum mer_nan_policy nan;                /* NaN/Inf in features */
+    const char *pseudo_labels; /* labels store of pseudo-labels (stage-1 pre-training), or "" */
+    enum mer_missing_policy missing; /* a sample absent from a feature store */
+    enum mer_nan_policy nan;         /* NaN/Inf in features */
 };
 
 struct mer_dataset_params mer_dataset_default_params(void);
@@ -60,6 +64,8 @@ struct mer_dataset {
     float *prior;                  /* [n, M, P] */
     float *prior_reliability;      /* [n, M] */
     float *prior_present;          /* [n, M] 1 or 0 */
+    int64_t *pseudo;           /* [n] pseudo-label (class index), -1 = none; NULL = none given */
+    float *pseudo_reliability; /* [n] its reliability (the store's "reliability", else 1) */
 };
 
 /* Loads and joins; new dataset in *out (free with mer_dataset_free). */

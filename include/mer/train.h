@@ -9,6 +9,7 @@
  *   fold-K/checkpoint.safetensors  after every epoch: weights, best weights, Adam state,
  *                          epoch, early-stopping state (what --resume continues from)
  *   fold-K/predictions.safetensors  the finished fold's out-of-fold and test logits
+ *   fold-K/pretrain.jsonl  stage 1 (train.pretrain): one JSON object per epoch
  *   fold-K/log.jsonl       one JSON object per epoch: every loss term, lr, train/val WAF
  *                          and accuracy, seconds
  *   predictions/cv.csv     out-of-fold predictions on the training split
@@ -41,6 +42,8 @@ struct mer_train_params {
     int ensemble_probs;           /* average the folds' probabilities instead of raw logits */
     int write_submission;         /* submission-<split>.csv (name,discrete) per predicted split */
     double class_weights[64];     /* loss.class_weights, n_class_weights of them (0 = derived) */
+    int pretrain_epochs;          /* stage 1 on pseudo-labeled unlabeled clips; 0 = off */
+    double pretrain_min_reliability;
     int n_class_weights;
     int use_modality[MER_N_MODALITIES];   /* from the data: which stores are given */
     int prior_modality[MER_N_MODALITIES]; /* model.prior.modalities */

@@ -94,7 +94,7 @@ static const struct cfg_key schema[] = {
     {"train.deterministic", T_BOOL, "false", NULL,
      "deterministic kernels only (bit-reproducible, slower on GPU)"},
     {"train.pretrain.enabled", T_BOOL, "false", NULL,
-     "stage 1: pre-train on pseudo-labeled clips (not implemented yet: true is refused)"},
+     "stage 1: pre-train on unlabeled clips' pseudo-labels before the supervised epochs"},
     {"train.pretrain.pseudo_labels", T_STRING, "\"\"", NULL,
      "labels store of pseudo-labels from reliable traces"},
     {"train.pretrain.min_reliability", T_NUMBER, "0.8", "[0,1]",

@@ -49,6 +49,8 @@ void mer_dataset_free(struct mer_dataset *ds)
     free(ds->prior);
     free(ds->prior_reliability);
     free(ds->prior_present);
+    free(ds->pseudo);
+    free(ds->pseudo_reliability);
     free(ds);
 }
 
@@ -329,6 +331,72 @@ static int load_priors(struct mer_dataset *ds, const char *path)
     return ret;
 }
 
+/* Class index of a name, or -1. */
+static int class_of(const struct mer_dataset *ds, const char *name)
+{
+    for (int k = 0; k < ds->n_classes; k++)
+        if (!strcmp(ds->classes[k], name))
+            return k;
+    return -1;
+}
+
+/* The optional "reliability" F32 [n] tensor of a pseudo-labels store into rel (else 1s). */
+static int pseudo_reliability(const char *path, size_t n, float *rel)
+{
+    mer_st_file *f = NULL;
+    const struct mer_st_tensor *t;
+    for (size_t i = 0; i < n; i++)
+        rel[i] = 1.0f;
+    if (mer_st_open(&f, path, 0) < 0)
+        return -1;
+    t = mer_st_find(f, "reliability");
+    if (t && (t->dtype != MER_DTYPE_F32 || t->ndim != 1 || (size_t)t->shape[0] != n)) {
+        mer_st_close(f);
+        return mer_error("'%s': tensor 'reliability' must be F32 [%zu]", path, n);
+    }
+    if (t)
+        memcpy(rel, t->data, n * sizeof(float));
+    mer_st_close(f);
+    return 0;
+}
+
+static int load_pseudo(struct mer_dataset *ds, const char *path)
+{
+    struct mer_labels *l = NULL;
+    struct mer_strmap map = MER_STRMAP_INIT;
+    float *rel = NULL;
+    int ret = -1;
+    ds->pseudo = malloc((ds->n + 1) * sizeof(int64_t));
+    ds->pseudo_reliability = calloc(ds->n + 1, sizeof(float));
+    if (!ds->pseudo || !ds->pseudo_reliability)
+        return mer_error("out of memory");
+    for (size_t i = 0; i < ds->n; i++)
+        ds->pseudo[i] = -1;
+    if (mer_labels_read_store(&l, path) < 0 || !(rel = malloc((l->n + 1) * sizeof(float))) ||
+        pseudo_reliability(path, l->n, rel) < 0 ||
+        mer_strmap_build(&map, (const char *const *)ds->names, ds->n, NULL) < 0)
+        goto done;
+    for (size_t j = 0; j < l->n; j++) {
+        int64_t i = mer_strmap_get(&map, l->names[j]);
+        int k = l->label[j] >= 0 ? class_of(ds, l->classes[l->label[j]]) : -1;
+        if (i < 0 || l->label[j] < 0)
+            continue; /* a clip without features, or without a pseudo-label */
+        if (k < 0) {
+            mer_error("'%s': sample '%s': pseudo-label '%s' is not a class of the labels", path,
+                      l->names[j], l->classes[l->label[j]]);
+            goto done;
+        }
+        ds->pseudo[i] = k;
+        ds->pseudo_reliability[i] = rel[j];
+    }
+    ret = 0;
+done:
+    mer_strmap_release(&map);
+    mer_labels_free(l);
+    free(rel);
+    return ret;
+}
+
 int mer_dataset_load(struct mer_dataset **out, const struct mer_dataset_params *p)
 {
     struct mer_dataset *ds = calloc(1, sizeof(*ds));
@@ -358,6 +426,8 @@ int mer_dataset_load(struct mer_dataset **out, const struct mer_dataset_params *
         goto fail;
     }
     if (p->priors && *p->priors && load_priors(ds, p->priors) < 0)
+        goto fail;
+    if (p->pseudo_labels && *p->pseudo_labels && load_pseudo(ds, p->pseudo_labels) < 0)
         goto fail;
     *out = ds;
     return 0;

@@ -92,7 +92,7 @@ static float prior_weight(const struct run *r, size_t i, int m)
 
 /* Gathers rows idx[0..n-1] into the host buffers and wraps them as tensors in b. */
 static int make_batch(const struct run *r, struct batch_buf *buf, const int64_t *idx, size_t n,
-                      struct mer_batch *b)
+                      const int64_t *labels, struct mer_batch *b)
 {
     const struct mer_dataset *ds = r->ds;
     const int nm = r->mc.n_mod;
@@ -101,7 +101,7 @@ static int make_batch(const struct run *r, struct batch_buf *buf, const int64_t 
     b->n = (int64_t)n;
     for (size_t k = 0; k < n; k++) {
         size_t i = (size_t)idx[k];
-        buf->y[k] = ds->label[i] < 0 ? 0 : ds->label[i];
+        buf->y[k] = labels[i] < 0 ? 0 : labels[i];
         buf->valence[k] = ds->valence[i];
         for (int j = 0; j < nm; j++) {
             int m = r->mods[j];
@@ -147,7 +147,8 @@ static int predict(const struct run *r, mer_model *m, struct batch_buf *buf, con
         mer_scope *s = mer_scope_begin();
         struct mer_batch b;
         struct mer_forward f;
-        ret = make_batch(r, buf, idx + at, len, &b) < 0 || mer_model_forward(m, &b, 0, &f) < 0 ||
+        ret = make_batch(r, buf, idx + at, len, r->ds->label, &b) < 0 ||
+                      mer_model_forward(m, &b, 0, &f) < 0 ||
                       mer_tensor_to_host(f.logits, lg, len * k * sizeof(float)) < 0 ||
                       (f.valence && mer_tensor_to_host(f.valence, v, len * sizeof(float)) < 0)
                   ? -1
@@ -195,13 +196,14 @@ static int score(const struct run *r, const int64_t *idx, size_t n, const float 
 
 struct epoch_stats {
     double ce, inter, intra, valence, total;
+    int64_t steps;
     size_t seen;
     int64_t *pred, *truth; /* training predictions of the epoch, for train WAF */
 };
 
 /* One optimisation step on a batch. */
 static int step(const struct run *r, mer_model *m, mer_optim *opt, struct batch_buf *buf,
-                const int64_t *idx, size_t n, struct epoch_stats *st)
+                const int64_t *idx, size_t n, const int64_t *labels, struct epoch_stats *st)
 {
     mer_scope *s = mer_scope_begin();
     struct mer_batch b;
@@ -214,7 +216,7 @@ static int step(const struct run *r, mer_model *m, mer_optim *opt, struct batch_
         mer_scope_end(s);
         return mer_error("out of memory");
     }
-    if (make_batch(r, buf, idx, n, &b) < 0 || mer_model_forward(m, &b, 1, &f) < 0 ||
+    if (make_batch(r, buf, idx, n, labels, &b) < 0 || mer_model_forward(m, &b, 1, &f) < 0 ||
         mer_model_losses(m, &f, &b, &r->p->loss, &l) < 0 || mer_optim_zero_grad(opt) < 0 ||
         mer_tensor_backward(l.total) < 0 ||
         (r->p->grad_clip > 0 && mer_clip_grad_norm(mer_model_params(m), mer_model_n_params(m),
@@ -330,12 +332,34 @@ struct fold_state {
     double train_seconds;
 };
 
+/* One pass over base[0..n-1], in an order (and with dropout) drawn from (seed, fold, key)
+ * alone, so an epoch is the same whether or not the run was resumed before it. */
+static int train_pass(const struct run *r, int fold, mer_model *m, mer_optim *opt,
+                      struct batch_buf *buf, int64_t *order, const int64_t *base, size_t n,
+                      const int64_t *labels, uint64_t key, struct epoch_stats *st)
+{
+    const size_t bs = (size_t)r->p->batch_size;
+    struct mer_rng rng;
+    mer_rng_seed(&rng, mix_seed(r->p->seed, (uint64_t)fold, key));
+    mer_torch_manual_seed(mix_seed(r->p->seed, (uint64_t)fold, key + 7777));
+    memcpy(order, base, n * sizeof(*order));
+    mer_rng_shuffle(&rng, order, n);
+    for (size_t at = 0; at < n; at += bs) {
+        size_t len = n - at < bs ? n - at : bs;
+        if (len < 2 && at > 0)
+            break; /* a batch of one has no contrastive pairs; drop the remainder */
+        if (step(r, m, opt, buf, order + at, len, labels, st) < 0)
+            return -1;
+        st->steps++;
+    }
+    return 0;
+}
+
 static int run_epoch(const struct run *r, struct fold_state *fs, struct batch_buf *buf, int epoch,
                      FILE *log, float *va_logits)
 {
     const struct mer_train_params *p = r->p;
     struct epoch_stats st = {0};
-    struct mer_rng rng;
     struct mer_metrics tr = {0}, va = {0};
     double t0 = mer_now(), score_now;
     int ret = -1;
@@ -345,19 +369,10 @@ static int run_epoch(const struct run *r, struct fold_state *fs, struct batch_bu
         mer_error("out of memory");
         goto done;
     }
-    /* Batch order and dropout depend only on (seed, fold, epoch): resumable, reproducible. */
-    mer_rng_seed(&rng, mix_seed(p->seed, (uint64_t)fs->k, (uint64_t)epoch));
-    mer_torch_manual_seed(mix_seed(p->seed, (uint64_t)fs->k, (uint64_t)epoch + 7777));
-    memcpy(fs->tr, fs->tr_base, fs->n_tr * sizeof(*fs->tr)); /* each epoch from the same order */
-    mer_rng_shuffle(&rng, fs->tr, fs->n_tr);
-    for (size_t at = 0; at < fs->n_tr; at += (size_t)p->batch_size) {
-        size_t len = fs->n_tr - at < (size_t)p->batch_size ? fs->n_tr - at : (size_t)p->batch_size;
-        if (len < 2 && at > 0)
-            break; /* a batch of one has no contrastive pairs; drop the remainder */
-        if (step(r, fs->model, fs->opt, buf, fs->tr + at, len, &st) < 0)
-            goto done;
-        fs->steps++;
-    }
+    if (train_pass(r, fs->k, fs->model, fs->opt, buf, fs->tr, fs->tr_base, fs->n_tr, r->ds->label,
+                   (uint64_t)epoch, &st) < 0)
+        goto done;
+    fs->steps += st.steps;
     fs->train_seconds += mer_now() - t0;
     if (mer_metrics_compute(&tr, st.truth, st.pred, st.seen, r->mc.n_classes) < 0 ||
         predict(r, fs->model, buf, fs->va, fs->n_va, va_logits) < 0 ||
@@ -668,6 +683,74 @@ done:
     return ret;
 }
 
+/* Stage 1 (train.pretrain): unlabeled clips with a reliable pseudo-label, before the fold's
+ * supervised epochs; its own optimizer, its log in fold-K/pretrain.jsonl. Only clips without
+ * a ground-truth label take part, so no validation or test label leaks in. */
+static int pretrain(const struct run *r, struct fold_state *fs, struct batch_buf *buf,
+                    const char *dir)
+{
+    const struct mer_train_params *p = r->p;
+    const struct mer_dataset *ds = r->ds;
+    struct mer_optim_params op = mer_optim_default_params(p->optimizer);
+    int64_t *base = malloc((ds->n + 1) * sizeof(int64_t)), *order = NULL;
+    char *path = mer_strfmt("%s/pretrain.jsonl", dir);
+    mer_optim *opt = NULL;
+    FILE *log = NULL;
+    size_t n = 0;
+    int ret = -1;
+    for (size_t i = 0; base && i < ds->n; i++)
+        if (ds->label[i] < 0 && ds->pseudo[i] >= 0 &&
+            ds->pseudo_reliability[i] >= p->pretrain_min_reliability)
+            base[n++] = (int64_t)i;
+    if (!base || !path || !(order = malloc((n + 1) * sizeof(int64_t)))) {
+        mer_error("out of memory");
+        goto done;
+    }
+    if (n < (size_t)p->batch_size) {
+        mer_error("train.pretrain: %zu unlabeled clips have a pseudo-label with reliability >= "
+                  "%g, fewer than a batch",
+                  n, p->pretrain_min_reliability);
+        goto done;
+    }
+    op.lr = p->lr;
+    op.weight_decay = p->weight_decay;
+    if (mer_optim_new(&opt, mer_model_params(fs->model), mer_model_n_params(fs->model), &op) < 0)
+        goto done;
+    if (!(log = fopen(path, "w"))) {
+        mer_error("'%s': cannot write", path);
+        goto done;
+    }
+    for (int e = 1; e <= p->pretrain_epochs; e++) {
+        struct epoch_stats st = {0};
+        double t0 = mer_now();
+        st.pred = malloc((n + 1) * sizeof(int64_t));
+        st.truth = malloc((n + 1) * sizeof(int64_t));
+        if (!st.pred || !st.truth ||
+            train_pass(r, fs->k, fs->model, opt, buf, order, base, n, ds->pseudo,
+                       1000000 + (uint64_t)e, &st) < 0) {
+            free(st.pred);
+            free(st.truth);
+            goto done;
+        }
+        fprintf(log,
+                "{\"epoch\": %d, \"samples\": %zu, \"loss\": %.6f, \"ce\": %.6f, "
+                "\"inter\": %.6f, \"intra\": %.6f, \"seconds\": %.3f}\n",
+                e, n, st.total / (double)st.seen, st.ce / (double)st.seen,
+                st.inter / (double)st.seen, st.intra / (double)st.seen, mer_now() - t0);
+        free(st.pred);
+        free(st.truth);
+    }
+    ret = fflush(log) == 0 ? 0 : mer_error("'%s': write failed", path);
+done:
+    if (log)
+        fclose(log);
+    mer_optim_free(opt);
+    free(base);
+    free(order);
+    free(path);
+    return ret;
+}
+
 static int train_fold(struct run *r, int k, struct mer_train_summary *sum)
 {
     const struct mer_train_params *p = r->p;
@@ -696,6 +779,9 @@ static int train_fold(struct run *r, int k, struct mer_train_summary *sum)
     /* --resume: go on after the last epoch the checkpoint holds; the log keeps those epochs. */
     start = p->resume ? load_checkpoint(&fs, dir, &bad) : 0;
     if (start < 0 || (p->resume && trim_log(path, start) < 0))
+        goto done;
+    /* Stage 1 runs before the first supervised epoch; a checkpoint already holds its result. */
+    if (start == 0 && p->pretrain_epochs > 0 && pretrain(r, &fs, &buf, dir) < 0)
         goto done;
     if (!(log = fopen(path, start ? "a" : "w"))) {
         mer_error("'%s': cannot write", path);

@@ -57,9 +57,6 @@ static int prior_modalities(const mer_config *cfg, int *use)
 /* Keys documented for what comes next: setting them now is an error, not a silent no-op. */
 static int refuse_unimplemented(const mer_config *cfg)
 {
-    if (mer_config_bool(cfg, "train.pretrain.enabled"))
-        return mer_error("key 'train.pretrain.enabled': stage-1 pre-training is not "
-                         "implemented yet");
     return 0;
 }
 
@@ -115,6 +112,14 @@ int mer_train_params_from_config(const mer_config *cfg, struct mer_train_params 
     p->select_metric = index_of(mer_config_string(cfg, "train.select_metric"), metrics, 3);
     p->ensemble_probs = !strcmp(mer_config_string(cfg, "eval.ensemble"), "probs");
     p->write_submission = mer_config_bool(cfg, "eval.submission");
+    if (mer_config_bool(cfg, "train.pretrain.enabled")) {
+        d->pseudo_labels = mer_config_string(cfg, "train.pretrain.pseudo_labels");
+        if (!*d->pseudo_labels)
+            return mer_error("key 'train.pretrain.pseudo_labels': stage-1 pre-training needs a "
+                             "labels store of pseudo-labels");
+        p->pretrain_epochs = (int)mer_config_int(cfg, "train.pretrain.epochs");
+        p->pretrain_min_reliability = mer_config_number(cfg, "train.pretrain.min_reliability");
+    }
     p->n_class_weights = (int)mer_config_list_size(cfg, "loss.class_weights");
     if (p->n_class_weights > 64)
         return mer_error("key 'loss.class_weights': at most 64 values");
