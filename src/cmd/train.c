@@ -8,6 +8,7 @@
 #include "mer/torch.h"
 #include "mer/train.h"
 
+#include <cblas.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,7 +134,7 @@ static int run(struct train_opts *o)
     struct mer_train_summary sum;
     const char *tests[16];
     char *cfg_path = NULL;
-    int ret = -1;
+    int ret = -1, threads;
     if (o->resume && !o->config) { /* resume with the run's own config */
         o->config = cfg_path = mer_path_join(o->out, "config.json");
         if (cfg_path && !mer_path_exists(cfg_path)) {
@@ -158,7 +159,11 @@ static int run(struct train_opts *o)
     tp.shard_count = o->shard.count;
     tp.quiet = o->quiet;
     tp.run_dir = o->out;
-    mer_torch_set_threads(o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN));
+    threads = o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    /* One count for libtorch and for OpenBLAS under it: OpenBLAS starts a thread per core, and
+     * spare ones spin in sched_yield (a fifth of a one-thread step, measured). */
+    mer_torch_set_threads(threads);
+    openblas_set_num_threads(threads);
     if (select_device(cfg, o->device) < 0 ||
         ((o->deterministic || mer_config_bool(cfg, "train.deterministic")) &&
          mer_torch_set_deterministic(1) < 0))
