@@ -21,7 +21,4 @@ int cmd_eval(int argc, const char **argv);
 /* Prints "mer <cmd>: <last recorded error>" to stderr; returns 1. */
 int cmd_fail(const char *cmd);
 
-/* Prints the version lines of mer and its libraries to stdout. */
-void cmd_print_versions(void);
-
 #endif

@@ -14,7 +14,7 @@
 
 static const char *const usage[] = {"mer version", "mer --version", NULL};
 
-void cmd_print_versions(void)
+static void print_versions(void)
 {
     unsigned fmt = avformat_version();
     printf("mer %s\n", MER_VERSION);
@@ -34,6 +34,6 @@ int cmd_version(int argc, const char **argv)
         return mer_opt_exit_code(n);
     if (n > 0)
         return mer_usage_error("version", "unexpected argument '%s'", argv[0]);
-    cmd_print_versions();
+    print_versions();
     return 0;
 }
