@@ -5,8 +5,10 @@ Usage: torch_mlp.py OUTDIR
 Writes raw little-endian arrays (<name>.f32 / <name>.i64) and text loss curves:
   w1 b1 w2 b2 x y           initial weights of a 2-layer MLP and a fixed toy batch
   <opt>.losses              loss per step (one per line) for opt in sgd, adam, adamw_clip
+  adamw_clip.norms          the gradient norm clip_grad_norm_ returned at each step
   <opt>.<param>.f32         weights after the last step
   ops_in, ln_w, ln_b        input of the single-op checks; ops_<name>.f32 their outputs
+                            (ops_dropout after torch.manual_seed(7))
   ts.pt, ts_in, ts_out      a TorchScript module, an input and its output
 """
 import os
@@ -35,17 +37,19 @@ def mlp_loss(params, x, y, act):
 def train(out, name, init, x, y, make_opt, clip=None, act="relu"):
     params = [p.clone().requires_grad_(True) for p in init]
     opt = make_opt(params)
-    losses = []
+    losses, norms = [], []
     for _ in range(STEPS):
         opt.zero_grad()
         loss = mlp_loss(params, x, y, act)
         loss.backward()
         if clip:
-            torch.nn.utils.clip_grad_norm_(params, clip)
+            norms.append(torch.nn.utils.clip_grad_norm_(params, clip).item())
         opt.step()
         losses.append(loss.item())
-    with open(os.path.join(out, f"{name}.losses"), "w") as f:
-        f.write("\n".join("%.9g" % v for v in losses) + "\n")
+    for ext, values in (("losses", losses), ("norms", norms)):
+        if values:
+            with open(os.path.join(out, f"{name}.{ext}"), "w") as f:
+                f.write("\n".join("%.9g" % v for v in values) + "\n")
     for pname, p in zip(("w1", "b1", "w2", "b2"), params):
         save(out, f"{name}.{pname}", p)
 
@@ -86,6 +90,16 @@ def main():
     save(out, "ops_logsumexp", torch.logsumexp(a, 1))
     save(out, "ops_normalize", F.normalize(a, dim=1))
     save(out, "ops_sigmoid_tanh", torch.sigmoid(a) * torch.tanh(a))
+    save(out, "ops_gelu", F.gelu(a))
+    save(out, "ops_max", a.max(1, keepdim=True).values)
+    save(out, "ops_mean", a.mean(0))
+    save(out, "ops_masked_fill", a.masked_fill(a > 0, -2.5))
+    save(out, "ops_index_select", a.index_select(0, torch.tensor([4, 0, 2])))
+    save(out, "ops_cat", torch.cat([a, a * 2], 1))
+    save(out, "ops_stack", torch.stack([a, a * 2], 0))
+    save(out, "ops_matmul", a @ a.t())
+    torch.manual_seed(7)
+    save(out, "ops_dropout", F.dropout(a, 0.3, training=True))
 
     m = torch.jit.script(Tiny())
     m.save(os.path.join(out, "ts.pt"))
