@@ -20,6 +20,9 @@ struct mer_cmd {
 };
 
 static const struct mer_cmd commands[] = {
+    {"prompt", cmd_prompt, "write Gemini requests (JSONL) asking for per-modality reasoning", 0},
+    {"query", cmd_query, "send requests to a Gemini-compatible endpoint, append the answers", 0},
+    {"ingest", cmd_ingest, "turn Gemini answers into a priors store (+ report, pseudo-labels)", 0},
     {"import", cmd_import, "convert per-sample .npy features into a feature store", 0},
     {"import-labels", cmd_import_labels, "read a label CSV (MER2024 or manifest) into a store", 0},
     {"info", cmd_info, "describe a feature store and verify its checksums", 0},

@@ -17,6 +17,9 @@ int cmd_import_labels(int argc, const char **argv);
 int cmd_config(int argc, const char **argv);
 int cmd_train(int argc, const char **argv);
 int cmd_eval(int argc, const char **argv);
+int cmd_prompt(int argc, const char **argv);
+int cmd_query(int argc, const char **argv);
+int cmd_ingest(int argc, const char **argv);
 
 /* Prints "mer <cmd>: <last recorded error>" to stderr; returns 1. */
 int cmd_fail(const char *cmd);
