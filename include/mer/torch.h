@@ -138,6 +138,13 @@ int mer_tensor_backward(mer_tensor *loss);
 int mer_tensor_grad(mer_tensor **out, const mer_tensor *t);
 /* Sets t's gradient to zeros where it has one (torch 1.13's zero_grad(set_to_none=False)). */
 int mer_tensor_zero_grad(mer_tensor *t);
+/* Moves n float32 CPU leaf tensors (a model's parameters) into one contiguous block, each
+ * becoming a view of it with its values kept, and gives each a zero gradient viewing a second
+ * block; their host addresses go to *values and *grads, valid while the tensors live. Tensor
+ * i starts at the sum of the numels before it, in both. For plain-C kernels that work on all
+ * parameters at once (src/model/cnet.c); torch ops and optimizers keep working on the tensors.
+ * -1 for a tensor that is not float32 on the CPU. */
+int mer_tensors_flatten(mer_tensor *const *t, size_t n, float **values, float **grads);
 /* dst <- src in place, outside autograd (loading weights); src broadcasts to dst's shape and
  * is converted to its dtype and device. */
 int mer_tensor_copy_(mer_tensor *dst, const mer_tensor *src);

@@ -390,6 +390,34 @@ int mer_tensor_zero_grad(mer_tensor *t)
     MER_CATCH
 }
 
+int mer_tensors_flatten(mer_tensor *const *t, size_t n, float **values, float **grads)
+{
+    MER_TRY torch::NoGradGuard no_grad;
+    int64_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        const torch::Tensor &p = t[i]->t;
+        if (!p.device().is_cpu() || p.scalar_type() != torch::kFloat32)
+            return mer_error("flatten: tensor %zu is not float32 on the CPU", i);
+        total += p.numel();
+    }
+    auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
+    torch::Tensor vb = torch::empty({total}, f32), gb = torch::zeros({total}, f32);
+    int64_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        torch::Tensor &p = t[i]->t;
+        const int64_t k = p.numel();
+        torch::Tensor v = vb.narrow(0, at, k).view(p.sizes());
+        v.copy_(p);
+        p.set_data(v); // the leaf keeps its identity and requires_grad; its storage moves
+        p.mutable_grad() = gb.narrow(0, at, k).view(p.sizes());
+        at += k;
+    }
+    *values = vb.data_ptr<float>();
+    *grads = gb.data_ptr<float>();
+    return 0;
+    MER_CATCH
+}
+
 int mer_tensor_copy_(mer_tensor *dst, const mer_tensor *src)
 {
     MER_TRY torch::NoGradGuard no_grad;

@@ -1,0 +1,1010 @@
+/*
+ * The training step in plain C (cnet.h). Dimension legend as model.c's: N = batch,
+ * M = modalities, D_m = feature dim, H = hidden, P = prior dim, K = classes, Z = projection
+ * dim, A = heads, E = H / A. Token-major buffers: [N, M*H] is also [N*M, H], the stack of
+ * the modality tokens, and the concatenation the fusion MLP reads.
+ */
+#include "mer/cnet.h"
+#include "mer/error.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LAYERS 8
+#define NORM_EPS   1e-12f /* F.normalize */
+#define LN_EPS     1e-5f  /* nn.LayerNorm */
+
+struct lin {
+    const float *w, *b; /* [out, in], [out] */
+    float *gw, *gb;
+    int64_t in, out;
+};
+
+/* Activations of one step, [cap, ...] each; what backward needs and its scratch. */
+struct acts {
+    float *xd[MER_MAX_MODALITIES][MAX_LAYERS];    /* each encoder layer's (dropped) input */
+    float *scale[MER_MAX_MODALITIES][MAX_LAYERS]; /* dropout factors of layers >= 1 */
+    float *act[MER_MAX_MODALITIES][MAX_LAYERS];   /* ReLU outputs */
+    float *h, *q, *hi, *pre, *pre2;               /* [N, M*H] */
+    float *kv, *Q, *K, *V, *o, *xhat, *rstd, *att, *any;
+    float *f1, *a, *wts, *f, *p1, *p2, *z, *znorm, *logits, *v;
+    float *keys, *sim, *cn, *cnorm;
+    /* gradients and scratch */
+    float *dh, *dhi, *dq, *dtmp, *dtmp2, *u, *du, *df, *dp, *dlogits, *dz, *dv, *dsim, *dkeys,
+        *dC, *dact, *din;
+};
+
+struct mer_cnet {
+    struct mer_model_config c;
+    int64_t cap, mh; /* capacity, M*H */
+    int priors;      /* a prior mode with prior_dim > 0 */
+    struct lin enc[MER_MAX_MODALITIES][MAX_LAYERS], prior_proj[MER_MAX_MODALITIES];
+    struct lin inject[MER_MAX_MODALITIES], gamma[MER_MAX_MODALITIES], beta[MER_MAX_MODALITIES];
+    struct lin wq, wk, wv, wo, fuse1, fuse2, classifier, proj1, proj2, valence;
+    const float *norm_w, *norm_b, *proto;
+    float *g_norm_w, *g_norm_b, *g_proto;
+    struct acts s;
+    float *arena;
+    int64_t n; /* the last step's batch */
+};
+
+/* ---- parameters: found by their PyTorch names in the flattened block ---- */
+
+struct binder {
+    mer_model *m;
+    float *values, *grads;
+};
+
+static int find(const struct binder *bd, const char *name, int64_t numel, float **v, float **g)
+{
+    int64_t at = 0;
+    for (size_t i = 0; i < mer_model_n_params(bd->m); i++) {
+        mer_tensor *t = mer_model_param(bd->m, i);
+        if (!strcmp(mer_model_param_name(bd->m, i), name)) {
+            if (mer_tensor_numel(t) != numel)
+                MER_BUG("cnet: parameter %s has %lld values, expected %lld", name,
+                        (long long)mer_tensor_numel(t), (long long)numel);
+            *v = bd->values + at;
+            *g = bd->grads + at;
+            return 0;
+        }
+        at += mer_tensor_numel(t);
+    }
+    return mer_error("cnet: the model has no parameter '%s'", name);
+}
+
+static int bind_linear(const struct binder *bd, struct lin *l, const char *prefix, int64_t in,
+                       int64_t out)
+{
+    char name[64];
+    float *w, *b;
+    l->in = in;
+    l->out = out;
+    snprintf(name, sizeof(name), "%s.weight", prefix);
+    if (find(bd, name, in * out, &w, &l->gw) < 0)
+        return -1;
+    snprintf(name, sizeof(name), "%s.bias", prefix);
+    if (find(bd, name, out, &b, &l->gb) < 0)
+        return -1;
+    l->w = w;
+    l->b = b;
+    return 0;
+}
+
+static int bind_injection(struct mer_cnet *e, const struct binder *bd)
+{
+    const struct mer_model_config *c = &e->c;
+    const int64_t h = c->hidden;
+    char p[48];
+    float *w, *b;
+    for (int m = 0; m < c->n_mod; m++) {
+        snprintf(p, sizeof(p), "prior_proj.%d", m);
+        if (bind_linear(bd, &e->prior_proj[m], p, c->prior_dim, h) < 0)
+            return -1;
+        if (c->prior_mode == MER_PRIOR_CONCAT || c->prior_mode == MER_PRIOR_GATE) {
+            snprintf(p, sizeof(p), "inject.%d", m);
+            if (bind_linear(bd, &e->inject[m], p, 2 * h, h) < 0)
+                return -1;
+        } else if (c->prior_mode == MER_PRIOR_FILM) {
+            snprintf(p, sizeof(p), "gamma.%d", m);
+            if (bind_linear(bd, &e->gamma[m], p, h, h) < 0)
+                return -1;
+            snprintf(p, sizeof(p), "beta.%d", m);
+            if (bind_linear(bd, &e->beta[m], p, h, h) < 0)
+                return -1;
+        }
+    }
+    if (c->prior_mode != MER_PRIOR_CROSS_ATTENTION)
+        return 0;
+    if (bind_linear(bd, &e->wq, "wq", h, h) < 0 || bind_linear(bd, &e->wk, "wk", h, h) < 0 ||
+        bind_linear(bd, &e->wv, "wv", h, h) < 0 || bind_linear(bd, &e->wo, "wo", h, h) < 0 ||
+        find(bd, "norm.weight", h, &w, &e->g_norm_w) < 0 ||
+        find(bd, "norm.bias", h, &b, &e->g_norm_b) < 0)
+        return -1;
+    e->norm_w = w;
+    e->norm_b = b;
+    return 0;
+}
+
+static int bind_all(struct mer_cnet *e, const struct binder *bd)
+{
+    const struct mer_model_config *c = &e->c;
+    const int64_t h = c->hidden;
+    char p[48];
+    float *proto;
+    for (int m = 0; m < c->n_mod; m++)
+        for (int l = 0; l < c->encoder_layers; l++) {
+            snprintf(p, sizeof(p), "encoders.%d.linears.%d", m, l);
+            if (bind_linear(bd, &e->enc[m][l], p, l ? h : c->dims[m], h) < 0)
+                return -1;
+        }
+    if ((e->priors && bind_injection(e, bd) < 0) ||
+        bind_linear(bd, &e->fuse1, "fuse1", c->n_mod * h, h) < 0 ||
+        bind_linear(bd, &e->fuse2, "fuse2", h, c->n_mod) < 0 ||
+        bind_linear(bd, &e->classifier, "classifier", h, c->n_classes) < 0 ||
+        bind_linear(bd, &e->proj1, "proj1", h, h) < 0 ||
+        bind_linear(bd, &e->proj2, "proj2", h, c->proj_dim) < 0 ||
+        find(bd, "prototypes", (int64_t)c->n_classes * c->proj_dim, &proto, &e->g_proto) < 0 ||
+        (c->valence_head && bind_linear(bd, &e->valence, "valence", h, 1) < 0))
+        return -1;
+    e->proto = proto;
+    return 0;
+}
+
+/* ---- activation memory: one block, carved in a fixed order ---- */
+
+struct carver {
+    float *base;
+    size_t used;
+};
+
+static float *carve(struct carver *cv, int64_t n)
+{
+    float *p = cv->base ? cv->base + cv->used : NULL;
+    cv->used += ((size_t)n + 15) & ~(size_t)15; /* 64-byte steps keep every buffer aligned */
+    return p;
+}
+
+static void carve_all(struct mer_cnet *e, struct carver *cv)
+{
+    const struct mer_model_config *c = &e->c;
+    const int64_t n = e->cap, h = c->hidden, mh = e->mh, k = c->n_classes, z = c->proj_dim;
+    const int64_t nk = n + k, a = c->heads > 0 ? c->heads : 1, dmax = mh > h ? 2 * mh : 2 * h;
+    struct acts *s = &e->s;
+    int64_t din = 2 * h;
+    for (int m = 0; m < c->n_mod; m++) {
+        din = c->dims[m] > din ? c->dims[m] : din;
+        for (int l = 0; l < c->encoder_layers; l++) {
+            s->xd[m][l] = carve(cv, n * (l ? h : c->dims[m]));
+            s->scale[m][l] = l ? carve(cv, n * h) : NULL;
+            s->act[m][l] = carve(cv, n * h);
+        }
+    }
+    s->h = carve(cv, n * mh);
+    s->q = carve(cv, n * mh);
+    s->hi = carve(cv, n * mh);
+    s->pre = carve(cv, n * mh);
+    s->pre2 = carve(cv, n * mh);
+    s->kv = carve(cv, n * mh);
+    s->Q = carve(cv, n * mh);
+    s->K = carve(cv, n * mh);
+    s->V = carve(cv, n * mh);
+    s->o = carve(cv, n * mh);
+    s->xhat = carve(cv, n * mh);
+    s->rstd = carve(cv, n * c->n_mod);
+    s->att = carve(cv, n * a * c->n_mod * c->n_mod);
+    s->any = carve(cv, n);
+    s->f1 = carve(cv, n * h);
+    s->a = carve(cv, n * c->n_mod);
+    s->wts = carve(cv, n * c->n_mod);
+    s->f = carve(cv, n * h);
+    s->p1 = carve(cv, n * h);
+    s->p2 = carve(cv, n * z);
+    s->z = carve(cv, n * z);
+    s->znorm = carve(cv, n);
+    s->logits = carve(cv, n * k);
+    s->v = carve(cv, n);
+    s->keys = carve(cv, nk * z);
+    s->sim = carve(cv, n * nk);
+    s->cn = s->keys + n * z; /* the normalised prototypes are the last K keys */
+    s->cnorm = carve(cv, k);
+    s->dh = carve(cv, n * mh);
+    s->dhi = carve(cv, n * mh);
+    s->dq = carve(cv, n * mh);
+    s->dtmp = carve(cv, n * dmax);
+    s->dtmp2 = carve(cv, n * dmax);
+    s->u = carve(cv, n * 2 * h);
+    s->du = carve(cv, n * 2 * h);
+    s->df = carve(cv, n * h);
+    s->dp = carve(cv, n * (h > z ? h : z));
+    s->dlogits = carve(cv, n * k);
+    s->dz = carve(cv, n * z);
+    s->dv = carve(cv, n);
+    s->dsim = carve(cv, n * nk);
+    s->dkeys = carve(cv, nk * z);
+    s->dC = carve(cv, k * z);
+    s->dact = carve(cv, n * h);
+    s->din = carve(cv, n * (din > h ? din : h));
+}
+
+int mer_cnet_new(struct mer_cnet **out, mer_model *m, const struct mer_model_config *c,
+                 int64_t cap)
+{
+    struct mer_cnet *e = calloc(1, sizeof(*e));
+    struct binder bd = {m, NULL, NULL};
+    struct carver cv = {NULL, 0};
+    if (!e)
+        return mer_error("out of memory");
+    e->c = *c;
+    e->cap = cap;
+    e->mh = c->n_mod * c->hidden;
+    e->priors = c->prior_mode != MER_PRIOR_NONE && c->prior_dim > 0;
+    if (c->encoder_layers > MAX_LAYERS)
+        MER_BUG("cnet: %d encoder layers", c->encoder_layers);
+    if (mer_tensors_flatten(mer_model_params(m), mer_model_n_params(m), &bd.values, &bd.grads) <
+            0 ||
+        bind_all(e, &bd) < 0)
+        goto fail;
+    carve_all(e, &cv);
+    if (!(e->arena = aligned_alloc(64, cv.used * sizeof(float)))) {
+        mer_error("out of memory (%zu MB of activations)", cv.used * sizeof(float) >> 20);
+        goto fail;
+    }
+    memset(e->arena, 0, cv.used * sizeof(float));
+    cv.base = e->arena;
+    cv.used = 0;
+    carve_all(e, &cv);
+    *out = e;
+    return 0;
+fail:
+    free(e);
+    return -1;
+}
+
+void mer_cnet_free(struct mer_cnet *e)
+{
+    if (!e)
+        return;
+    free(e->arena);
+    free(e);
+}
+
+/* ---- building blocks ---- */
+
+/* y = x W^T + b over n rows; ldx and ldy are the row strides. */
+static void lin_fwd(const struct lin *l, const float *x, int64_t ldx, int64_t n, float *y,
+                    int64_t ldy)
+{
+    for (int64_t i = 0; i < n; i++)
+        memcpy(y + i * ldy, l->b, (size_t)l->out * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)l->out, (int)l->in, 1.0f, x,
+                (int)ldx, l->w, (int)l->in, 1.0f, y, (int)ldy);
+}
+
+/* The weight and bias gradients of y = x W^T + b (overwritten), and dx = dy W when dx is not
+ * NULL (added to dx when accumulate, else written). */
+static void lin_bwd(struct lin *l, const float *x, int64_t ldx, const float *dy, int64_t lddy,
+                    int64_t n, float *dx, int64_t lddx, int accumulate)
+{
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)l->out, (int)l->in, (int)n, 1.0f, dy,
+                (int)lddy, x, (int)ldx, 0.0f, l->gw, (int)l->in);
+    for (int64_t o = 0; o < l->out; o++)
+        l->gb[o] = 0;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t o = 0; o < l->out; o++)
+            l->gb[o] += dy[i * lddy + o];
+    if (dx)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)l->in, (int)l->out,
+                    1.0f, dy, (int)lddy, l->w, (int)l->in, accumulate ? 1.0f : 0.0f, dx,
+                    (int)lddx);
+}
+
+static void relu_inplace(float *x, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        x[i] = x[i] > 0 ? x[i] : 0;
+}
+
+/* dy *= (y > 0), the ReLU's backward from its output. */
+static void relu_bwd(float *dy, const float *y, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        dy[i] = y[i] > 0 ? dy[i] : 0;
+}
+
+static float uniform01(struct mer_rng *r)
+{
+    return (float)(mer_rng_next(r) >> 40) * (1.0f / 16777216.0f);
+}
+
+/* out = dropout(x) (inverted: kept values scaled by 1 / (1 - p)); the factors go to scale
+ * when it is not NULL. Evaluation mode (rng NULL) or p = 0 copies. */
+static void dropout(const float *x, float *out, float *scale, int64_t n, double p,
+                    struct mer_rng *rng)
+{
+    const float keep = p < 1 ? (float)(1.0 / (1.0 - p)) : 0.0f;
+    if (!rng || p <= 0) {
+        memcpy(out, x, (size_t)n * sizeof(float));
+        for (int64_t i = 0; scale && i < n; i++)
+            scale[i] = 1.0f;
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        float f = uniform01(rng) < (float)p ? 0.0f : keep;
+        out[i] = x[i] * f;
+        if (scale)
+            scale[i] = f;
+    }
+}
+
+static float mask_at(const struct mer_host_batch *b, int64_t i, int m, int nm)
+{
+    return b->modality_mask ? b->modality_mask[i * nm + m] : 1.0f;
+}
+
+/* ---- forward ---- */
+
+static void encode(struct mer_cnet *e, const struct mer_host_batch *b, int m, struct mer_rng *rng)
+{
+    const struct mer_model_config *c = &e->c;
+    const int64_t n = b->n, h = c->hidden, L = c->encoder_layers;
+    struct acts *s = &e->s;
+    const float *in = b->x[m];
+    for (int64_t l = 0; l < L; l++) {
+        const int64_t d = l ? h : c->dims[m];
+        dropout(in, s->xd[m][l], s->scale[m][l], n * d, c->dropout, rng);
+        lin_fwd(&e->enc[m][l], s->xd[m][l], d, n, s->act[m][l], h);
+        relu_inplace(s->act[m][l], n * h);
+        in = s->act[m][l];
+    }
+    for (int64_t i = 0; i < n; i++) {
+        const float mk = mask_at(b, i, m, c->n_mod);
+        for (int64_t j = 0; j < h; j++)
+            s->h[i * e->mh + m * h + j] = in[i * h + j] * mk;
+    }
+}
+
+static float sigmoidf(float x)
+{
+    return 1.0f / (1.0f + expf(-x));
+}
+
+/* [h_m ; q_m] as [N, 2H] in u. */
+static void pair_rows(const struct mer_cnet *e, int m, int64_t n, float *u)
+{
+    const int64_t h = e->c.hidden;
+    for (int64_t i = 0; i < n; i++) {
+        memcpy(u + i * 2 * h, e->s.h + i * e->mh + m * h, (size_t)h * sizeof(float));
+        memcpy(u + i * 2 * h + h, e->s.q + i * e->mh + m * h, (size_t)h * sizeof(float));
+    }
+}
+
+/* concat, gate and film: hi_m = h_m + w_m * delta_m. */
+static void inject_residual(struct mer_cnet *e, const struct mer_host_batch *b, int m)
+{
+    const struct mer_model_config *c = &e->c;
+    const int64_t n = b->n, h = c->hidden, mh = e->mh, off = m * h;
+    struct acts *s = &e->s;
+    if (c->prior_mode == MER_PRIOR_FILM) {
+        lin_fwd(&e->gamma[m], s->q + off, mh, n, s->pre + off, mh);
+        lin_fwd(&e->beta[m], s->q + off, mh, n, s->pre2 + off, mh);
+    } else {
+        pair_rows(e, m, n, s->u);
+        lin_fwd(&e->inject[m], s->u, 2 * h, n, s->pre + off, mh);
+    }
+    for (int64_t i = 0; i < n; i++) {
+        const float w = b->prior_w[i * c->n_mod + m];
+        for (int64_t j = 0; j < h; j++) {
+            const int64_t at = i * mh + off + j;
+            float delta;
+            if (c->prior_mode == MER_PRIOR_CONCAT)
+                delta = s->pre[at] > 0 ? s->pre[at] : 0;
+            else if (c->prior_mode == MER_PRIOR_GATE)
+                delta = sigmoidf(s->pre[at]) * s->q[at];
+            else
+                delta = s->pre[at] * s->h[at] + s->pre2[at];
+            s->hi[at] = s->h[at] + w * delta;
+        }
+    }
+}
+
+/* Attention of every token (n, i) over the prior keys of sample n, per head: att and o. */
+static void attend(struct mer_cnet *e, const struct mer_host_batch *b)
+{
+    const int nm = e->c.n_mod, A = e->c.heads;
+    const int64_t n = b->n, h = e->c.hidden, E = h / A;
+    const float sc = 1.0f / sqrtf((float)E);
+    struct acts *s = &e->s;
+    for (int64_t r = 0; r < n; r++) {
+        s->any[r] = 0;
+        for (int j = 0; j < nm; j++)
+            s->any[r] = b->prior_w[r * nm + j] > 0 ? 1.0f : s->any[r];
+        for (int a = 0; a < A; a++)
+            for (int i = 0; i < nm; i++) {
+                float *att = s->att + ((r * A + a) * nm + i) * nm, mx = -INFINITY, sum = 0;
+                const float *q = s->Q + (r * nm + i) * h + a * E;
+                float *o = s->o + (r * nm + i) * h + a * E;
+                for (int j = 0; j < nm; j++) {
+                    const float *k = s->K + (r * nm + j) * h + a * E;
+                    float d = 0;
+                    for (int64_t t = 0; t < E; t++)
+                        d += q[t] * k[t];
+                    att[j] = b->prior_w[r * nm + j] > 0 ? d * sc : -INFINITY;
+                    mx = att[j] > mx ? att[j] : mx;
+                }
+                for (int j = 0; j < nm; j++) {
+                    att[j] = s->any[r] > 0 ? expf(att[j] - mx) : 0.0f; /* no key: attends 0 */
+                    sum += att[j];
+                }
+                for (int64_t t = 0; t < E; t++)
+                    o[t] = 0;
+                for (int j = 0; j < nm; j++) {
+                    const float *v = s->V + (r * nm + j) * h + a * E;
+                    att[j] = sum > 0 ? att[j] / sum : 0.0f;
+                    for (int64_t t = 0; t < E; t++)
+                        o[t] += att[j] * v[t];
+                }
+            }
+    }
+}
+
+/* y = LayerNorm(x) per row of H, keeping xhat and 1/std for backward. */
+static void layer_norm(struct mer_cnet *e, const float *x, int64_t rows, float *y)
+{
+    const int64_t h = e->c.hidden;
+    struct acts *s = &e->s;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *xr = x + r * h;
+        float mean = 0, var = 0, rstd;
+        for (int64_t j = 0; j < h; j++)
+            mean += xr[j];
+        mean /= (float)h;
+        for (int64_t j = 0; j < h; j++)
+            var += (xr[j] - mean) * (xr[j] - mean);
+        rstd = 1.0f / sqrtf(var / (float)h + LN_EPS);
+        s->rstd[r] = rstd;
+        for (int64_t j = 0; j < h; j++) {
+            s->xhat[r * h + j] = (xr[j] - mean) * rstd;
+            y[r * h + j] = s->xhat[r * h + j] * e->norm_w[j] + e->norm_b[j];
+        }
+    }
+}
+
+static void cross_attention(struct mer_cnet *e, const struct mer_host_batch *b)
+{
+    const int nm = e->c.n_mod;
+    const int64_t n = b->n, h = e->c.hidden, rows = n * nm;
+    struct acts *s = &e->s;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < h; j++)
+            s->kv[r * h + j] = s->q[r * h + j] * b->prior_w[r];
+    lin_fwd(&e->wq, s->h, h, rows, s->Q, h);
+    lin_fwd(&e->wk, s->kv, h, rows, s->K, h);
+    lin_fwd(&e->wv, s->kv, h, rows, s->V, h);
+    attend(e, b);
+    lin_fwd(&e->wo, s->o, h, rows, s->dtmp, h);
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < h; j++)
+            s->dtmp[r * h + j] = s->h[r * h + j] + s->dtmp[r * h + j] * s->any[r / nm];
+    layer_norm(e, s->dtmp, rows, s->hi);
+}
+
+static void inject(struct mer_cnet *e, const struct mer_host_batch *b)
+{
+    const struct mer_model_config *c = &e->c;
+    struct acts *s = &e->s;
+    if (!e->priors) {
+        memcpy(s->hi, s->h, (size_t)(b->n * e->mh) * sizeof(float));
+        return;
+    }
+    for (int m = 0; m < c->n_mod; m++)
+        lin_fwd(&e->prior_proj[m], b->prior[m], c->prior_dim, b->n, s->q + m * c->hidden, e->mh);
+    if (c->prior_mode == MER_PRIOR_CROSS_ATTENTION) {
+        cross_attention(e, b);
+        return;
+    }
+    for (int m = 0; m < c->n_mod; m++)
+        inject_residual(e, b, m);
+}
+
+/* The attention fusion over modality tokens: wts [N, M], f [N, H]. */
+static void fuse(struct mer_cnet *e, const struct mer_host_batch *b)
+{
+    const struct mer_model_config *c = &e->c;
+    const int nm = c->n_mod;
+    const int64_t n = b->n, h = c->hidden;
+    struct acts *s = &e->s;
+    lin_fwd(&e->fuse1, s->hi, e->mh, n, s->f1, h);
+    relu_inplace(s->f1, n * h);
+    lin_fwd(&e->fuse2, s->f1, h, n, s->a, nm);
+    for (int64_t i = 0; i < n; i++) {
+        float *a = s->a + i * nm, *w = s->wts + i * nm, mx = -INFINITY, sum = 0;
+        for (int m = 0; m < nm; m++) {
+            if (!c->attention_softmax) {
+                w[m] = a[m] * mask_at(b, i, m, nm);
+                continue;
+            }
+            w[m] = mask_at(b, i, m, nm) == 0 ? -1e30f : a[m]; /* as masked_fill(-1e30) */
+            mx = w[m] > mx ? w[m] : mx;
+        }
+        for (int m = 0; c->attention_softmax && m < nm; m++)
+            sum += (w[m] = expf(w[m] - mx));
+        for (int m = 0; c->attention_softmax && m < nm; m++)
+            w[m] /= sum;
+        for (int64_t j = 0; j < h; j++) {
+            float acc = 0;
+            for (int m = 0; m < nm; m++)
+                acc += w[m] * s->hi[i * e->mh + m * h + j];
+            s->f[i * h + j] = acc;
+        }
+    }
+}
+
+static void heads(struct mer_cnet *e, int64_t n)
+{
+    const struct mer_model_config *c = &e->c;
+    const int64_t h = c->hidden, z = c->proj_dim;
+    struct acts *s = &e->s;
+    lin_fwd(&e->classifier, s->f, h, n, s->logits, c->n_classes);
+    lin_fwd(&e->proj1, s->f, h, n, s->p1, h);
+    relu_inplace(s->p1, n * h);
+    lin_fwd(&e->proj2, s->p1, h, n, s->p2, z);
+    for (int64_t i = 0; i < n; i++) {
+        float ss = 0;
+        for (int64_t j = 0; j < z; j++)
+            ss += s->p2[i * z + j] * s->p2[i * z + j];
+        s->znorm[i] = fmaxf(sqrtf(ss), NORM_EPS);
+        for (int64_t j = 0; j < z; j++)
+            s->z[i * z + j] = s->p2[i * z + j] / s->znorm[i];
+    }
+    if (c->valence_head)
+        lin_fwd(&e->valence, s->f, h, n, s->v, 1);
+}
+
+/* ---- losses, each adding its gradient (times its weight) to dlogits, dz, dC, dv ---- */
+
+static double cross_entropy(struct mer_cnet *e, const struct mer_host_batch *b,
+                            const struct mer_loss_config *lc)
+{
+    const int k = e->c.n_classes;
+    const int64_t n = b->n;
+    double total = 0, wsum = 0, loss = 0, adj[64] = {0};
+    for (int cl = 0; lc->class_counts && cl < k; cl++)
+        total += lc->class_counts[cl];
+    for (int cl = 0; lc->ce == MER_CE_LOGIT_ADJUSTED && cl < k; cl++)
+        adj[cl] = (float)(lc->logit_adjust_tau * log(fmax(lc->class_counts[cl], 1e-12) / total));
+    for (int64_t i = 0; i < n; i++) {
+        const int64_t y = b->y[i];
+        double w = 1.0;
+        if (lc->ce == MER_CE_CLASS_WEIGHTED)
+            w = lc->class_weights ? (float)lc->class_weights[y]
+                                  : (float)(total / (k * fmax(lc->class_counts[y], 1.0)));
+        wsum += w;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        const float *lg = e->s.logits + i * k;
+        float *dl = e->s.dlogits + i * k;
+        const int64_t y = b->y[i];
+        double w = 1.0, mx = -INFINITY, sum = 0;
+        if (lc->ce == MER_CE_CLASS_WEIGHTED)
+            w = lc->class_weights ? (float)lc->class_weights[y]
+                                  : (float)(total / (k * fmax(lc->class_counts[y], 1.0)));
+        for (int cl = 0; cl < k; cl++)
+            mx = fmax(mx, (double)lg[cl] + adj[cl]);
+        for (int cl = 0; cl < k; cl++)
+            sum += exp(lg[cl] + adj[cl] - mx);
+        loss += w * (log(sum) + mx - (lg[y] + adj[y]));
+        for (int cl = 0; cl < k; cl++)
+            dl[cl] = (float)(w / wsum * (exp(lg[cl] + adj[cl] - mx) / sum - (cl == y)));
+    }
+    return loss / wsum;
+}
+
+/* Normalised prototypes C = keys[N..N+K) and the similarity logits z keys^T / tau. */
+static void similarities(struct mer_cnet *e, int64_t n, double tau)
+{
+    const int k = e->c.n_classes;
+    const int64_t z = e->c.proj_dim, nk = n + k;
+    struct acts *s = &e->s;
+    float *cn = s->keys + n * z;
+    memcpy(s->keys, s->z, (size_t)(n * z) * sizeof(float));
+    for (int cl = 0; cl < k; cl++) {
+        float ss = 0;
+        for (int64_t j = 0; j < z; j++)
+            ss += e->proto[cl * z + j] * e->proto[cl * z + j];
+        s->cnorm[cl] = fmaxf(sqrtf(ss), NORM_EPS);
+        for (int64_t j = 0; j < z; j++)
+            cn[cl * z + j] = e->proto[cl * z + j] / s->cnorm[cl];
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)nk, (int)z,
+                (float)(1.0 / tau), s->z, (int)z, s->keys, (int)z, 0.0f, s->sim, (int)nk);
+}
+
+static int key_class(const struct mer_host_batch *b, int64_t j)
+{
+    return j < b->n ? (int)b->y[j] : (int)(j - b->n);
+}
+
+/* The balanced contrastive term; its gradient on the similarity logits goes to dsim. */
+static double bcl_inter(struct mer_cnet *e, const struct mer_host_batch *b, double lambda)
+{
+    const int k = e->c.n_classes;
+    const int64_t n = b->n, nk = n + k;
+    struct acts *s = &e->s;
+    double loss = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const float *L = s->sim + i * nk;
+        float *dL = s->dsim + i * nk;
+        double mx = -INFINITY, per[64] = {0}, cnt[64] = {0}, S = 0, npos, logden, lp = 0;
+        for (int64_t j = 0; j < nk; j++)
+            mx = fmax(mx, L[j]);
+        for (int64_t j = 0; j < nk; j++)
+            if (j != i) {
+                per[key_class(b, j)] += exp(L[j] - mx);
+                cnt[key_class(b, j)] += 1;
+            }
+        for (int cl = 0; cl < k; cl++)
+            S += per[cl] / cnt[cl];
+        logden = log(S) + mx;
+        npos = cnt[b->y[i]];
+        for (int64_t j = 0; j < nk; j++) {
+            const int cj = key_class(b, j), pos = j != i && cj == b->y[i];
+            const double soft = j != i ? exp(L[j] - mx) / (cnt[cj] * S) : 0.0;
+            if (pos)
+                lp += L[j] - logden;
+            dL[j] = (float)(lambda / (double)n * (soft - (pos ? 1.0 / npos : 0.0)));
+        }
+        loss -= lp / npos;
+    }
+    return loss / (double)n;
+}
+
+/* dz += dsim keys / tau; dkeys = dsim^T z / tau (rows < N add to dz, the rest to dC). */
+static void bcl_inter_bwd(struct mer_cnet *e, int64_t n, double tau)
+{
+    const int k = e->c.n_classes;
+    const int64_t z = e->c.proj_dim, nk = n + k;
+    struct acts *s = &e->s;
+    const float it = (float)(1.0 / tau);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)z, (int)nk, it, s->dsim,
+                (int)nk, s->keys, (int)z, 1.0f, s->dz, (int)z);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nk, (int)z, (int)n, it, s->dsim,
+                (int)nk, s->z, (int)z, 0.0f, s->dkeys, (int)z);
+    for (int64_t j = 0; j < n * z; j++)
+        s->dz[j] += s->dkeys[j];
+    for (int64_t j = 0; j < k * z; j++)
+        s->dC[j] += s->dkeys[n * z + j];
+}
+
+static double bcl_intra(struct mer_cnet *e, const struct mer_host_batch *b, double lambda)
+{
+    const int64_t n = b->n, z = e->c.proj_dim;
+    struct acts *s = &e->s;
+    const float *cn = s->keys + n * z;
+    int count[64] = {0}, present = 0;
+    double loss = 0;
+    for (int64_t i = 0; i < n; i++)
+        present += count[b->y[i]]++ == 0;
+    for (int64_t i = 0; i < n; i++) {
+        const float *c = cn + b->y[i] * z, *zi = s->z + i * z;
+        const double w = 1.0 / ((double)count[b->y[i]] * present);
+        double dot = 0;
+        for (int64_t j = 0; j < z; j++) {
+            dot += zi[j] * c[j];
+            s->dz[i * z + j] -= (float)(lambda * w) * c[j];
+            s->dC[b->y[i] * z + j] -= (float)(lambda * w) * zi[j];
+        }
+        loss += w * (1.0 - dot);
+    }
+    return loss;
+}
+
+static double valence_mse(struct mer_cnet *e, const struct mer_host_batch *b, double lambda)
+{
+    const int64_t n = b->n;
+    int count = 0;
+    double loss = 0;
+    for (int64_t i = 0; i < n; i++)
+        count += b->valence && isfinite(b->valence[i]);
+    for (int64_t i = 0; i < n; i++) {
+        const int has = b->valence && isfinite(b->valence[i]);
+        const double d = has ? (double)e->s.v[i] - b->valence[i] : 0.0;
+        loss += has ? d * d / count : 0.0;
+        e->s.dv[i] = has ? (float)(lambda * 2.0 * d / count) : 0.0f;
+    }
+    return loss;
+}
+
+/* y = x / max(|x|, eps) per row: dx = (dy - y (y . dy)) / max(|x|, eps). */
+static void normalize_bwd(const float *y, const float *norm, const float *dy, float *dx,
+                          int64_t rows, int64_t z)
+{
+    for (int64_t r = 0; r < rows; r++) {
+        double dot = 0;
+        for (int64_t j = 0; j < z; j++)
+            dot += (double)y[r * z + j] * dy[r * z + j];
+        for (int64_t j = 0; j < z; j++)
+            dx[r * z + j] = (dy[r * z + j] - y[r * z + j] * (float)dot) / norm[r];
+    }
+}
+
+/* ---- backward ---- */
+
+static void heads_bwd(struct mer_cnet *e, int64_t n)
+{
+    const struct mer_model_config *c = &e->c;
+    const int64_t h = c->hidden, z = c->proj_dim;
+    struct acts *s = &e->s;
+    lin_bwd(&e->classifier, s->f, h, s->dlogits, c->n_classes, n, s->df, h, 0);
+    normalize_bwd(s->z, s->znorm, s->dz, s->dp, n, z);
+    lin_bwd(&e->proj2, s->p1, h, s->dp, z, n, s->dtmp, h, 0);
+    relu_bwd(s->dtmp, s->p1, n * h);
+    lin_bwd(&e->proj1, s->f, h, s->dtmp, h, n, s->df, h, 1);
+    if (c->valence_head)
+        lin_bwd(&e->valence, s->f, h, s->dv, 1, n, s->df, h, 1);
+    normalize_bwd(s->cn, s->cnorm, s->dC, e->g_proto, c->n_classes, z);
+}
+
+static void fuse_bwd(struct mer_cnet *e, const struct mer_host_batch *b)
+{
+    const struct mer_model_config *c = &e->c;
+    const int nm = c->n_mod;
+    const int64_t n = b->n, h = c->hidden, mh = e->mh;
+    struct acts *s = &e->s;
+    float *da = s->dtmp2; /* [N, M] */
+    for (int64_t i = 0; i < n; i++) {
+        const float *w = s->wts + i * nm, *df = s->df + i * h;
+        float dw[MER_MAX_MODALITIES], dot = 0;
+        for (int m = 0; m < nm; m++) {
+            const float *hi = s->hi + i * mh + m * h;
+            float *dhi = s->dhi + i * mh + m * h;
+            dw[m] = 0;
+            for (int64_t j = 0; j < h; j++) {
+                dw[m] += df[j] * hi[j];
+                dhi[j] = w[m] * df[j];
+            }
+            dot += w[m] * dw[m];
+        }
+        for (int m = 0; m < nm; m++)
+            da[i * nm + m] =
+                c->attention_softmax ? w[m] * (dw[m] - dot) : dw[m] * mask_at(b, i, m, nm);
+    }
+    lin_bwd(&e->fuse2, s->f1, h, da, nm, n, s->dtmp, h, 0);
+    relu_bwd(s->dtmp, s->f1, n * h);
+    lin_bwd(&e->fuse1, s->hi, mh, s->dtmp, h, n, s->dhi, mh, 1);
+}
+
+/* The LayerNorm's backward: dx from dy (rows of H), and its weight and bias gradients. */
+static void layer_norm_bwd(struct mer_cnet *e, const float *dy, int64_t rows, float *dx)
+{
+    const int64_t h = e->c.hidden;
+    struct acts *s = &e->s;
+    for (int64_t j = 0; j < h; j++)
+        e->g_norm_w[j] = e->g_norm_b[j] = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *xh = s->xhat + r * h, *g = dy + r * h;
+        float m1 = 0, m2 = 0;
+        for (int64_t j = 0; j < h; j++) {
+            const float dxh = g[j] * e->norm_w[j];
+            e->g_norm_w[j] += g[j] * xh[j];
+            e->g_norm_b[j] += g[j];
+            m1 += dxh;
+            m2 += dxh * xh[j];
+        }
+        m1 /= (float)h;
+        m2 /= (float)h;
+        for (int64_t j = 0; j < h; j++)
+            dx[r * h + j] = s->rstd[r] * (g[j] * e->norm_w[j] - m1 - xh[j] * m2);
+    }
+}
+
+/* From do (the attended values' gradient, in s->o's layout at dtmp) to dQ, dK, dV. */
+static void attend_bwd(struct mer_cnet *e, const struct mer_host_batch *b, const float *dO,
+                       float *dQ, float *dK, float *dV)
+{
+    const int nm = e->c.n_mod, A = e->c.heads;
+    const int64_t n = b->n, h = e->c.hidden, E = h / A;
+    const float sc = 1.0f / sqrtf((float)E);
+    struct acts *s = &e->s;
+    memset(dK, 0, (size_t)(n * nm * h) * sizeof(float));
+    memset(dV, 0, (size_t)(n * nm * h) * sizeof(float));
+    for (int64_t r = 0; r < n; r++)
+        for (int a = 0; a < A; a++)
+            for (int i = 0; i < nm; i++) {
+                const float *att = s->att + ((r * A + a) * nm + i) * nm;
+                const float *dout = dO + (r * nm + i) * h + a * E;
+                const float *q = s->Q + (r * nm + i) * h + a * E;
+                float *dq = dQ + (r * nm + i) * h + a * E, da[MER_MAX_MODALITIES], dot = 0;
+                for (int j = 0; j < nm; j++) {
+                    const float *v = s->V + (r * nm + j) * h + a * E;
+                    float *dv = dV + (r * nm + j) * h + a * E;
+                    da[j] = 0;
+                    for (int64_t t = 0; t < E; t++) {
+                        da[j] += dout[t] * v[t];
+                        dv[t] += att[j] * dout[t];
+                    }
+                    dot += att[j] * da[j];
+                }
+                for (int64_t t = 0; t < E; t++)
+                    dq[t] = 0;
+                for (int j = 0; j < nm; j++) {
+                    const float ds = att[j] * (da[j] - dot) * sc;
+                    const float *k = s->K + (r * nm + j) * h + a * E;
+                    float *dk = dK + (r * nm + j) * h + a * E;
+                    for (int64_t t = 0; t < E; t++) {
+                        dq[t] += ds * k[t];
+                        dk[t] += ds * q[t];
+                    }
+                }
+            }
+}
+
+static void cross_attention_bwd(struct mer_cnet *e, const struct mer_host_batch *b)
+{
+    const int nm = e->c.n_mod;
+    const int64_t n = b->n, h = e->c.hidden, rows = n * nm, rh = rows * h;
+    struct acts *s = &e->s;
+    float *dres = s->dh, *dwo = s->dtmp, *dO = s->dtmp2, *dQ = s->pre; /* pre: unused here */
+    float *dK = s->dtmp + rh, *dV = s->dtmp2 + rh;
+    layer_norm_bwd(e, s->dhi, rows, dres); /* dh starts as d(residual): the t + ... path */
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < h; j++)
+            dwo[r * h + j] = dres[r * h + j] * s->any[r / nm];
+    lin_bwd(&e->wo, s->o, h, dwo, h, rows, dO, h, 0);
+    attend_bwd(e, b, dO, dQ, dK, dV);
+    lin_bwd(&e->wq, s->h, h, dQ, h, rows, s->dh, h, 1);
+    lin_bwd(&e->wk, s->kv, h, dK, h, rows, s->dq, h, 0);
+    lin_bwd(&e->wv, s->kv, h, dV, h, rows, s->dq, h, 1);
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t j = 0; j < h; j++)
+            s->dq[r * h + j] *= b->prior_w[r];
+}
+
+static void inject_residual_bwd(struct mer_cnet *e, const struct mer_host_batch *b, int m)
+{
+    const struct mer_model_config *c = &e->c;
+    const int64_t n = b->n, h = c->hidden, mh = e->mh, off = m * h;
+    struct acts *s = &e->s;
+    float *ds = s->dtmp, *ds2 = s->dtmp2; /* [N, H] each */
+    for (int64_t i = 0; i < n; i++) {
+        const float w = b->prior_w[i * c->n_mod + m];
+        for (int64_t j = 0; j < h; j++) {
+            const int64_t at = i * mh + off + j, t = i * h + j;
+            const float dd = w * s->dhi[at]; /* d(delta) */
+            s->dh[at] = s->dhi[at];
+            if (c->prior_mode == MER_PRIOR_CONCAT) {
+                ds[t] = s->pre[at] > 0 ? dd : 0;
+            } else if (c->prior_mode == MER_PRIOR_GATE) {
+                const float g = sigmoidf(s->pre[at]);
+                s->dq[at] = dd * g;
+                ds[t] = dd * s->q[at] * g * (1 - g);
+            } else {
+                ds[t] = dd * s->h[at];  /* d(gamma) */
+                ds2[t] = dd;            /* d(beta) */
+                s->dh[at] += dd * s->pre[at];
+            }
+        }
+    }
+    if (c->prior_mode == MER_PRIOR_FILM) {
+        lin_bwd(&e->gamma[m], s->q + off, mh, ds, h, n, s->dq + off, mh, 0);
+        lin_bwd(&e->beta[m], s->q + off, mh, ds2, h, n, s->dq + off, mh, 1);
+        return;
+    }
+    pair_rows(e, m, n, s->u);
+    lin_bwd(&e->inject[m], s->u, 2 * h, ds, h, n, s->du, 2 * h, 0);
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t j = 0; j < h; j++) {
+            const int64_t at = i * mh + off + j;
+            s->dh[at] += s->du[i * 2 * h + j];
+            s->dq[at] = (c->prior_mode == MER_PRIOR_GATE ? s->dq[at] : 0) +
+                        s->du[i * 2 * h + h + j];
+        }
+}
+
+static void inject_bwd(struct mer_cnet *e, const struct mer_host_batch *b)
+{
+    const struct mer_model_config *c = &e->c;
+    struct acts *s = &e->s;
+    if (!e->priors) {
+        memcpy(s->dh, s->dhi, (size_t)(b->n * e->mh) * sizeof(float));
+        return;
+    }
+    if (c->prior_mode == MER_PRIOR_CROSS_ATTENTION)
+        cross_attention_bwd(e, b);
+    else
+        for (int m = 0; m < c->n_mod; m++)
+            inject_residual_bwd(e, b, m);
+    for (int m = 0; m < c->n_mod; m++)
+        lin_bwd(&e->prior_proj[m], b->prior[m], c->prior_dim, s->dq + m * c->hidden, e->mh, b->n,
+                NULL, 0, 0);
+}
+
+static void encode_bwd(struct mer_cnet *e, const struct mer_host_batch *b, int m)
+{
+    const struct mer_model_config *c = &e->c;
+    const int64_t n = b->n, h = c->hidden;
+    struct acts *s = &e->s;
+    for (int64_t i = 0; i < n; i++) {
+        const float mk = mask_at(b, i, m, c->n_mod);
+        for (int64_t j = 0; j < h; j++)
+            s->dact[i * h + j] = s->dh[i * e->mh + m * h + j] * mk;
+    }
+    for (int l = c->encoder_layers - 1; l >= 0; l--) {
+        const int64_t d = l ? h : c->dims[m];
+        relu_bwd(s->dact, s->act[m][l], n * h);
+        lin_bwd(&e->enc[m][l], s->xd[m][l], d, s->dact, h, n, l ? s->din : NULL, h, 0);
+        for (int64_t t = 0; l && t < n * h; t++)
+            s->dact[t] = s->din[t] * s->scale[m][l][t];
+    }
+}
+
+/* ---- the step ---- */
+
+static int check_batch(const struct mer_cnet *e, const struct mer_host_batch *b)
+{
+    if (b->n < 1 || b->n > e->cap)
+        return mer_error("cnet: a batch of %lld samples (capacity %lld)", (long long)b->n,
+                         (long long)e->cap);
+    if (e->c.n_classes > 64)
+        return mer_error("cnet: %d classes (at most 64)", e->c.n_classes);
+    for (int64_t i = 0; i < b->n; i++)
+        if (b->y[i] < 0 || b->y[i] >= e->c.n_classes)
+            return mer_error("loss: sample %lld of the batch has label %lld outside 0..%d",
+                             (long long)i, (long long)b->y[i], e->c.n_classes - 1);
+    return 0;
+}
+
+int mer_cnet_step(struct mer_cnet *e, const struct mer_host_batch *b,
+                  const struct mer_loss_config *lc, struct mer_rng *rng,
+                  struct mer_cnet_losses *out, float *logits)
+{
+    const struct mer_model_config *c = &e->c;
+    const int64_t n = b->n, z = c->proj_dim;
+    struct acts *s = &e->s;
+    if (check_batch(e, b) < 0)
+        return -1;
+    if (lc->ce != MER_CE_PLAIN && !lc->class_counts)
+        return mer_error("loss: class-weighted and logit-adjusted cross-entropy need class counts");
+    e->n = n;
+    for (int m = 0; m < c->n_mod; m++)
+        encode(e, b, m, rng);
+    inject(e, b);
+    fuse(e, b);
+    heads(e, n);
+    memset(s->dz, 0, (size_t)(n * z) * sizeof(float));
+    memset(s->dC, 0, (size_t)(c->n_classes * z) * sizeof(float));
+    out->ce = cross_entropy(e, b, lc);
+    similarities(e, n, lc->tau);
+    out->inter = bcl_inter(e, b, lc->lambda_inter);
+    bcl_inter_bwd(e, n, lc->tau);
+    out->intra = bcl_intra(e, b, lc->lambda_intra);
+    out->valence = c->valence_head ? valence_mse(e, b, lc->lambda_valence) : 0.0;
+    out->total = out->ce + lc->lambda_inter * out->inter + lc->lambda_intra * out->intra +
+                 (c->valence_head ? lc->lambda_valence * out->valence : 0.0);
+    heads_bwd(e, n);
+    fuse_bwd(e, b);
+    inject_bwd(e, b);
+    for (int m = 0; m < c->n_mod; m++)
+        encode_bwd(e, b, m);
+    if (logits)
+        memcpy(logits, s->logits, (size_t)(n * c->n_classes) * sizeof(float));
+    return 0;
+}
+
+const float *mer_cnet_logits(const struct mer_cnet *e)
+{
+    return e->s.logits;
+}
+
+const float *mer_cnet_z(const struct mer_cnet *e)
+{
+    return e->s.z;
+}
+
+const float *mer_cnet_valence(const struct mer_cnet *e)
+{
+    return e->c.valence_head ? e->s.v : NULL;
+}
