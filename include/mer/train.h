@@ -34,6 +34,7 @@ struct mer_train_params {
     double lr, weight_decay, grad_clip;
     int batch_size, epochs, patience, folds;
     uint64_t seed;
+    int c_engine;                 /* steps in plain C (cnet.h) instead of libtorch's autograd */
     int only_fold;                /* -1: all folds */
     int shard_index, shard_count; /* train folds k with k % count == index; count > 1 writes
                                      only the folds' own files (--jobs workers) */

@@ -116,12 +116,19 @@ static size_t test_splits(const mer_config *cfg, const struct mer_dataset *ds, c
     return n;
 }
 
-/* --device, else train.device (auto = cuda when available). */
-static int select_device(const mer_config *cfg, const char *flag)
+/* --device, else train.device (auto = cuda when available); then train.engine (auto = the
+ * plain-C step on the CPU, which is faster there than libtorch's autograd). */
+static int select_device(const mer_config *cfg, const char *flag, struct mer_train_params *tp)
 {
     const char *dev = flag ? flag : mer_config_string(cfg, "train.device");
+    const char *engine = mer_config_string(cfg, "train.engine");
+    int cpu;
     if (!strcmp(dev, "auto"))
         dev = mer_torch_cuda_available() ? "cuda" : "cpu";
+    cpu = !strcmp(dev, "cpu");
+    if (!cpu && !strcmp(engine, "c"))
+        return mer_error("train.engine=c runs on the CPU only, and the device is '%s'", dev);
+    tp->c_engine = !strcmp(engine, "c") || (cpu && !strcmp(engine, "auto"));
     return mer_torch_set_device(dev);
 }
 
@@ -164,7 +171,7 @@ static int run(struct train_opts *o)
      * spare ones spin in sched_yield (a fifth of a one-thread step, measured). */
     mer_torch_set_threads(threads);
     openblas_set_num_threads(threads);
-    if (select_device(cfg, o->device) < 0 ||
+    if (select_device(cfg, o->device, &tp) < 0 ||
         ((o->deterministic || mer_config_bool(cfg, "train.deterministic")) &&
          mer_torch_set_deterministic(1) < 0))
         goto done;

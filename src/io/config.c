@@ -91,6 +91,8 @@ static const struct cfg_key schema[] = {
     {"train.seed", T_INT, "0", "[0,)", "seed of folds, initialisation, shuffling and dropout"},
     {"train.device", T_ENUM, "\"auto\"", "auto|cpu|cuda",
      "where to train; auto = cuda if available"},
+    {"train.engine", T_ENUM, "\"auto\"", "auto|c|torch",
+     "the training step: plain C (CPU only), or libtorch autograd; auto = c on the CPU"},
     {"train.deterministic", T_BOOL, "false", NULL,
      "deterministic kernels only (bit-reproducible, slower on GPU)"},
     {"train.pretrain.enabled", T_BOOL, "false", NULL,

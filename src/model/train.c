@@ -3,6 +3,7 @@
  * The step reads: batch -> forward -> zero grad -> backward -> clip -> step -> log.
  */
 #include "mer/train.h"
+#include "mer/cnet.h"
 #include "mer/error.h"
 #include "mer/fs.h"
 #include "mer/metrics.h"
@@ -90,15 +91,15 @@ static float prior_weight(const struct run *r, size_t i, int m)
     return r->p->scale_by_reliability ? rel : 1.0f;
 }
 
-/* Gathers rows idx[0..n-1] into the host buffers and wraps them as tensors in b. */
-static int make_batch(const struct run *r, struct batch_buf *buf, const int64_t *idx, size_t n,
-                      const int64_t *labels, struct mer_batch *b)
+/* Gathers rows idx[0..n-1] into the host buffers, described by hb. */
+static void gather_batch(const struct run *r, struct batch_buf *buf, const int64_t *idx, size_t n,
+                         const int64_t *labels, struct mer_host_batch *hb)
 {
     const struct mer_dataset *ds = r->ds;
     const int nm = r->mc.n_mod;
     const int64_t pd = r->mc.prior_dim;
-    memset(b, 0, sizeof(*b));
-    b->n = (int64_t)n;
+    memset(hb, 0, sizeof(*hb));
+    hb->n = (int64_t)n;
     for (size_t k = 0; k < n; k++) {
         size_t i = (size_t)idx[k];
         buf->y[k] = labels[i] < 0 ? 0 : labels[i];
@@ -117,15 +118,34 @@ static int make_batch(const struct run *r, struct batch_buf *buf, const int64_t 
         }
     }
     for (int j = 0; j < nm; j++) {
+        hb->x[j] = buf->x[j];
+        hb->prior[j] = pd ? buf->prior[j] : NULL;
+    }
+    hb->modality_mask = buf->mask;
+    hb->prior_w = pd ? buf->w : NULL;
+    hb->y = buf->y;
+    hb->valence = buf->valence;
+}
+
+/* Gathers rows idx[0..n-1] into the host buffers and wraps them as tensors in b. */
+static int make_batch(const struct run *r, struct batch_buf *buf, const int64_t *idx, size_t n,
+                      const int64_t *labels, struct mer_batch *b)
+{
+    struct mer_host_batch hb;
+    const int64_t pd = r->mc.prior_dim;
+    gather_batch(r, buf, idx, n, labels, &hb);
+    memset(b, 0, sizeof(*b));
+    b->n = (int64_t)n;
+    for (int j = 0; j < r->mc.n_mod; j++) {
         int64_t xs[2] = {(int64_t)n, r->mc.dims[j]}, ps[2] = {(int64_t)n, pd};
         if (mer_tensor_from_host(&b->x[j], buf->x[j], MER_T_F32, 2, xs) < 0 ||
             (pd && mer_tensor_from_host(&b->prior[j], buf->prior[j], MER_T_F32, 2, ps) < 0))
             return -1;
     }
-    b->modality_mask = buf->mask;
-    b->prior_w = pd ? buf->w : NULL;
-    b->y = buf->y;
-    b->valence = buf->valence;
+    b->modality_mask = hb.modality_mask;
+    b->prior_w = hb.prior_w;
+    b->y = hb.y;
+    b->valence = hb.valence;
     return 0;
 }
 
@@ -201,52 +221,90 @@ struct epoch_stats {
     int64_t *pred, *truth; /* training predictions of the epoch, for train WAF */
 };
 
-/* One optimisation step on a batch. */
-static int step(const struct run *r, mer_model *m, mer_optim *opt, struct batch_buf *buf,
-                const int64_t *idx, size_t n, const int64_t *labels, struct epoch_stats *st)
+/* What a training pass updates: the model and its optimizer, and the plain-C engine when the
+ * step runs in C (train.engine), its dropout drawing from drop. */
+struct learner {
+    mer_model *model;
+    mer_optim *opt;
+    struct mer_cnet *net;
+    struct mer_rng drop;
+};
+
+/* Adds a finished step's losses (ce, inter, intra, total, valence) and predictions to st. */
+static int record_step(const struct run *r, struct epoch_stats *st, const double *v,
+                       const float *logits, const int64_t *y, size_t n)
+{
+    if (!isfinite(v[3]))
+        return mer_error("training diverged: the loss is %g (lower train.lr?)", v[3]);
+    for (size_t k = 0; k < n; k++) {
+        st->pred[st->seen + k] = argmax(logits + k * (size_t)r->mc.n_classes, r->mc.n_classes);
+        st->truth[st->seen + k] = y[k];
+    }
+    st->ce += v[0] * (double)n;
+    st->inter += v[1] * (double)n;
+    st->intra += v[2] * (double)n;
+    st->total += v[3] * (double)n;
+    st->valence += v[4] * (double)n;
+    st->seen += n;
+    return 0;
+}
+
+/* Clipping and the optimizer's step, on the gradients either engine left. */
+static int update(const struct run *r, struct learner *ln)
+{
+    mer_model *m = ln->model;
+    if (r->p->grad_clip > 0 &&
+        mer_clip_grad_norm(mer_model_params(m), mer_model_n_params(m), r->p->grad_clip, NULL) < 0)
+        return -1;
+    return mer_optim_step(ln->opt);
+}
+
+/* One optimisation step on a batch, in plain C. */
+static int step_c(const struct run *r, struct learner *ln, struct batch_buf *buf,
+                  const int64_t *idx, size_t n, const int64_t *labels, struct epoch_stats *st)
+{
+    struct mer_host_batch hb;
+    struct mer_cnet_losses l;
+    double v[5];
+    gather_batch(r, buf, idx, n, labels, &hb);
+    if (mer_cnet_step(ln->net, &hb, &r->p->loss, &ln->drop, &l, NULL) < 0 || update(r, ln) < 0)
+        return -1;
+    v[0] = l.ce;
+    v[1] = l.inter;
+    v[2] = l.intra;
+    v[3] = l.total;
+    v[4] = l.valence;
+    return record_step(r, st, v, mer_cnet_logits(ln->net), hb.y, n);
+}
+
+/* One optimisation step on a batch, through libtorch's autograd. */
+static int step_torch(const struct run *r, struct learner *ln, struct batch_buf *buf,
+                      const int64_t *idx, size_t n, const int64_t *labels,
+                      struct epoch_stats *st)
 {
     mer_scope *s = mer_scope_begin();
     struct mer_batch b;
     struct mer_forward f;
     struct mer_losses l;
-    double v[4];
+    double v[5] = {0};
     float *logits = malloc(n * (size_t)r->mc.n_classes * sizeof(float));
     int ret = -1;
     if (!logits) {
         mer_scope_end(s);
         return mer_error("out of memory");
     }
-    if (make_batch(r, buf, idx, n, labels, &b) < 0 || mer_model_forward(m, &b, 1, &f) < 0 ||
-        mer_model_losses(m, &f, &b, &r->p->loss, &l) < 0 || mer_optim_zero_grad(opt) < 0 ||
-        mer_tensor_backward(l.total) < 0 ||
-        (r->p->grad_clip > 0 && mer_clip_grad_norm(mer_model_params(m), mer_model_n_params(m),
-                                                   r->p->grad_clip, NULL) < 0) ||
-        mer_optim_step(opt) < 0)
+    if (make_batch(r, buf, idx, n, labels, &b) < 0 ||
+        mer_model_forward(ln->model, &b, 1, &f) < 0 ||
+        mer_model_losses(ln->model, &f, &b, &r->p->loss, &l) < 0 ||
+        mer_optim_zero_grad(ln->opt) < 0 || mer_tensor_backward(l.total) < 0 ||
+        update(r, ln) < 0)
         goto done;
     if (mer_tensor_item(l.ce, &v[0]) < 0 || mer_tensor_item(l.inter, &v[1]) < 0 ||
         mer_tensor_item(l.intra, &v[2]) < 0 || mer_tensor_item(l.total, &v[3]) < 0 ||
+        (l.valence && mer_tensor_item(l.valence, &v[4]) < 0) ||
         mer_tensor_to_host(f.logits, logits, n * (size_t)r->mc.n_classes * sizeof(float)) < 0)
         goto done;
-    if (l.valence) {
-        double lv;
-        if (mer_tensor_item(l.valence, &lv) < 0)
-            goto done;
-        st->valence += lv * (double)n;
-    }
-    if (!isfinite(v[3])) {
-        mer_error("training diverged: the loss is %g (lower train.lr?)", v[3]);
-        goto done;
-    }
-    for (size_t k = 0; k < n; k++) {
-        st->pred[st->seen + k] = argmax(logits + k * (size_t)r->mc.n_classes, r->mc.n_classes);
-        st->truth[st->seen + k] = b.y[k];
-    }
-    st->ce += v[0] * (double)n;
-    st->inter += v[1] * (double)n;
-    st->intra += v[2] * (double)n;
-    st->total += v[3] * (double)n;
-    st->seen += n;
-    ret = 0;
+    ret = record_step(r, st, v, logits, b.y, n);
 done:
     free(logits);
     mer_scope_end(s);
@@ -325,6 +383,7 @@ struct fold_state {
     size_t n_tr, n_va;
     mer_model *model;
     mer_optim *opt;
+    struct mer_cnet *net; /* the plain-C step (train.engine), or NULL */
     struct snapshot best;
     double best_waf;
     int best_epoch;
@@ -334,21 +393,23 @@ struct fold_state {
 
 /* One pass over base[0..n-1], in an order (and with dropout) drawn from (seed, fold, key)
  * alone, so an epoch is the same whether or not the run was resumed before it. */
-static int train_pass(const struct run *r, int fold, mer_model *m, mer_optim *opt,
-                      struct batch_buf *buf, int64_t *order, const int64_t *base, size_t n,
-                      const int64_t *labels, uint64_t key, struct epoch_stats *st)
+static int train_pass(const struct run *r, int fold, struct learner *ln, struct batch_buf *buf,
+                      int64_t *order, const int64_t *base, size_t n, const int64_t *labels,
+                      uint64_t key, struct epoch_stats *st)
 {
     const size_t bs = (size_t)r->p->batch_size;
     struct mer_rng rng;
     mer_rng_seed(&rng, mix_seed(r->p->seed, (uint64_t)fold, key));
     mer_torch_manual_seed(mix_seed(r->p->seed, (uint64_t)fold, key + 7777));
+    mer_rng_seed(&ln->drop, mix_seed(r->p->seed, (uint64_t)fold, key + 7777));
     memcpy(order, base, n * sizeof(*order));
     mer_rng_shuffle(&rng, order, n);
     for (size_t at = 0; at < n; at += bs) {
         size_t len = n - at < bs ? n - at : bs;
         if (len < 2 && at > 0)
             break; /* a batch of one has no contrastive pairs; drop the remainder */
-        if (step(r, m, opt, buf, order + at, len, labels, st) < 0)
+        if ((ln->net ? step_c(r, ln, buf, order + at, len, labels, st)
+                     : step_torch(r, ln, buf, order + at, len, labels, st)) < 0)
             return -1;
         st->steps++;
     }
@@ -369,7 +430,8 @@ static int run_epoch(const struct run *r, struct fold_state *fs, struct batch_bu
         mer_error("out of memory");
         goto done;
     }
-    if (train_pass(r, fs->k, fs->model, fs->opt, buf, fs->tr, fs->tr_base, fs->n_tr, r->ds->label,
+    struct learner ln = {fs->model, fs->opt, fs->net, {{0}}};
+    if (train_pass(r, fs->k, &ln, buf, fs->tr, fs->tr_base, fs->n_tr, r->ds->label,
                    (uint64_t)epoch, &st) < 0)
         goto done;
     fs->steps += st.steps;
@@ -695,6 +757,7 @@ static int pretrain(const struct run *r, struct fold_state *fs, struct batch_buf
     int64_t *base = malloc((ds->n + 1) * sizeof(int64_t)), *order = NULL;
     char *path = mer_strfmt("%s/pretrain.jsonl", dir);
     mer_optim *opt = NULL;
+    struct learner ln = {0};
     FILE *log = NULL;
     size_t n = 0;
     int ret = -1;
@@ -716,6 +779,9 @@ static int pretrain(const struct run *r, struct fold_state *fs, struct batch_buf
     op.weight_decay = p->weight_decay;
     if (mer_optim_new(&opt, mer_model_params(fs->model), mer_model_n_params(fs->model), &op) < 0)
         goto done;
+    ln.model = fs->model;
+    ln.opt = opt;
+    ln.net = fs->net;
     if (!(log = fopen(path, "w"))) {
         mer_error("'%s': cannot write", path);
         goto done;
@@ -726,7 +792,7 @@ static int pretrain(const struct run *r, struct fold_state *fs, struct batch_buf
         st.pred = malloc((n + 1) * sizeof(int64_t));
         st.truth = malloc((n + 1) * sizeof(int64_t));
         if (!st.pred || !st.truth ||
-            train_pass(r, fs->k, fs->model, opt, buf, order, base, n, ds->pseudo,
+            train_pass(r, fs->k, &ln, buf, order, base, n, ds->pseudo,
                        1000000 + (uint64_t)e, &st) < 0) {
             free(st.pred);
             free(st.truth);
@@ -774,6 +840,7 @@ static int train_fold(struct run *r, int k, struct mer_train_summary *sum)
     path = mer_strfmt("%s/log.jsonl", dir);
     mer_torch_manual_seed(mix_seed(p->seed, (uint64_t)k, 0));
     if (!va_logits || !path || mer_model_new(&fs.model, &r->mc) < 0 ||
+        (p->c_engine && mer_cnet_new(&fs.net, fs.model, &r->mc, p->batch_size) < 0) ||
         mer_optim_new(&fs.opt, mer_model_params(fs.model), mer_model_n_params(fs.model), &op) < 0)
         goto done;
     /* --resume: go on after the last epoch the checkpoint holds; the log keeps those epochs. */
@@ -813,6 +880,7 @@ done:
     if (log)
         fclose(log);
     mer_optim_free(fs.opt);
+    mer_cnet_free(fs.net);
     mer_model_free(fs.model);
     snapshot_release(&fs.best);
     batch_buf_release(&buf);

@@ -105,6 +105,7 @@ int mer_train_params_from_config(const mer_config *cfg, struct mer_train_params 
     p->patience = (int)mer_config_int(cfg, "train.patience");
     p->folds = (int)mer_config_int(cfg, "train.folds");
     p->seed = (uint64_t)mer_config_int(cfg, "train.seed");
+    p->c_engine = !strcmp(mer_config_string(cfg, "train.engine"), "c"); /* auto: the command */
     p->only_fold = -1;
     p->min_reliability = mer_config_number(cfg, "prior.min_reliability");
     p->scale_by_reliability = mer_config_bool(cfg, "prior.scale_by_reliability");
