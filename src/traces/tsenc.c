@@ -1,31 +1,172 @@
-/* The TorchScript text encoder: being written (issue 5). */
+/*
+ * The TorchScript text encoder (include/mer/textenc.h): WordPiece ids from
+ * src/traces/wordpiece.c into a user-exported sentence encoder,
+ * forward(input_ids int64 [1, T], attention_mask int64 [1, T]) -> float [1, H] or [H].
+ * One text at a time, so the mask is all ones and no padding is ever made.
+ */
 #include "mer/error.h"
 #include "mer/textenc.h"
+#include "mer/torch.h"
+#include "mer/wordpiece.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct mer_tsenc {
+    struct mer_wordpiece *wp;
+    mer_jit *model;
+    char *path;    /* the model, for messages */
+    size_t max;    /* max_tokens */
+    int64_t dim;   /* H, from the probe run; 0 before it */
+    int64_t *ids;  /* [max] */
+    int64_t *mask; /* [max], all ones */
+    double *wide;  /* [dim] for a float64 output */
+};
+
+/* "[1, 21, 32]" into buf. */
+static const char *shape_str(const mer_tensor *y, char *buf, size_t size)
+{
+    size_t len = (size_t)snprintf(buf, size, "[");
+    for (int d = 0; d < mer_tensor_ndim(y) && len < size; d++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%lld", d ? ", " : "",
+                                (long long)mer_tensor_dim_size(y, d));
+    if (len < size)
+        snprintf(buf + len, size - len, "]");
+    return buf;
+}
+
+/* H from the output's shape, which must be [1, H] or [H]. */
+static int64_t output_dim(const struct mer_tsenc *e, const mer_tensor *y)
+{
+    int nd = mer_tensor_ndim(y), dt = mer_tensor_dtype(y);
+    char shape[128];
+    if (dt != MER_T_F32 && dt != MER_T_F64)
+        return mer_error("'%s': forward returned a non-float tensor (expected float [1, H])",
+                         e->path);
+    if (nd == 1 && mer_tensor_dim_size(y, 0) > 0)
+        return mer_tensor_dim_size(y, 0);
+    if (nd == 2 && mer_tensor_dim_size(y, 0) == 1 && mer_tensor_dim_size(y, 1) > 0)
+        return mer_tensor_dim_size(y, 1);
+    return mer_error("'%s': forward returned shape %s, expected [1, H] or [H] (one pooled "
+                     "sentence embedding)",
+                     e->path, shape_str(y, shape, sizeof(shape)));
+}
+
+/* Copies y (float32 or float64, e->dim values) into out as floats; all must be finite. */
+static int copy_out(struct mer_tsenc *e, const mer_tensor *y, float *out)
+{
+    size_t n = (size_t)e->dim;
+    if (mer_tensor_dtype(y) == MER_T_F64) {
+        if (mer_tensor_to_host(y, e->wide, n * sizeof(double)) < 0)
+            return -1;
+        for (size_t i = 0; i < n; i++)
+            out[i] = (float)e->wide[i];
+    } else if (mer_tensor_to_host(y, out, n * sizeof(float)) < 0) {
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(out[i]))
+            return mer_error("'%s': the encoder returned a non-finite value at %zu", e->path, i);
+    return 0;
+}
+
+/* Runs the model on the ids of text; out may be NULL (the probe, which sets e->dim). */
+static int run(struct mer_tsenc *e, const char *text, float *out)
+{
+    int ret = -1, grad = mer_torch_grad_enabled(0);
+    mer_scope *s = mer_scope_begin();
+    mer_tensor *in[2], *y = NULL;
+    size_t n = mer_wordpiece_encode(e->wp, text, strlen(text), e->ids, e->max);
+    int64_t shape[2] = {1, (int64_t)n}, dim;
+    if (!s) {
+        mer_error("out of memory");
+        goto done;
+    }
+    if (mer_tensor_from_host(&in[0], e->ids, MER_T_I64, 2, shape) < 0 ||
+        mer_tensor_from_host(&in[1], e->mask, MER_T_I64, 2, shape) < 0)
+        goto done;
+    if (mer_jit_forward(e->model, &y, (const mer_tensor *const *)in, 2) < 0) {
+        mer_error_prefix("'%s': forward on %zu tokens", e->path, n);
+        goto done;
+    }
+    if ((dim = output_dim(e, y)) < 0)
+        goto done;
+    if (e->dim && dim != e->dim) {
+        mer_error("'%s': forward returned %lld values, then %lld", e->path, (long long)e->dim,
+                  (long long)dim);
+        goto done;
+    }
+    e->dim = dim;
+    if (!e->wide && !(e->wide = malloc((size_t)dim * sizeof(double)))) {
+        mer_error("out of memory");
+        goto done;
+    }
+    if (out && copy_out(e, y, out) < 0)
+        goto done;
+    ret = 0;
+done:
+    mer_scope_end(s);
+    mer_torch_grad_enabled(grad);
+    return ret;
+}
 
 int mer_tsenc_open(struct mer_tsenc **out, const char *model_path, const char *vocab_path,
                    int max_tokens)
 {
-    (void)vocab_path;
-    (void)max_tokens;
+    struct mer_tsenc *e = calloc(1, sizeof(*e));
     *out = NULL;
-    return mer_error("'%s': the torchscript encoder is not built yet", model_path);
+    if (!e)
+        return mer_error("out of memory");
+    if (max_tokens < 2) {
+        mer_error("'%s': max_tokens must be at least 2, got %d", model_path, max_tokens);
+        goto fail;
+    }
+    e->max = (size_t)max_tokens;
+    e->path = strdup(model_path);
+    e->ids = malloc(e->max * sizeof(*e->ids));
+    e->mask = malloc(e->max * sizeof(*e->mask));
+    if (!e->path || !e->ids || !e->mask) {
+        mer_error("out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < e->max; i++)
+        e->mask[i] = 1;
+    if (mer_jit_load(&e->model, model_path) < 0)
+        goto fail;
+    if (mer_wordpiece_open(&e->wp, vocab_path, 1) < 0) {
+        mer_error_prefix("'%s' needs its WordPiece vocabulary", model_path);
+        goto fail;
+    }
+    if (run(e, "", NULL) < 0) /* the probe: H, and a model that cannot run fails here */
+        goto fail;
+    *out = e;
+    return 0;
+fail:
+    mer_tsenc_free(e);
+    return -1;
 }
 
 int64_t mer_tsenc_dim(const struct mer_tsenc *e)
 {
-    (void)e;
-    return 0;
+    return e->dim;
 }
 
 int mer_tsenc_encode(struct mer_tsenc *e, const char *text, float *out)
 {
-    (void)e;
-    (void)text;
-    (void)out;
-    return mer_error("the torchscript encoder is not built yet");
+    return run(e, text, out);
 }
 
 void mer_tsenc_free(struct mer_tsenc *e)
 {
-    (void)e;
+    if (!e)
+        return;
+    mer_wordpiece_free(e->wp);
+    mer_jit_free(e->model);
+    free(e->path);
+    free(e->ids);
+    free(e->mask);
+    free(e->wide);
+    free(e);
 }
