@@ -964,6 +964,25 @@ static int check_batch(const struct mer_cnet *e, const struct mer_host_batch *b)
     return 0;
 }
 
+static void forward(struct mer_cnet *e, const struct mer_host_batch *b, struct mer_rng *rng)
+{
+    e->n = b->n;
+    for (int m = 0; m < e->c.n_mod; m++)
+        encode(e, b, m, rng);
+    inject(e, b);
+    fuse(e, b);
+    heads(e, b->n);
+}
+
+int mer_cnet_forward(struct mer_cnet *e, const struct mer_host_batch *b)
+{
+    if (b->n < 1 || b->n > e->cap)
+        return mer_error("cnet: a batch of %lld samples (capacity %lld)", (long long)b->n,
+                         (long long)e->cap);
+    forward(e, b, NULL);
+    return 0;
+}
+
 int mer_cnet_step(struct mer_cnet *e, const struct mer_host_batch *b,
                   const struct mer_loss_config *lc, struct mer_rng *rng,
                   struct mer_cnet_losses *out, float *logits)
@@ -975,12 +994,7 @@ int mer_cnet_step(struct mer_cnet *e, const struct mer_host_batch *b,
         return -1;
     if (lc->ce != MER_CE_PLAIN && !lc->class_counts)
         return mer_error("loss: class-weighted and logit-adjusted cross-entropy need class counts");
-    e->n = n;
-    for (int m = 0; m < c->n_mod; m++)
-        encode(e, b, m, rng);
-    inject(e, b);
-    fuse(e, b);
-    heads(e, n);
+    forward(e, b, rng);
     memset(s->dz, 0, (size_t)(n * z) * sizeof(float));
     memset(s->dC, 0, (size_t)(c->n_classes * z) * sizeof(float));
     out->ce = cross_entropy(e, b, lc);
