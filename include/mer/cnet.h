@@ -27,13 +27,13 @@ struct mer_cnet;
 
 /* One batch on the host; every pointer borrowed. Rows are samples. */
 struct mer_host_batch {
-    int64_t n;                           /* N <= the engine's capacity */
-    const float *x[MER_MAX_MODALITIES];  /* [N, D_m] */
+    int64_t n;                              /* N <= the engine's capacity */
+    const float *x[MER_MAX_MODALITIES];     /* [N, D_m] */
     const float *prior[MER_MAX_MODALITIES]; /* [N, P] (with priors) */
-    const float *modality_mask;          /* [N, M] 1/0, NULL = all present */
-    const float *prior_w;                /* [N, M] reliability * presence (with priors) */
-    const int64_t *y;                    /* [N] labels in 0..K-1 */
-    const float *valence;                /* [N] NaN = none (valence head), or NULL */
+    const float *modality_mask;             /* [N, M] 1/0, NULL = all present */
+    const float *prior_w;                   /* [N, M] reliability * presence (with priors) */
+    const int64_t *y;                       /* [N] labels in 0..K-1 */
+    const float *valence;                   /* [N] NaN = none (valence head), or NULL */
 };
 
 struct mer_cnet_losses {
@@ -53,7 +53,10 @@ int mer_cnet_step(struct mer_cnet *e, const struct mer_host_batch *b,
                   const struct mer_loss_config *lc, struct mer_rng *rng,
                   struct mer_cnet_losses *out, float *logits);
 
-/* The forward outputs of the last step (borrowed, [N, K], [N, Z], [N] or NULL). */
+/* The forward pass alone, in evaluation mode (no dropout, no gradients): predictions. */
+int mer_cnet_forward(struct mer_cnet *e, const struct mer_host_batch *b);
+
+/* The forward outputs of the last step or forward (borrowed, [N, K], [N, Z], [N] or NULL). */
 const float *mer_cnet_logits(const struct mer_cnet *e);
 const float *mer_cnet_z(const struct mer_cnet *e);
 const float *mer_cnet_valence(const struct mer_cnet *e);

@@ -155,13 +155,37 @@ static size_t width(const struct run *r)
     return (size_t)r->mc.n_classes + (r->mc.valence_head ? 1 : 0);
 }
 
-/* Rows [n, width] (logits, valence) of samples idx under the model, without autograd. */
-static int predict(const struct run *r, mer_model *m, struct batch_buf *buf, const int64_t *idx,
-                   size_t n, float *rows)
+/* Rows [n, width] (logits, valence) of samples idx under the model, in plain C. */
+static int predict_c(const struct run *r, struct mer_cnet *net, struct batch_buf *buf,
+                     const int64_t *idx, size_t n, float *rows)
+{
+    const size_t k = (size_t)r->mc.n_classes, w = width(r), chunk = (size_t)r->p->batch_size;
+    for (size_t at = 0; at < n; at += chunk) {
+        const size_t len = n - at < chunk ? n - at : chunk;
+        struct mer_host_batch hb;
+        gather_batch(r, buf, idx + at, len, r->ds->label, &hb);
+        if (mer_cnet_forward(net, &hb) < 0)
+            return -1;
+        for (size_t i = 0; i < len; i++) {
+            memcpy(rows + (at + i) * w, mer_cnet_logits(net) + i * k, k * sizeof(float));
+            if (w > k)
+                rows[(at + i) * w + k] = mer_cnet_valence(net)[i];
+        }
+    }
+    return 0;
+}
+
+/* Rows [n, width] (logits, valence) of samples idx under the model, without autograd; through
+ * the plain-C engine when the fold has one. */
+static int predict(const struct run *r, mer_model *m, struct mer_cnet *net, struct batch_buf *buf,
+                   const int64_t *idx, size_t n, float *rows)
 {
     const size_t k = (size_t)r->mc.n_classes, w = width(r);
     float lg[PREDICT_CHUNK * 64], v[PREDICT_CHUNK];
-    int was = mer_torch_grad_enabled(0), ret = 0;
+    int was, ret = 0;
+    if (net)
+        return predict_c(r, net, buf, idx, n, rows);
+    was = mer_torch_grad_enabled(0);
     for (size_t at = 0; at < n && ret == 0; at += PREDICT_CHUNK) {
         size_t len = n - at < PREDICT_CHUNK ? n - at : PREDICT_CHUNK;
         mer_scope *s = mer_scope_begin();
@@ -279,8 +303,7 @@ static int step_c(const struct run *r, struct learner *ln, struct batch_buf *buf
 
 /* One optimisation step on a batch, through libtorch's autograd. */
 static int step_torch(const struct run *r, struct learner *ln, struct batch_buf *buf,
-                      const int64_t *idx, size_t n, const int64_t *labels,
-                      struct epoch_stats *st)
+                      const int64_t *idx, size_t n, const int64_t *labels, struct epoch_stats *st)
 {
     mer_scope *s = mer_scope_begin();
     struct mer_batch b;
@@ -293,11 +316,9 @@ static int step_torch(const struct run *r, struct learner *ln, struct batch_buf 
         mer_scope_end(s);
         return mer_error("out of memory");
     }
-    if (make_batch(r, buf, idx, n, labels, &b) < 0 ||
-        mer_model_forward(ln->model, &b, 1, &f) < 0 ||
+    if (make_batch(r, buf, idx, n, labels, &b) < 0 || mer_model_forward(ln->model, &b, 1, &f) < 0 ||
         mer_model_losses(ln->model, &f, &b, &r->p->loss, &l) < 0 ||
-        mer_optim_zero_grad(ln->opt) < 0 || mer_tensor_backward(l.total) < 0 ||
-        update(r, ln) < 0)
+        mer_optim_zero_grad(ln->opt) < 0 || mer_tensor_backward(l.total) < 0 || update(r, ln) < 0)
         goto done;
     if (mer_tensor_item(l.ce, &v[0]) < 0 || mer_tensor_item(l.inter, &v[1]) < 0 ||
         mer_tensor_item(l.intra, &v[2]) < 0 || mer_tensor_item(l.total, &v[3]) < 0 ||
@@ -431,13 +452,13 @@ static int run_epoch(const struct run *r, struct fold_state *fs, struct batch_bu
         goto done;
     }
     struct learner ln = {fs->model, fs->opt, fs->net, {{0}}};
-    if (train_pass(r, fs->k, &ln, buf, fs->tr, fs->tr_base, fs->n_tr, r->ds->label,
-                   (uint64_t)epoch, &st) < 0)
+    if (train_pass(r, fs->k, &ln, buf, fs->tr, fs->tr_base, fs->n_tr, r->ds->label, (uint64_t)epoch,
+                   &st) < 0)
         goto done;
     fs->steps += st.steps;
     fs->train_seconds += mer_now() - t0;
     if (mer_metrics_compute(&tr, st.truth, st.pred, st.seen, r->mc.n_classes) < 0 ||
-        predict(r, fs->model, buf, fs->va, fs->n_va, va_logits) < 0 ||
+        predict(r, fs->model, fs->net, buf, fs->va, fs->n_va, va_logits) < 0 ||
         score(r, fs->va, fs->n_va, va_logits, &va) < 0 ||
         log_epoch(log, epoch, &st, p->lr, &tr, &va, mer_now() - t0, r->mc.valence_head) < 0)
         goto done;
@@ -606,14 +627,14 @@ static int fold_predictions(struct run *r, struct fold_state *fs, struct batch_b
     float *test[16] = {0};
     int ret = -1;
     if (snapshot_restore(&fs->best, fs->model) < 0 ||
-        predict(r, fs->model, buf, fs->va, fs->n_va, va_logits) < 0)
+        predict(r, fs->model, fs->net, buf, fs->va, fs->n_va, va_logits) < 0)
         goto done;
     for (size_t s = 0; s < r->p->n_test_splits; s++) {
         if (!(test[s] = malloc((r->n_test[s] + 1) * nc * sizeof(float)))) {
             mer_error("out of memory");
             goto done;
         }
-        if (predict(r, fs->model, buf, r->test_idx[s], r->n_test[s], test[s]) < 0)
+        if (predict(r, fs->model, fs->net, buf, r->test_idx[s], r->n_test[s], test[s]) < 0)
             goto done;
     }
     if (save_fold(r, fs, dir, va_logits, test, sps) < 0)
@@ -792,8 +813,8 @@ static int pretrain(const struct run *r, struct fold_state *fs, struct batch_buf
         st.pred = malloc((n + 1) * sizeof(int64_t));
         st.truth = malloc((n + 1) * sizeof(int64_t));
         if (!st.pred || !st.truth ||
-            train_pass(r, fs->k, &ln, buf, order, base, n, ds->pseudo,
-                       1000000 + (uint64_t)e, &st) < 0) {
+            train_pass(r, fs->k, &ln, buf, order, base, n, ds->pseudo, 1000000 + (uint64_t)e, &st) <
+                0) {
             free(st.pred);
             free(st.truth);
             goto done;

@@ -40,6 +40,17 @@ cmp run1/fold-0/model.safetensors run2/fold-0/model.safetensors || fail "weights
 expect_exit 0 "$MER" train --config cfg.json --out run3 --seed 5 -q
 cmp -s run1/folds.json run3/folds.json && fail "another seed gave the same folds"
 
+# Both engines (train.engine): the plain-C step and libtorch's autograd each clearly beat the
+# majority class; their runs differ only by their dropout draws. c asks for the CPU.
+expect_exit 0 "$MER" train --config cfg.json --out runt --set train.engine=torch -q
+"$MER_PYTHON" - run1/metrics.json runt/metrics.json <<'PY'
+import json, sys
+c, t = (json.load(open(p)) for p in sys.argv[1:])
+assert t["cv"]["waf"] > 0.5 and abs(c["cv"]["waf"] - t["cv"]["waf"]) < 0.1, (c["cv"], t["cv"])
+PY
+expect_exit 1 "$MER" train --config cfg.json --out runx --set train.engine=c --device cuda
+expect_err_line "^mer train: train.engine=c runs on the CPU only"
+
 # The valence head: a valence term in the log, MSE and CCC in metrics.json and predictions.
 expect_exit 0 "$MER" train --config cfg.json --out runv --set model.valence_head=true \
   --set train.epochs=3 -q

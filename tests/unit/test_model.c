@@ -216,8 +216,8 @@ static void run_case(const char *name, const char *mode, const char *ce, const c
     mer_scope_end(s);
     mer_model_free(m);
     {
-        struct mer_host_batch hb = {N, {xs[0], xs[1], xs[2]}, {ps[0], ps[1], ps[2]}, mask, w, y,
-                                    valence};
+        struct mer_host_batch hb = {
+            N, {xs[0], xs[1], xs[2]}, {ps[0], ps[1], ps[2]}, mask, w, y, valence};
         run_cnet(dir, &c, &lc, &hb, want, logits, z, v);
     }
     for (int j = 0; j < 3; j++) {
@@ -256,6 +256,49 @@ int main(void)
     if (f)
         fclose(f);
     CHECK(cases == 17);
+    TEST("plain-C engine: dropout draws from the seed; evaluation mode has none")
+    {
+        struct mer_model_config c = mer_model_default_config();
+        struct mer_loss_config lc = mer_loss_default_config();
+        struct mer_cnet_losses l[4];
+        struct mer_rng rng;
+        float x[N * 20], w[N * 3], mask[N * 3];
+        int64_t y[N];
+        mer_model *m = NULL;
+        struct mer_cnet *e = NULL;
+        c.n_mod = 1;
+        c.dims[0] = 20;
+        c.hidden = 16;
+        c.proj_dim = 8;
+        c.dropout = 0.5;
+        for (int i = 0; i < N * 20; i++)
+            x[i] = (float)((i * 37) % 11) / 11.0f;
+        for (int i = 0; i < N * 3; i++)
+            w[i] = mask[i] = 1;
+        for (int i = 0; i < N; i++)
+            y[i] = i % K;
+        mer_torch_manual_seed(3);
+        CHECK(mer_model_new(&m, &c) == 0);
+        CHECK(mer_cnet_new(&e, m, &c, N) == 0);
+        if (e) {
+            struct mer_host_batch hb = {N, {x}, {NULL}, mask, w, y, NULL};
+            for (int t = 0; t < 2; t++) {
+                mer_rng_seed(&rng, 42);
+                CHECK(mer_cnet_step(e, &hb, &lc, &rng, &l[t], NULL) == 0);
+            }
+            mer_rng_seed(&rng, 43);
+            CHECK(mer_cnet_step(e, &hb, &lc, &rng, &l[2], NULL) == 0);
+            CHECK(mer_cnet_step(e, &hb, &lc, NULL, &l[3], NULL) == 0);
+            CHECK(l[0].total == l[1].total);
+            CHECK(l[0].total != l[2].total);
+            CHECK(l[0].total != l[3].total);
+            hb.n = N + 1;
+            CHECK(mer_cnet_step(e, &hb, &lc, NULL, &l[3], NULL) == -1);
+            CHECK(strstr(mer_errmsg(), "capacity") != NULL);
+        }
+        mer_cnet_free(e);
+        mer_model_free(m);
+    }
     TEST("bad configs are refused")
     {
         struct mer_model_config c = mer_model_default_config();
