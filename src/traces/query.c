@@ -179,15 +179,18 @@ static int line_key(const cJSON *o, const char **key)
 
 /* The request body of a parsed line, as text without the key (new string; NULL with the
  * error set). A line with a "request" object is the Batch API form; else the line is the
- * request itself, plus "key". */
+ * request itself, plus "key". A "model" member (mer prompt writes one in the requests form)
+ * is dropped too: generateContent takes the model in its URL, from --model. */
 static char *line_body(cJSON *o)
 {
     cJSON *req = cJSON_GetObjectItemCaseSensitive(o, "request");
     char *text;
-    if (req)
+    if (req) {
+        cJSON_DeleteItemFromObjectCaseSensitive(req, "model");
         text = cJSON_PrintUnformatted(req);
-    else {
+    } else {
         cJSON_DeleteItemFromObjectCaseSensitive(o, "key");
+        cJSON_DeleteItemFromObjectCaseSensitive(o, "model");
         text = cJSON_PrintUnformatted(o);
     }
     if (!text)

@@ -35,13 +35,13 @@ expect_match out "^'req.jsonl': 6 keys; 0 answered before; to send 6: 6 answered
 [ ! -s err ] || fail "unexpected stderr: $(cat err)"
 check_answered resp.jsonl $keys
 # Every request reached the model's URL with the right key and content type, as a JSON body
-# without the "key" member.
+# without the "key" (or "model") member.
 "$MER_PYTHON" - <<'PY' || fail "the requests the mock got are not as sent"
 import json
 log = [json.loads(l) for l in open("mock.log")]
 assert len(log) == 6, len(log)
 for e in log:
-    assert e["auth_ok"] and e["json"] and not e["key_member"], e
+    assert e["auth_ok"] and e["json"] and not e["key_member"] and not e["model_member"], e
     assert e["path"] == "/v1beta/models/mock-model:generateContent", e["path"]
     assert e["content_type"] == "application/json", e
 PY

@@ -115,6 +115,7 @@ class Handler(BaseHTTPRequestHandler):
         what = todo[min(attempt, len(todo)) - 1] if auth_ok else "403"
         log({"key": key, "attempt": attempt, "t": time.time(), "behaviour": what,
              "auth_ok": auth_ok, "key_member": isinstance(body, dict) and "key" in body,
+             "model_member": isinstance(body, dict) and "model" in body,
              "json": isinstance(body, dict), "path": self.path,
              "content_type": self.headers.get("Content-Type")})
         self.act(what, key)

@@ -19,7 +19,8 @@ start_mock() {
 }
 
 # write_requests FILE KEY...: one request per key; odd lines in the Batch API form
-# {"key", "request"}, even lines as a request with a "key" member. The mock reads its
+# {"key", "request"}, even lines as a request with "key" and "model" members (as mer prompt
+# --format requests writes them). The mock reads its
 # behaviour from the key (see gemini_mock.py).
 write_requests() {
   "$MER_PYTHON" - "$@" <<'PY'
@@ -29,7 +30,7 @@ with open(path, "w", encoding="utf-8") as f:
     for i, k in enumerate(keys):
         req = {"contents": [{"role": "user", "parts": [{"text": k}, {"text": "说说情绪"}]}],
                "generationConfig": {"temperature": 0, "responseMimeType": "application/json"}}
-        line = {"key": k, "request": req} if i % 2 == 0 else dict(req, key=k)
+        line = {"key": k, "request": req} if i % 2 == 0 else dict(req, key=k, model="models/x")
         f.write(json.dumps(line, ensure_ascii=False) + "\n")
 PY
 }
