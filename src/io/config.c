@@ -55,8 +55,8 @@ static const struct cfg_key schema[] = {
     {"model.prior.heads", T_INT, "4", "[1,)", "attention heads of `cross_attention` injection"},
 
     {"prior.encoder", T_STRING, "\"hash\"", NULL,
-     "text encoder of the reasoning traces: `hash`, `torchscript:<file>` or `precomputed` "
-     "(for `mer ingest`, not there yet)"},
+     "text encoder of the reasoning traces (`mer ingest`): `hash`, `torchscript:<model.pt>` or "
+     "`precomputed:<file.jsonl>`"},
     {"prior.dim", T_INT, "256", "[1,)", "size of a trace's text embedding (`hash` encoder)"},
     {"prior.min_reliability", T_NUMBER, "0.3", "[0,1]",
      "priors less reliable than this are masked"},
