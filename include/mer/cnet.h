@@ -12,7 +12,9 @@
  *     struct mer_cnet *net;
  *     if (mer_cnet_new(&net, model, 32) < 0) ...;    // model's tensors now view the block
  *     mer_cnet_step(net, &batch, &loss_cfg, &rng, &losses, logits);  // gradients written
- *     mer_clip_grad_norm(...); mer_optim_step(opt);  // torch's optimizer, same tensors
+ *     mer_clip_grad_norm(...); mer_cnet_defer_step(net, opt);  // torch's optimizer, same
+ *     ...                                                      // tensors, applied lazily
+ *     mer_cnet_flush(net);                           // before reading the weights otherwise
  *     mer_cnet_free(net);                            // before mer_model_free
  */
 #ifndef MER_CNET_H
@@ -52,6 +54,15 @@ void mer_cnet_free(struct mer_cnet *e);
 int mer_cnet_step(struct mer_cnet *e, const struct mer_host_batch *b,
                   const struct mer_loss_config *lc, struct mer_rng *rng,
                   struct mer_cnet_losses *out, float *logits);
+
+/* Takes opt's step (after any gradient clipping) lazily: counts it now, then updates each
+ * parameter just before the next forward reads it, while its weights are in cache, instead
+ * of in one pass that leaves them cold; identical results. Every update is done before the
+ * next backward overwrites the gradients, and by mer_cnet_flush. */
+void mer_cnet_defer_step(struct mer_cnet *e, mer_optim *opt);
+/* Applies the updates still deferred (before reading the weights any other way: predictions
+ * through torch, snapshots, checkpoints). -1 if an update failed. */
+int mer_cnet_flush(struct mer_cnet *e);
 
 /* The forward pass alone, in evaluation mode (no dropout, no gradients): predictions. */
 int mer_cnet_forward(struct mer_cnet *e, const struct mer_host_batch *b);

@@ -230,6 +230,12 @@ int mer_optim_new(mer_optim **out, mer_tensor *const *params, size_t n,
 void mer_optim_free(mer_optim *o);
 /* One update of every parameter that has a gradient (others are left alone, as in torch). */
 int mer_optim_step(mer_optim *o);
+/* The same step in two phases, for a caller that updates each parameter just before it next
+ * reads it, while its weights are in cache (the plain-C engine): mer_optim_begin_step counts
+ * the step, then mer_optim_step_param(o, i) updates parameter i once for it. The result is
+ * mer_optim_step's, bit for bit, when every parameter is updated before the next begin. */
+void mer_optim_begin_step(mer_optim *o);
+int mer_optim_step_param(mer_optim *o, size_t i);
 /* Zeroes every parameter's gradient (mer_tensor_zero_grad over the list). */
 int mer_optim_zero_grad(mer_optim *o);
 void mer_optim_set_lr(mer_optim *o, double lr);

@@ -21,6 +21,7 @@ struct lin {
     const float *w, *b; /* [out, in], [out] */
     float *gw, *gb;
     int64_t in, out;
+    size_t iw, ib; /* their indices in the model's parameter table */
 };
 
 /* Activations of one step, [cap, ...] each; what backward needs and its scratch. */
@@ -48,9 +49,16 @@ struct mer_cnet {
     struct lin wq, wk, wv, wo, fuse1, fuse2, classifier, proj1, proj2, valence;
     const float *norm_w, *norm_b, *proto;
     float *g_norm_w, *g_norm_b, *g_proto;
+    size_t i_norm_w, i_norm_b, i_proto;
     struct acts s;
     float *arena;
     int64_t n; /* the last step's batch */
+    /* A deferred optimizer step (mer_cnet_defer_step): pending[i] while parameter i waits for
+     * its update; err once an update failed. */
+    mer_optim *opt;
+    unsigned char *pending;
+    size_t n_params;
+    int err;
 };
 
 /* ---- parameters: found by their PyTorch names in the flattened block ---- */
@@ -60,7 +68,8 @@ struct binder {
     float *values, *grads;
 };
 
-static int find(const struct binder *bd, const char *name, int64_t numel, float **v, float **g)
+static int find(const struct binder *bd, const char *name, int64_t numel, float **v, float **g,
+                size_t *index)
 {
     int64_t at = 0;
     for (size_t i = 0; i < mer_model_n_params(bd->m); i++) {
@@ -71,6 +80,7 @@ static int find(const struct binder *bd, const char *name, int64_t numel, float 
                         (long long)mer_tensor_numel(t), (long long)numel);
             *v = bd->values + at;
             *g = bd->grads + at;
+            *index = i;
             return 0;
         }
         at += mer_tensor_numel(t);
@@ -86,10 +96,10 @@ static int bind_linear(const struct binder *bd, struct lin *l, const char *prefi
     l->in = in;
     l->out = out;
     snprintf(name, sizeof(name), "%s.weight", prefix);
-    if (find(bd, name, in * out, &w, &l->gw) < 0)
+    if (find(bd, name, in * out, &w, &l->gw, &l->iw) < 0)
         return -1;
     snprintf(name, sizeof(name), "%s.bias", prefix);
-    if (find(bd, name, out, &b, &l->gb) < 0)
+    if (find(bd, name, out, &b, &l->gb, &l->ib) < 0)
         return -1;
     l->w = w;
     l->b = b;
@@ -123,8 +133,8 @@ static int bind_injection(struct mer_cnet *e, const struct binder *bd)
         return 0;
     if (bind_linear(bd, &e->wq, "wq", h, h) < 0 || bind_linear(bd, &e->wk, "wk", h, h) < 0 ||
         bind_linear(bd, &e->wv, "wv", h, h) < 0 || bind_linear(bd, &e->wo, "wo", h, h) < 0 ||
-        find(bd, "norm.weight", h, &w, &e->g_norm_w) < 0 ||
-        find(bd, "norm.bias", h, &b, &e->g_norm_b) < 0)
+        find(bd, "norm.weight", h, &w, &e->g_norm_w, &e->i_norm_w) < 0 ||
+        find(bd, "norm.bias", h, &b, &e->g_norm_b, &e->i_norm_b) < 0)
         return -1;
     e->norm_w = w;
     e->norm_b = b;
@@ -149,7 +159,8 @@ static int bind_all(struct mer_cnet *e, const struct binder *bd)
         bind_linear(bd, &e->classifier, "classifier", h, c->n_classes) < 0 ||
         bind_linear(bd, &e->proj1, "proj1", h, h) < 0 ||
         bind_linear(bd, &e->proj2, "proj2", h, c->proj_dim) < 0 ||
-        find(bd, "prototypes", (int64_t)c->n_classes * c->proj_dim, &proto, &e->g_proto) < 0 ||
+        find(bd, "prototypes", (int64_t)c->n_classes * c->proj_dim, &proto, &e->g_proto,
+             &e->i_proto) < 0 ||
         (c->valence_head && bind_linear(bd, &e->valence, "valence", h, 1) < 0))
         return -1;
     e->proto = proto;
@@ -252,7 +263,9 @@ int mer_cnet_new(struct mer_cnet **out, mer_model *m, const struct mer_model_con
         bind_all(e, &bd) < 0)
         goto fail;
     carve_all(e, &cv);
-    if (!(e->arena = aligned_alloc(64, cv.used * sizeof(float)))) {
+    e->n_params = mer_model_n_params(m);
+    if (!(e->pending = calloc(e->n_params + 1, 1)) ||
+        !(e->arena = aligned_alloc(64, cv.used * sizeof(float)))) {
         mer_error("out of memory (%zu MB of activations)", cv.used * sizeof(float) >> 20);
         goto fail;
     }
@@ -263,6 +276,7 @@ int mer_cnet_new(struct mer_cnet **out, mer_model *m, const struct mer_model_con
     *out = e;
     return 0;
 fail:
+    free(e->pending);
     free(e);
     return -1;
 }
@@ -272,7 +286,34 @@ void mer_cnet_free(struct mer_cnet *e)
     if (!e)
         return;
     free(e->arena);
+    free(e->pending);
     free(e);
+}
+
+/* ---- the deferred optimizer step ---- */
+
+/* Parameter i's pending update, if any: run before anything reads it. */
+static void ensure(struct mer_cnet *e, size_t i)
+{
+    if (!e->pending[i])
+        return;
+    e->pending[i] = 0;
+    if (mer_optim_step_param(e->opt, i) < 0)
+        e->err = -1;
+}
+
+void mer_cnet_defer_step(struct mer_cnet *e, mer_optim *opt)
+{
+    e->opt = opt;
+    mer_optim_begin_step(opt);
+    memset(e->pending, 1, e->n_params);
+}
+
+int mer_cnet_flush(struct mer_cnet *e)
+{
+    for (size_t i = 0; i < e->n_params; i++)
+        ensure(e, i);
+    return e->err;
 }
 
 /* ---- building blocks ---- */
@@ -284,6 +325,8 @@ static void lin_fwd(struct mer_cnet *e, const struct lin *l, const float *x, int
                     float *y, int64_t ldy)
 {
     float *yt = e->s.yt;
+    ensure(e, l->iw);
+    ensure(e, l->ib);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)l->out, (int)n, (int)l->in, 1.0f,
                 l->w, (int)l->in, x, (int)ldx, 0.0f, yt, (int)n);
     for (int64_t i = 0; i < n; i++)
@@ -463,6 +506,8 @@ static void layer_norm(struct mer_cnet *e, const float *x, int64_t rows, float *
 {
     const int64_t h = e->c.hidden;
     struct acts *s = &e->s;
+    ensure(e, e->i_norm_w);
+    ensure(e, e->i_norm_b);
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * h;
         float mean = 0, var = 0, rstd;
@@ -617,6 +662,7 @@ static void similarities(struct mer_cnet *e, int64_t n, double tau)
     const int64_t z = e->c.proj_dim, nk = n + k;
     struct acts *s = &e->s;
     float *cn = s->keys + n * z;
+    ensure(e, e->i_proto);
     memcpy(s->keys, s->z, (size_t)(n * z) * sizeof(float));
     for (int cl = 0; cl < k; cl++) {
         float ss = 0;
@@ -979,6 +1025,8 @@ int mer_cnet_forward(struct mer_cnet *e, const struct mer_host_batch *b)
     if (b->n < 1 || b->n > e->cap)
         return mer_error("cnet: a batch of %lld samples (capacity %lld)", (long long)b->n,
                          (long long)e->cap);
+    if (mer_cnet_flush(e) < 0)
+        return -1;
     forward(e, b, NULL);
     return 0;
 }
@@ -995,6 +1043,8 @@ int mer_cnet_step(struct mer_cnet *e, const struct mer_host_batch *b,
     if (lc->ce != MER_CE_PLAIN && !lc->class_counts)
         return mer_error("loss: class-weighted and logit-adjusted cross-entropy need class counts");
     forward(e, b, rng);
+    if (mer_cnet_flush(e) < 0) /* what the forward did not read: before backward overwrites */
+        return -1;
     memset(s->dz, 0, (size_t)(n * z) * sizeof(float));
     memset(s->dC, 0, (size_t)(c->n_classes * z) * sizeof(float));
     out->ce = cross_entropy(e, b, lc);

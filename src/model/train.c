@@ -273,14 +273,12 @@ static int record_step(const struct run *r, struct epoch_stats *st, const double
     return 0;
 }
 
-/* Clipping and the optimizer's step, on the gradients either engine left. */
-static int update(const struct run *r, struct learner *ln)
+/* Gradient clipping (train.grad_clip), on the gradients either engine left. */
+static int clip(const struct run *r, mer_model *m)
 {
-    mer_model *m = ln->model;
-    if (r->p->grad_clip > 0 &&
-        mer_clip_grad_norm(mer_model_params(m), mer_model_n_params(m), r->p->grad_clip, NULL) < 0)
-        return -1;
-    return mer_optim_step(ln->opt);
+    if (r->p->grad_clip <= 0)
+        return 0;
+    return mer_clip_grad_norm(mer_model_params(m), mer_model_n_params(m), r->p->grad_clip, NULL);
 }
 
 /* One optimisation step on a batch, in plain C. */
@@ -291,8 +289,9 @@ static int step_c(const struct run *r, struct learner *ln, struct batch_buf *buf
     struct mer_cnet_losses l;
     double v[5];
     gather_batch(r, buf, idx, n, labels, &hb);
-    if (mer_cnet_step(ln->net, &hb, &r->p->loss, &ln->drop, &l, NULL) < 0 || update(r, ln) < 0)
+    if (mer_cnet_step(ln->net, &hb, &r->p->loss, &ln->drop, &l, NULL) < 0 || clip(r, ln->model) < 0)
         return -1;
+    mer_cnet_defer_step(ln->net, ln->opt); /* applied as the next forward reads each weight */
     v[0] = l.ce;
     v[1] = l.inter;
     v[2] = l.intra;
@@ -318,7 +317,8 @@ static int step_torch(const struct run *r, struct learner *ln, struct batch_buf 
     }
     if (make_batch(r, buf, idx, n, labels, &b) < 0 || mer_model_forward(ln->model, &b, 1, &f) < 0 ||
         mer_model_losses(ln->model, &f, &b, &r->p->loss, &l) < 0 ||
-        mer_optim_zero_grad(ln->opt) < 0 || mer_tensor_backward(l.total) < 0 || update(r, ln) < 0)
+        mer_optim_zero_grad(ln->opt) < 0 || mer_tensor_backward(l.total) < 0 ||
+        clip(r, ln->model) < 0 || mer_optim_step(ln->opt) < 0)
         goto done;
     if (mer_tensor_item(l.ce, &v[0]) < 0 || mer_tensor_item(l.inter, &v[1]) < 0 ||
         mer_tensor_item(l.intra, &v[2]) < 0 || mer_tensor_item(l.total, &v[3]) < 0 ||
@@ -434,7 +434,7 @@ static int train_pass(const struct run *r, int fold, struct learner *ln, struct 
             return -1;
         st->steps++;
     }
-    return 0;
+    return ln->net ? mer_cnet_flush(ln->net) : 0;
 }
 
 static int run_epoch(const struct run *r, struct fold_state *fs, struct batch_buf *buf, int epoch,

@@ -574,9 +574,10 @@ namespace
 // (float)(1 - b1) is not 1 - (float)b1, and the difference showed in the weights in six steps.
 // Built twice, for AVX2 and for any x86-64, the loader picking one (an ifunc): memory-bound
 // as it is, twice the vector width still halves its time.
-__attribute__((target_clones("avx2", "default"))) void
-adam_update(float *p, const float *g, float *m, float *v, size_t n, const mer_optim_params &o,
-            int64_t t)
+__attribute__((target_clones("avx2", "default"))) void adam_update(float *p, const float *g,
+                                                                   float *m, float *v, size_t n,
+                                                                   const mer_optim_params &o,
+                                                                   int64_t t)
 {
     const float b1 = (float)o.beta1, b2 = (float)o.beta2;
     const double bc1 = 1.0 - std::pow(o.beta1, (double)t), bc2 = 1.0 - std::pow(o.beta2, (double)t);
@@ -727,21 +728,49 @@ void mer_optim_free(mer_optim *o)
     delete o;
 }
 
+} // extern "C"
+
+namespace
+{
+
+// Parameter i's update for the optimizer's current step count.
+void step_one(mer_optim *o, size_t i)
+{
+    torch::Tensor &p = o->params[i]->t;
+    torch::Tensor g = p.grad();
+    if (!g.defined())
+        return; // as torch.optim: a parameter without a gradient is left alone
+    if (o->p.kind == MER_OPTIM_SGD) {
+        sgd_update(p, g, o->p);
+        return;
+    }
+    float *m = o->moments.data() + o->offset[i];
+    adam_step(p, g, m, m + p.numel(), o->p, o->steps);
+}
+
+} // namespace
+
+extern "C" {
+
 int mer_optim_step(mer_optim *o)
 {
     MER_TRY o->steps++;
-    for (size_t i = 0; i < o->params.size(); i++) {
-        torch::Tensor &p = o->params[i]->t;
-        torch::Tensor g = p.grad();
-        if (!g.defined())
-            continue; // as torch.optim: a parameter without a gradient is left alone
-        if (o->p.kind == MER_OPTIM_SGD) {
-            sgd_update(p, g, o->p);
-            continue;
-        }
-        float *m = o->moments.data() + o->offset[i];
-        adam_step(p, g, m, m + p.numel(), o->p, o->steps);
-    }
+    for (size_t i = 0; i < o->params.size(); i++)
+        step_one(o, i);
+    return 0;
+    MER_CATCH
+}
+
+void mer_optim_begin_step(mer_optim *o)
+{
+    o->steps++;
+}
+
+int mer_optim_step_param(mer_optim *o, size_t i)
+{
+    if (i >= o->params.size())
+        return mer_error("optimizer: no parameter %zu (it has %zu)", i, o->params.size());
+    MER_TRY step_one(o, i);
     return 0;
     MER_CATCH
 }
