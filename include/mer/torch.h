@@ -232,7 +232,8 @@ void mer_optim_free(mer_optim *o);
 int mer_optim_step(mer_optim *o);
 /* The same step in two phases, for a caller that updates each parameter just before it next
  * reads it, while its weights are in cache (the plain-C engine): mer_optim_begin_step counts
- * the step, then mer_optim_step_param(o, i) updates parameter i once for it. The result is
+ * the step, then mer_optim_step_param(o, i) updates parameter i once for it and zeroes its
+ * gradient (in the same pass), so the next backward can add to it. The weights are
  * mer_optim_step's, bit for bit, when every parameter is updated before the next begin. */
 void mer_optim_begin_step(mer_optim *o);
 int mer_optim_step_param(mer_optim *o, size_t i);

@@ -59,6 +59,11 @@ struct mer_cnet {
     unsigned char *pending;
     size_t n_params;
     int err;
+    /* The gradient block; backward adds to it, so it must be zero before: the deferred step
+     * zeroes each gradient as it consumes it (grads_zero once all are), else a memset. */
+    float *grads;
+    size_t n_grads;
+    int grads_zero, step_deferred;
 };
 
 /* ---- parameters: found by their PyTorch names in the flattened block ---- */
@@ -264,6 +269,9 @@ int mer_cnet_new(struct mer_cnet **out, mer_model *m, const struct mer_model_con
         goto fail;
     carve_all(e, &cv);
     e->n_params = mer_model_n_params(m);
+    e->grads = bd.grads;
+    e->n_grads = (size_t)mer_model_n_weights(m);
+    e->grads_zero = 1; /* mer_tensors_flatten's gradients start at zero */
     if (!(e->pending = calloc(e->n_params + 1, 1)) ||
         !(e->arena = aligned_alloc(64, cv.used * sizeof(float)))) {
         mer_error("out of memory (%zu MB of activations)", cv.used * sizeof(float) >> 20);
@@ -305,6 +313,7 @@ static void ensure(struct mer_cnet *e, size_t i)
 void mer_cnet_defer_step(struct mer_cnet *e, mer_optim *opt)
 {
     e->opt = opt;
+    e->step_deferred = 1;
     mer_optim_begin_step(opt);
     memset(e->pending, 1, e->n_params);
 }
@@ -313,6 +322,9 @@ int mer_cnet_flush(struct mer_cnet *e)
 {
     for (size_t i = 0; i < e->n_params; i++)
         ensure(e, i);
+    if (e->step_deferred && !e->err)
+        e->grads_zero = 1; /* every update zeroed its gradient */
+    e->step_deferred = 0;
     return e->err;
 }
 
@@ -334,15 +346,13 @@ static void lin_fwd(struct mer_cnet *e, const struct lin *l, const float *x, int
             y[i * ldy + o] = yt[o * n + i] + l->b[o];
 }
 
-/* The weight and bias gradients of y = x W^T + b (overwritten), and dx = dy W when dx is not
- * NULL (added to dx when accumulate, else written). */
+/* The weight and bias gradients of y = x W^T + b (added to theirs), and dx = dy W when dx is
+ * not NULL (added to dx when accumulate, else written). */
 static void lin_bwd(struct lin *l, const float *x, int64_t ldx, const float *dy, int64_t lddy,
                     int64_t n, float *dx, int64_t lddx, int accumulate)
 {
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)l->out, (int)l->in, (int)n, 1.0f, dy,
-                (int)lddy, x, (int)ldx, 0.0f, l->gw, (int)l->in);
-    for (int64_t o = 0; o < l->out; o++)
-        l->gb[o] = 0;
+                (int)lddy, x, (int)ldx, 1.0f, l->gw, (int)l->in);
     for (int64_t i = 0; i < n; i++)
         for (int64_t o = 0; o < l->out; o++)
             l->gb[o] += dy[i * lddy + o];
@@ -771,16 +781,18 @@ static double valence_mse(struct mer_cnet *e, const struct mer_host_batch *b, do
     return loss;
 }
 
-/* y = x / max(|x|, eps) per row: dx = (dy - y (y . dy)) / max(|x|, eps). */
+/* y = x / max(|x|, eps) per row: dx = (dy - y (y . dy)) / max(|x|, eps), written to dx or,
+ * with add, added to it. */
 static void normalize_bwd(const float *y, const float *norm, const float *dy, float *dx,
-                          int64_t rows, int64_t z)
+                          int64_t rows, int64_t z, int add)
 {
     for (int64_t r = 0; r < rows; r++) {
         double dot = 0;
         for (int64_t j = 0; j < z; j++)
             dot += (double)y[r * z + j] * dy[r * z + j];
         for (int64_t j = 0; j < z; j++)
-            dx[r * z + j] = (dy[r * z + j] - y[r * z + j] * (float)dot) / norm[r];
+            dx[r * z + j] = (add ? dx[r * z + j] : 0.0f) +
+                            (dy[r * z + j] - y[r * z + j] * (float)dot) / norm[r];
     }
 }
 
@@ -792,13 +804,13 @@ static void heads_bwd(struct mer_cnet *e, int64_t n)
     const int64_t h = c->hidden, z = c->proj_dim;
     struct acts *s = &e->s;
     lin_bwd(&e->classifier, s->f, h, s->dlogits, c->n_classes, n, s->df, h, 0);
-    normalize_bwd(s->z, s->znorm, s->dz, s->dp, n, z);
+    normalize_bwd(s->z, s->znorm, s->dz, s->dp, n, z, 0);
     lin_bwd(&e->proj2, s->p1, h, s->dp, z, n, s->dtmp, h, 0);
     relu_bwd(s->dtmp, s->p1, n * h);
     lin_bwd(&e->proj1, s->f, h, s->dtmp, h, n, s->df, h, 1);
     if (c->valence_head)
         lin_bwd(&e->valence, s->f, h, s->dv, 1, n, s->df, h, 1);
-    normalize_bwd(s->cn, s->cnorm, s->dC, e->g_proto, c->n_classes, z);
+    normalize_bwd(s->cn, s->cnorm, s->dC, e->g_proto, c->n_classes, z, 1);
 }
 
 static void fuse_bwd(struct mer_cnet *e, const struct mer_host_batch *b)
@@ -835,8 +847,6 @@ static void layer_norm_bwd(struct mer_cnet *e, const float *dy, int64_t rows, fl
 {
     const int64_t h = e->c.hidden;
     struct acts *s = &e->s;
-    for (int64_t j = 0; j < h; j++)
-        e->g_norm_w[j] = e->g_norm_b[j] = 0;
     for (int64_t r = 0; r < rows; r++) {
         const float *xh = s->xhat + r * h, *g = dy + r * h;
         float m1 = 0, m2 = 0;
@@ -1043,8 +1053,11 @@ int mer_cnet_step(struct mer_cnet *e, const struct mer_host_batch *b,
     if (lc->ce != MER_CE_PLAIN && !lc->class_counts)
         return mer_error("loss: class-weighted and logit-adjusted cross-entropy need class counts");
     forward(e, b, rng);
-    if (mer_cnet_flush(e) < 0) /* what the forward did not read: before backward overwrites */
+    if (mer_cnet_flush(e) < 0) /* what the forward did not read: before backward adds */
         return -1;
+    if (!e->grads_zero)
+        memset(e->grads, 0, e->n_grads * sizeof(float));
+    e->grads_zero = 0;
     memset(s->dz, 0, (size_t)(n * z) * sizeof(float));
     memset(s->dC, 0, (size_t)(c->n_classes * z) * sizeof(float));
     out->ce = cross_entropy(e, b, lc);

@@ -573,11 +573,12 @@ namespace
 // Every scalar is computed in double and rounded to float once, as torch's kernels get them:
 // (float)(1 - b1) is not 1 - (float)b1, and the difference showed in the weights in six steps.
 // Built twice, for AVX2 and for any x86-64, the loader picking one (an ifunc): memory-bound
-// as it is, twice the vector width still halves its time.
-__attribute__((target_clones("avx2", "default"))) void adam_update(float *p, const float *g,
-                                                                   float *m, float *v, size_t n,
+// as it is, twice the vector width still halves its time. With zero, the gradient is zeroed
+// in the same pass (cheaper than a pass of its own while its lines are in cache).
+__attribute__((target_clones("avx2", "default"))) void adam_update(float *p, float *g, float *m,
+                                                                   float *v, size_t n,
                                                                    const mer_optim_params &o,
-                                                                   int64_t t)
+                                                                   int64_t t, bool zero)
 {
     const float b1 = (float)o.beta1, b2 = (float)o.beta2;
     const double bc1 = 1.0 - std::pow(o.beta1, (double)t), bc2 = 1.0 - std::pow(o.beta2, (double)t);
@@ -594,6 +595,8 @@ __attribute__((target_clones("avx2", "default"))) void adam_update(float *p, con
         m[i] = m[i] * b1 + a1 * gi;
         v[i] = v[i] * b2 + a2 * gi * gi;
         p[i] += -step * (m[i] / (std::sqrt(v[i]) / bc2_sqrt + eps));
+        if (zero)
+            g[i] = 0.0f;
     }
 }
 
@@ -628,11 +631,11 @@ void adam_update_tensors(torch::Tensor &p, const torch::Tensor &g, torch::Tensor
 // Float32 contiguous CPU parameters take the fused loop; any other (CUDA, float64) takes
 // tensor ops in its own dtype and device over the moments, which travel there and back
 // (no copy for float32 on the CPU, where mt views the block itself).
-void adam_step(torch::Tensor &p, const torch::Tensor &g, float *m, float *v,
-               const mer_optim_params &o, int64_t t)
+void adam_step(torch::Tensor &p, torch::Tensor &g, float *m, float *v, const mer_optim_params &o,
+               int64_t t, bool zero)
 {
     if (fusable(p) && fusable(g)) {
-        adam_update(p.data_ptr<float>(), g.data_ptr<float>(), m, v, (size_t)p.numel(), o, t);
+        adam_update(p.data_ptr<float>(), g.data_ptr<float>(), m, v, (size_t)p.numel(), o, t, zero);
         torch::autograd::impl::bump_version(p); // as an in-place op would: stale graphs notice
         return;
     }
@@ -643,6 +646,8 @@ void adam_step(torch::Tensor &p, const torch::Tensor &g, float *m, float *v,
     adam_update_tensors(p, g, mt, vt, o, t);
     mh.copy_(mt); // a no-op where mt is mh
     vh.copy_(vt);
+    if (zero)
+        g.zero_();
 }
 
 // Gradient clipping's two passes, as fused loops over raw memory where the gradient is a
@@ -733,8 +738,9 @@ void mer_optim_free(mer_optim *o)
 namespace
 {
 
-// Parameter i's update for the optimizer's current step count.
-void step_one(mer_optim *o, size_t i)
+// Parameter i's update for the optimizer's current step count; with zero, its gradient is
+// zeroed afterwards.
+void step_one(mer_optim *o, size_t i, bool zero)
 {
     torch::Tensor &p = o->params[i]->t;
     torch::Tensor g = p.grad();
@@ -742,10 +748,12 @@ void step_one(mer_optim *o, size_t i)
         return; // as torch.optim: a parameter without a gradient is left alone
     if (o->p.kind == MER_OPTIM_SGD) {
         sgd_update(p, g, o->p);
+        if (zero)
+            g.zero_();
         return;
     }
     float *m = o->moments.data() + o->offset[i];
-    adam_step(p, g, m, m + p.numel(), o->p, o->steps);
+    adam_step(p, g, m, m + p.numel(), o->p, o->steps, zero);
 }
 
 } // namespace
@@ -756,7 +764,7 @@ int mer_optim_step(mer_optim *o)
 {
     MER_TRY o->steps++;
     for (size_t i = 0; i < o->params.size(); i++)
-        step_one(o, i);
+        step_one(o, i, false);
     return 0;
     MER_CATCH
 }
@@ -770,7 +778,7 @@ int mer_optim_step_param(mer_optim *o, size_t i)
 {
     if (i >= o->params.size())
         return mer_error("optimizer: no parameter %zu (it has %zu)", i, o->params.size());
-    MER_TRY step_one(o, i);
+    MER_TRY step_one(o, i, true);
     return 0;
     MER_CATCH
 }
