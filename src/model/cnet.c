@@ -2,7 +2,9 @@
  * The training step in plain C (cnet.h). Dimension legend as model.c's: N = batch,
  * M = modalities, D_m = feature dim, H = hidden, P = prior dim, K = classes, Z = projection
  * dim, A = heads, E = H / A. Token-major buffers: [N, M*H] is also [N*M, H], the stack of
- * the modality tokens, and the concatenation the fusion MLP reads.
+ * the modality tokens, and the concatenation the fusion MLP reads. Sums over a row or a head
+ * are vectorized with `omp simd` reductions (-fopenmp-simd: no OpenMP runtime); their order
+ * is fixed, so results stay deterministic.
  */
 #include "mer/cnet.h"
 #include "mer/error.h"
@@ -490,6 +492,7 @@ static void attend(struct mer_cnet *e, const struct mer_host_batch *b)
                 for (int j = 0; j < nm; j++) {
                     const float *k = s->K + (r * nm + j) * h + a * E;
                     float d = 0;
+#pragma omp simd reduction(+ : d)
                     for (int64_t t = 0; t < E; t++)
                         d += q[t] * k[t];
                     att[j] = b->prior_w[r * nm + j] > 0 ? d * sc : -INFINITY;
@@ -521,9 +524,11 @@ static void layer_norm(struct mer_cnet *e, const float *x, int64_t rows, float *
     for (int64_t r = 0; r < rows; r++) {
         const float *xr = x + r * h;
         float mean = 0, var = 0, rstd;
+#pragma omp simd reduction(+ : mean)
         for (int64_t j = 0; j < h; j++)
             mean += xr[j];
         mean /= (float)h;
+#pragma omp simd reduction(+ : var)
         for (int64_t j = 0; j < h; j++)
             var += (xr[j] - mean) * (xr[j] - mean);
         rstd = 1.0f / sqrtf(var / (float)h + LN_EPS);
@@ -826,11 +831,13 @@ static void fuse_bwd(struct mer_cnet *e, const struct mer_host_batch *b)
         for (int m = 0; m < nm; m++) {
             const float *hi = s->hi + i * mh + m * h;
             float *dhi = s->dhi + i * mh + m * h;
-            dw[m] = 0;
+            float sum = 0;
+#pragma omp simd reduction(+ : sum)
             for (int64_t j = 0; j < h; j++) {
-                dw[m] += df[j] * hi[j];
+                sum += df[j] * hi[j];
                 dhi[j] = w[m] * df[j];
             }
+            dw[m] = sum;
             dot += w[m] * dw[m];
         }
         for (int m = 0; m < nm; m++)
@@ -850,6 +857,7 @@ static void layer_norm_bwd(struct mer_cnet *e, const float *dy, int64_t rows, fl
     for (int64_t r = 0; r < rows; r++) {
         const float *xh = s->xhat + r * h, *g = dy + r * h;
         float m1 = 0, m2 = 0;
+#pragma omp simd reduction(+ : m1, m2)
         for (int64_t j = 0; j < h; j++) {
             const float dxh = g[j] * e->norm_w[j];
             e->g_norm_w[j] += g[j] * xh[j];
@@ -884,11 +892,13 @@ static void attend_bwd(struct mer_cnet *e, const struct mer_host_batch *b, const
                 for (int j = 0; j < nm; j++) {
                     const float *v = s->V + (r * nm + j) * h + a * E;
                     float *dv = dV + (r * nm + j) * h + a * E;
-                    da[j] = 0;
+                    float sum = 0;
+#pragma omp simd reduction(+ : sum)
                     for (int64_t t = 0; t < E; t++) {
-                        da[j] += dout[t] * v[t];
+                        sum += dout[t] * v[t];
                         dv[t] += att[j] * dout[t];
                     }
+                    da[j] = sum;
                     dot += att[j] * da[j];
                 }
                 for (int64_t t = 0; t < E; t++)
