@@ -17,32 +17,6 @@ static const char *const usage[] = {
 
 #define MAX_CLASSES 256
 
-/* Splits "a,b,c" in place into names (spaces around each trimmed); the count, or -1 with
- * the error set for an empty or repeated name or more than MAX_CLASSES. */
-static int parse_classes(char *s, const char **out)
-{
-    int n = 0;
-    for (char *tok = s, *comma; tok; tok = comma ? comma + 1 : NULL) {
-        char *end;
-        if ((comma = strchr(tok, ',')))
-            *comma = '\0';
-        while (*tok == ' ')
-            tok++;
-        end = tok + strlen(tok);
-        while (end > tok && end[-1] == ' ')
-            *--end = '\0';
-        if (!*tok)
-            return mer_error("--classes: empty class name");
-        if (n == MAX_CLASSES)
-            return mer_error("--classes: more than %d classes", MAX_CLASSES);
-        for (int k = 0; k < n; k++)
-            if (!strcmp(out[k], tok))
-                return mer_error("--classes: class '%s' is listed twice", tok);
-        out[n++] = tok;
-    }
-    return n;
-}
-
 static int width_of(const char *header)
 {
     int w = (int)strlen(header);
@@ -127,7 +101,7 @@ int cmd_import_labels(int argc, const char **argv)
             ret = cmd_fail("import-labels");
             goto done;
         }
-        if ((p.n_classes = parse_classes(class_buf, classv)) < 0) {
+        if ((p.n_classes = cmd_parse_classes(class_buf, classv, MAX_CLASSES)) < 0) {
             ret = mer_usage_error("import-labels", "%s", mer_errmsg());
             goto done;
         }

@@ -47,31 +47,6 @@ struct columns {
     int name, subtitle, en, zh, uri;
 };
 
-/* Splits "a,b,c" in place into trimmed, distinct, non-empty names; the count or -1. */
-static int parse_classes(char *s, const char **out)
-{
-    int n = 0;
-    for (char *tok = s, *comma; tok; tok = comma ? comma + 1 : NULL) {
-        char *end;
-        if ((comma = strchr(tok, ',')))
-            *comma = '\0';
-        while (*tok == ' ')
-            tok++;
-        end = tok + strlen(tok);
-        while (end > tok && end[-1] == ' ')
-            *--end = '\0';
-        if (!*tok)
-            return mer_error("--classes: empty class name");
-        if (n == MAX_CLASSES)
-            return mer_error("--classes: more than %d classes", MAX_CLASSES);
-        for (int k = 0; k < n; k++)
-            if (!strcmp(out[k], tok))
-                return mer_error("--classes: class '%s' is listed twice", tok);
-        out[n++] = tok;
-    }
-    return n;
-}
-
 /* "a, b, c" for {classes}: new string or NULL. */
 static char *join_classes(const char *const *classes, int n)
 {
@@ -441,7 +416,7 @@ int cmd_prompt(int argc, const char **argv)
         mer_error("out of memory");
         return cmd_fail("prompt");
     }
-    if ((n_classes = parse_classes(class_buf, classv)) < 0) {
+    if ((n_classes = cmd_parse_classes(class_buf, classv, MAX_CLASSES)) < 0) {
         ret = mer_usage_error("prompt", "%s", mer_errmsg());
     } else if (o.print_schema) {
         char *schema = mer_prompt_schema_new(classv, n_classes);
