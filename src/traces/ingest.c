@@ -728,6 +728,9 @@ void mer_ingest_print_summary(const struct mer_ingest *g, FILE *f)
             g->lines, g->n_files, g->n_files == 1 ? "" : "s",
             cJSON_GetObjectItemCaseSensitive(r, "answered")->valueint, g->l->n, g->unknown.count,
             g->duplicates.count, g->n_failed_lines);
+    if (g->n_problems) /* where to look first; the report lists them all */
+        fprintf(f, "first failed line: '%s':%zu: %s\n", g->problems[0].file, g->problems[0].line,
+                g->problems[0].reason);
     fprintf(f, "status:");
     for (const cJSON *it = st->child; it; it = it->next)
         fprintf(f, " %s %d%s", it->string, it->valueint, it->next ? "," : "\n");
