@@ -30,12 +30,13 @@ struct mer_cnet;
 /* One batch on the host; every pointer borrowed. Rows are samples. */
 struct mer_host_batch {
     int64_t n;                              /* N <= the engine's capacity */
-    const float *x[MER_MAX_MODALITIES];     /* [N, D_m] */
+    const float *x[MER_MAX_MODALITIES];     /* [N, D_m], or with rows a matrix [*, D_m] */
     const float *prior[MER_MAX_MODALITIES]; /* [N, P] (with priors) */
     const float *modality_mask;             /* [N, M] 1/0, NULL = all present */
     const float *prior_w;                   /* [N, M] reliability * presence (with priors) */
     const int64_t *y;                       /* [N] labels in 0..K-1 */
     const float *valence;                   /* [N] NaN = none (valence head), or NULL */
+    const int64_t *rows;                    /* NULL, or: sample i is row rows[i] of each x[m] */
 };
 
 struct mer_cnet_losses {

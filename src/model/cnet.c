@@ -378,27 +378,34 @@ static void relu_bwd(float *restrict dy, const float *restrict y, int64_t n)
         dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
-/* out = dropout(x) (inverted: kept values scaled by 1 / (1 - p)); the factors go to scale.
- * Evaluation mode (rng NULL) or p = 0 copies. Each 64-bit draw gives four 16-bit uniforms
- * (p is quantised to 1/65536), laid out first so that the masking loop vectorizes. */
-static void dropout(const float *restrict x, float *restrict out, float *restrict scale,
-                    uint16_t *restrict bits, int64_t n, double p, struct mer_rng *rng)
+/* out = dropout(x) over n rows of d (row i of x at rows[i], or i without rows), inverted:
+ * kept values scaled by 1 / (1 - p); the factors go to scale. Evaluation mode (rng NULL) or
+ * p = 0 copies. Each 64-bit draw gives four 16-bit uniforms (p is quantised to 1/65536),
+ * laid out first so that the masking loop vectorizes. */
+static void dropout(const float *x, const int64_t *rows, int64_t n, int64_t d, float *restrict out,
+                    float *restrict scale, uint16_t *restrict bits, double p, struct mer_rng *rng)
 {
     const float keep = p < 1 ? (float)(1.0 / (1.0 - p)) : 0.0f;
     const int32_t cut = p >= 1 ? 65536 : (int32_t)lround(p * 65536.0);
-    if (!rng || p <= 0) {
-        memcpy(out, x, (size_t)n * sizeof(float));
-        for (int64_t i = 0; i < n; i++)
-            scale[i] = 1.0f;
-        return;
-    }
-    for (int64_t i = 0; i < n; i += 4) {
+    const int on = rng && p > 0;
+    for (int64_t i = 0; on && i < n * d; i += 4) {
         const uint64_t u = mer_rng_next(rng);
-        memcpy(bits + i, &u, sizeof(u)); /* bits has room for n rounded up to 4 */
+        memcpy(bits + i, &u, sizeof(u)); /* bits has room for n * d rounded up to 4 */
     }
     for (int64_t i = 0; i < n; i++) {
-        scale[i] = (int32_t)bits[i] >= cut ? keep : 0.0f;
-        out[i] = x[i] * scale[i];
+        const float *restrict xr = x + (rows ? rows[i] : i) * d;
+        float *restrict o = out + i * d, *restrict f = scale + i * d;
+        const uint16_t *restrict br = bits + i * d;
+        if (!on) {
+            memcpy(o, xr, (size_t)d * sizeof(float));
+            for (int64_t j = 0; j < d; j++)
+                f[j] = 1.0f;
+            continue;
+        }
+        for (int64_t j = 0; j < d; j++) {
+            f[j] = (int32_t)br[j] >= cut ? keep : 0.0f;
+            o[j] = xr[j] * f[j];
+        }
     }
 }
 
@@ -417,7 +424,8 @@ static void encode(struct mer_cnet *e, const struct mer_host_batch *b, int m, st
     const float *in = b->x[m];
     for (int64_t l = 0; l < L; l++) {
         const int64_t d = l ? h : c->dims[m];
-        dropout(in, s->xd[m][l], s->scale[m][l], s->bits, n * d, c->dropout, rng);
+        dropout(in, l ? NULL : b->rows, n, d, s->xd[m][l], s->scale[m][l], s->bits, c->dropout,
+                rng);
         lin_fwd(e, &e->enc[m][l], s->xd[m][l], d, n, s->act[m][l], h);
         relu_inplace(s->act[m][l], n * h);
         in = s->act[m][l];

@@ -91,9 +91,10 @@ static float prior_weight(const struct run *r, size_t i, int m)
     return r->p->scale_by_reliability ? rel : 1.0f;
 }
 
-/* Gathers rows idx[0..n-1] into the host buffers, described by hb. */
+/* Gathers rows idx[0..n-1] into the host buffers, described by hb; with by_row, the features
+ * stay where they are, hb naming their rows (the plain-C engine reads them in place). */
 static void gather_batch(const struct run *r, struct batch_buf *buf, const int64_t *idx, size_t n,
-                         const int64_t *labels, struct mer_host_batch *hb)
+                         const int64_t *labels, int by_row, struct mer_host_batch *hb)
 {
     const struct mer_dataset *ds = r->ds;
     const int nm = r->mc.n_mod;
@@ -107,7 +108,9 @@ static void gather_batch(const struct run *r, struct batch_buf *buf, const int64
         for (int j = 0; j < nm; j++) {
             int m = r->mods[j];
             int64_t d = r->mc.dims[j];
-            memcpy(buf->x[j] + k * (size_t)d, ds->x[m] + i * (size_t)d, (size_t)d * sizeof(float));
+            if (!by_row)
+                memcpy(buf->x[j] + k * (size_t)d, ds->x[m] + i * (size_t)d,
+                       (size_t)d * sizeof(float));
             buf->mask[k * (size_t)nm + (size_t)j] = ds->present[i * MER_N_MODALITIES + (size_t)m];
             if (pd) {
                 memcpy(buf->prior[j] + k * (size_t)pd,
@@ -118,9 +121,10 @@ static void gather_batch(const struct run *r, struct batch_buf *buf, const int64
         }
     }
     for (int j = 0; j < nm; j++) {
-        hb->x[j] = buf->x[j];
+        hb->x[j] = by_row ? ds->x[r->mods[j]] : buf->x[j];
         hb->prior[j] = pd ? buf->prior[j] : NULL;
     }
+    hb->rows = by_row ? idx : NULL;
     hb->modality_mask = buf->mask;
     hb->prior_w = pd ? buf->w : NULL;
     hb->y = buf->y;
@@ -133,7 +137,7 @@ static int make_batch(const struct run *r, struct batch_buf *buf, const int64_t 
 {
     struct mer_host_batch hb;
     const int64_t pd = r->mc.prior_dim;
-    gather_batch(r, buf, idx, n, labels, &hb);
+    gather_batch(r, buf, idx, n, labels, 0, &hb);
     memset(b, 0, sizeof(*b));
     b->n = (int64_t)n;
     for (int j = 0; j < r->mc.n_mod; j++) {
@@ -163,7 +167,7 @@ static int predict_c(const struct run *r, struct mer_cnet *net, struct batch_buf
     for (size_t at = 0; at < n; at += chunk) {
         const size_t len = n - at < chunk ? n - at : chunk;
         struct mer_host_batch hb;
-        gather_batch(r, buf, idx + at, len, r->ds->label, &hb);
+        gather_batch(r, buf, idx + at, len, r->ds->label, 1, &hb);
         if (mer_cnet_forward(net, &hb) < 0)
             return -1;
         for (size_t i = 0; i < len; i++) {
@@ -288,7 +292,7 @@ static int step_c(const struct run *r, struct learner *ln, struct batch_buf *buf
     struct mer_host_batch hb;
     struct mer_cnet_losses l;
     double v[5];
-    gather_batch(r, buf, idx, n, labels, &hb);
+    gather_batch(r, buf, idx, n, labels, 1, &hb);
     if (mer_cnet_step(ln->net, &hb, &r->p->loss, &ln->drop, &l, NULL) < 0 || clip(r, ln->model) < 0)
         return -1;
     mer_cnet_defer_step(ln->net, ln->opt); /* applied as the next forward reads each weight */

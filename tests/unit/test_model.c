@@ -217,7 +217,7 @@ static void run_case(const char *name, const char *mode, const char *ce, const c
     mer_model_free(m);
     {
         struct mer_host_batch hb = {
-            N, {xs[0], xs[1], xs[2]}, {ps[0], ps[1], ps[2]}, mask, w, y, valence};
+            N, {xs[0], xs[1], xs[2]}, {ps[0], ps[1], ps[2]}, mask, w, y, valence, NULL};
         run_cnet(dir, &c, &lc, &hb, want, logits, z, v);
     }
     for (int j = 0; j < 3; j++) {
@@ -281,7 +281,7 @@ int main(void)
         CHECK(mer_model_new(&m, &c) == 0);
         CHECK(mer_cnet_new(&e, m, &c, N) == 0);
         if (e) {
-            struct mer_host_batch hb = {N, {x}, {NULL}, mask, w, y, NULL};
+            struct mer_host_batch hb = {N, {x}, {NULL}, mask, w, y, NULL, NULL};
             for (int t = 0; t < 2; t++) {
                 mer_rng_seed(&rng, 42);
                 CHECK(mer_cnet_step(e, &hb, &lc, &rng, &l[t], NULL) == 0);
