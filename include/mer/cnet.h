@@ -2,15 +2,15 @@
  * cnet.h: the fusion model's training step in plain C on the CPU (llm.c style): forward,
  * every loss term and the backward pass by hand, GEMMs through OpenBLAS, over the model's
  * own parameters, which mer_cnet_new moves into one contiguous block (mer_tensors_flatten).
- * The math is model.h's (tests/oracle/model_ref.py); test_cnet checks outputs, losses and
- * gradients against the libtorch model to 1e-5 in every injection mode and loss variant.
+ * The math is model.h's: test_model holds its outputs, losses and gradients to the PyTorch
+ * reference (tests/oracle/model_ref.py) to 1e-5 in every injection mode and loss variant.
  *
  * Why: a step of this small network is hundreds of tiny ops, and libtorch spends more time
- * dispatching and recording them than computing them. Here a step allocates nothing and
- * makes about thirty GEMM calls.
+ * dispatching and recording them than computing them. Here a step allocates nothing, and
+ * nearly all its time is in its forty-odd GEMM calls and the optimizer's one pass.
  *
  *     struct mer_cnet *net;
- *     if (mer_cnet_new(&net, model, 32) < 0) ...;    // model's tensors now view the block
+ *     if (mer_cnet_new(&net, model, &cfg, 32) < 0) ...;  // its tensors now view the block
  *     mer_cnet_step(net, &batch, &loss_cfg, &rng, &losses, logits);  // gradients written
  *     mer_clip_grad_norm(...); mer_cnet_defer_step(net, opt);  // torch's optimizer, same
  *     ...                                                      // tensors, applied lazily
