@@ -32,16 +32,14 @@ static int read_case(FILE *f, int *k, size_t *n, int64_t *t, int64_t *p, double 
 
 static void against_sklearn(void)
 {
-    char path[4200], cmd[8600];
+    char path[4200];
     FILE *f;
     int k, r, ncases = 0;
     size_t n;
     static int64_t t[MAX_N], p[MAX_N];
     double want[5], f1[16], reg[2], maxdiff = 0;
     snprintf(path, sizeof(path), "%s/metrics.txt", test_tmpdir());
-    snprintf(cmd, sizeof(cmd), "%s %s/tests/oracle/metrics_sklearn.py %s", MER_TEST_PYTHON,
-             MER_TEST_SOURCE_DIR, path);
-    CHECK(system(cmd) == 0);
+    CHECK(test_oracle("metrics_sklearn.py '%s'", path) == 0);
     f = fopen(path, "r");
     CHECK(f != NULL);
     if (!f)

@@ -40,7 +40,7 @@ static void check_oracle(void)
 {
     const int dim = 64, n = (int)MER_ARRAY_SIZE(enc_texts);
     const char *dir = test_tmpdir();
-    char in[4200], outp[4200], cmd[9000];
+    char in[4200], outp[4200];
     cJSON *spec = cJSON_CreateObject();
     struct mer_textenc *e = NULL;
     float got[64], *want;
@@ -55,9 +55,7 @@ static void check_oracle(void)
     write_text(in, json);
     free(json);
     cJSON_Delete(spec);
-    snprintf(cmd, sizeof(cmd), "%s %s/tests/oracle/textenc_hash.py %s %s", MER_TEST_PYTHON,
-             MER_TEST_SOURCE_DIR, in, outp);
-    CHECK(system(cmd) == 0);
+    CHECK(test_oracle("textenc_hash.py '%s' '%s'", in, outp) == 0);
     want = test_read_raw(dir, "hash.f32", sizeof(float) * (size_t)(dim * n));
     CHECK(mer_textenc_open(&e, "hash", dim) == 0);
     CHECK(mer_textenc_fit(e, fit_texts, 5) == 0);

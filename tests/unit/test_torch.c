@@ -354,11 +354,9 @@ static void scopes(void)
 
 int main(void)
 {
-    char cmd[8800];
+
     snprintf(dir, sizeof(dir), "%s", test_tmpdir());
-    snprintf(cmd, sizeof(cmd), "%s %s/tests/oracle/torch_mlp.py %s", MER_TEST_PYTHON,
-             MER_TEST_SOURCE_DIR, dir);
-    if (system(cmd) != 0) {
+    if (test_oracle("torch_mlp.py '%s'", dir) < 0) {
         fprintf(stderr, "the Python torch oracle failed (is python3-torch installed?)\n");
         return 1;
     }

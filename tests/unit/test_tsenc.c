@@ -111,13 +111,11 @@ static void errors(void)
 
 int main(void)
 {
-    char cmd[8800], **texts;
+    char **texts;
     size_t n;
     float *want;
     snprintf(dir, sizeof(dir), "%s", test_tmpdir());
-    snprintf(cmd, sizeof(cmd), "%s %s/tests/oracle/tiny_bert.py %s", MER_TEST_PYTHON,
-             MER_TEST_SOURCE_DIR, dir);
-    if (system(cmd) != 0) {
+    if (test_oracle("tiny_bert.py '%s'", dir) < 0) {
         fprintf(stderr, "the Python tiny-BERT oracle failed (is python3-torch installed?)\n");
         return 1;
     }

@@ -12,6 +12,7 @@
 #define MER_TESTHELP_H
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,23 @@ static inline void *test_read_raw(const char *dir, const char *name, size_t byte
     }
     fclose(f);
     return buf;
+}
+
+/* Runs the Python oracle tests/oracle/<script> (MER_TEST_PYTHON); fmt gives the script's
+ * name and its arguments, printf-style. 0 if it succeeded, else -1 (the command on stderr). */
+static inline int test_oracle(const char *fmt, ...)
+{
+    char args[8192], cmd[12288];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof(args), fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof(cmd), "'%s' '%s/tests/oracle/'%s", MER_TEST_PYTHON, MER_TEST_SOURCE_DIR,
+             args);
+    if (system(cmd) == 0)
+        return 0;
+    fprintf(stderr, "oracle failed: %s\n", cmd);
+    return -1;
 }
 
 #endif
