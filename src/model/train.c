@@ -1,6 +1,7 @@
 /*
  * k-fold training (train.h). N = batch, M = modalities in use, K = classes.
- * The step reads: batch -> forward -> zero grad -> backward -> clip -> step -> log.
+ * The step reads: batch -> forward -> zero grad -> backward -> clip -> step -> log; in the
+ * plain-C engine (cnet.h) the optimizer's step is deferred into the next forward.
  */
 #include "mer/train.h"
 #include "mer/cnet.h"
@@ -258,21 +259,21 @@ struct learner {
     struct mer_rng drop;
 };
 
-/* Adds a finished step's losses (ce, inter, intra, total, valence) and predictions to st. */
-static int record_step(const struct run *r, struct epoch_stats *st, const double *v,
+/* Adds a finished step's losses and predictions to st. */
+static int record_step(const struct run *r, struct epoch_stats *st, const struct mer_cnet_losses *l,
                        const float *logits, const int64_t *y, size_t n)
 {
-    if (!isfinite(v[3]))
-        return mer_error("training diverged: the loss is %g (lower train.lr?)", v[3]);
+    if (!isfinite(l->total))
+        return mer_error("training diverged: the loss is %g (lower train.lr?)", l->total);
     for (size_t k = 0; k < n; k++) {
         st->pred[st->seen + k] = argmax(logits + k * (size_t)r->mc.n_classes, r->mc.n_classes);
         st->truth[st->seen + k] = y[k];
     }
-    st->ce += v[0] * (double)n;
-    st->inter += v[1] * (double)n;
-    st->intra += v[2] * (double)n;
-    st->total += v[3] * (double)n;
-    st->valence += v[4] * (double)n;
+    st->ce += l->ce * (double)n;
+    st->inter += l->inter * (double)n;
+    st->intra += l->intra * (double)n;
+    st->total += l->total * (double)n;
+    st->valence += l->valence * (double)n;
     st->seen += n;
     return 0;
 }
@@ -291,17 +292,11 @@ static int step_c(const struct run *r, struct learner *ln, struct batch_buf *buf
 {
     struct mer_host_batch hb;
     struct mer_cnet_losses l;
-    double v[5];
     gather_batch(r, buf, idx, n, labels, 1, &hb);
     if (mer_cnet_step(ln->net, &hb, &r->p->loss, &ln->drop, &l, NULL) < 0 || clip(r, ln->model) < 0)
         return -1;
     mer_cnet_defer_step(ln->net, ln->opt); /* applied as the next forward reads each weight */
-    v[0] = l.ce;
-    v[1] = l.inter;
-    v[2] = l.intra;
-    v[3] = l.total;
-    v[4] = l.valence;
-    return record_step(r, st, v, mer_cnet_logits(ln->net), hb.y, n);
+    return record_step(r, st, &l, mer_cnet_logits(ln->net), hb.y, n);
 }
 
 /* One optimisation step on a batch, through libtorch's autograd. */
@@ -312,7 +307,7 @@ static int step_torch(const struct run *r, struct learner *ln, struct batch_buf 
     struct mer_batch b;
     struct mer_forward f;
     struct mer_losses l;
-    double v[5] = {0};
+    struct mer_cnet_losses v = {0};
     float *logits = malloc(n * (size_t)r->mc.n_classes * sizeof(float));
     int ret = -1;
     if (!logits) {
@@ -324,12 +319,12 @@ static int step_torch(const struct run *r, struct learner *ln, struct batch_buf 
         mer_optim_zero_grad(ln->opt) < 0 || mer_tensor_backward(l.total) < 0 ||
         clip(r, ln->model) < 0 || mer_optim_step(ln->opt) < 0)
         goto done;
-    if (mer_tensor_item(l.ce, &v[0]) < 0 || mer_tensor_item(l.inter, &v[1]) < 0 ||
-        mer_tensor_item(l.intra, &v[2]) < 0 || mer_tensor_item(l.total, &v[3]) < 0 ||
-        (l.valence && mer_tensor_item(l.valence, &v[4]) < 0) ||
+    if (mer_tensor_item(l.ce, &v.ce) < 0 || mer_tensor_item(l.inter, &v.inter) < 0 ||
+        mer_tensor_item(l.intra, &v.intra) < 0 || mer_tensor_item(l.total, &v.total) < 0 ||
+        (l.valence && mer_tensor_item(l.valence, &v.valence) < 0) ||
         mer_tensor_to_host(f.logits, logits, n * (size_t)r->mc.n_classes * sizeof(float)) < 0)
         goto done;
-    ret = record_step(r, st, v, logits, b.y, n);
+    ret = record_step(r, st, &v, logits, b.y, n);
 done:
     free(logits);
     mer_scope_end(s);
@@ -859,7 +854,7 @@ static int train_fold(struct run *r, int k, struct mer_train_summary *sum)
     op.lr = p->lr;
     op.weight_decay = p->weight_decay;
     if (!dir || mer_mkdir_p(dir) < 0 || split_fold(r, &fs) < 0 ||
-        batch_buf_init(&buf, r, fs.n_tr > PREDICT_CHUNK ? fs.n_tr : PREDICT_CHUNK) < 0)
+        batch_buf_init(&buf, r, PREDICT_CHUNK > p->batch_size ? PREDICT_CHUNK : p->batch_size) < 0)
         goto done;
     va_logits = malloc((fs.n_va + 1) * width(r) * sizeof(float));
     path = mer_strfmt("%s/log.jsonl", dir);
