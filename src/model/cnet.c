@@ -36,7 +36,7 @@ struct acts {
     float *h, *q, *hi, *pre, *pre2;               /* [N, M*H] */
     float *kv, *Q, *K, *V, *o, *xhat, *rstd, *att, *any;
     float *f1, *a, *wts, *f, *p1, *p2, *z, *znorm, *logits, *v;
-    float *keys, *sim, *cn, *cnorm;
+    float *keys, *sim, *cnorm; /* keys: the batch's z, then the normalised prototypes */
     /* gradients and scratch */
     float *dh, *dhi, *dq, *dtmp, *dtmp2, *u, *du, *df, *dp, *dlogits, *dz, *dv, *dsim, *dkeys, *dC,
         *dact, *din;
@@ -54,7 +54,6 @@ struct mer_cnet {
     size_t i_norm_w, i_norm_b, i_proto;
     struct acts s;
     float *arena;
-    int64_t n; /* the last step's batch */
     /* A deferred optimizer step (mer_cnet_defer_step): pending[i] while parameter i waits for
      * its update; err once an update failed. */
     mer_optim *opt;
@@ -231,7 +230,6 @@ static void carve_all(struct mer_cnet *e, struct carver *cv)
     s->v = carve(cv, n);
     s->keys = carve(cv, nk * z);
     s->sim = carve(cv, n * nk);
-    s->cn = s->keys + n * z; /* the normalised prototypes are the last K keys */
     s->cnorm = carve(cv, k);
     s->dh = carve(cv, n * mh);
     s->dhi = carve(cv, n * mh);
@@ -823,7 +821,7 @@ static void heads_bwd(struct mer_cnet *e, int64_t n)
     lin_bwd(&e->proj1, s->f, h, s->dtmp, h, n, s->df, h, 1);
     if (c->valence_head)
         lin_bwd(&e->valence, s->f, h, s->dv, 1, n, s->df, h, 1);
-    normalize_bwd(s->cn, s->cnorm, s->dC, e->g_proto, c->n_classes, z, 1);
+    normalize_bwd(s->keys + n * z, s->cnorm, s->dC, e->g_proto, c->n_classes, z, 1);
 }
 
 static void fuse_bwd(struct mer_cnet *e, const struct mer_host_batch *b)
@@ -1040,7 +1038,6 @@ static int check_batch(const struct mer_cnet *e, const struct mer_host_batch *b)
 
 static void forward(struct mer_cnet *e, const struct mer_host_batch *b, struct mer_rng *rng)
 {
-    e->n = b->n;
     for (int m = 0; m < e->c.n_mod; m++)
         encode(e, b, m, rng);
     inject(e, b);

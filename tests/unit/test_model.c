@@ -109,7 +109,7 @@ static void run_cnet(const char *dir, const struct mer_model_config *c,
     snprintf(path, sizeof(path), "%s/weights.safetensors", dir);
     CHECK(mer_model_new(&m, c) == 0);
     CHECK(mer_model_load_weights(m, path) == 0);
-    CHECK(mer_cnet_new(&e, m, c, N) == 0);
+    CHECK(mer_cnet_new(&e, m, c, N + 5) == 0);
     if (!e) {
         mer_model_free(m);
         return;
