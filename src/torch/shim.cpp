@@ -650,6 +650,24 @@ void adam_step(torch::Tensor &p, torch::Tensor &g, float *m, float *v, const mer
         g.zero_();
 }
 
+// Parameter i's update for the optimizer's current step count; with zero, its gradient is
+// zeroed afterwards.
+void step_one(mer_optim *o, size_t i, bool zero)
+{
+    torch::Tensor &p = o->params[i]->t;
+    torch::Tensor g = p.grad();
+    if (!g.defined())
+        return; // as torch.optim: a parameter without a gradient is left alone
+    if (o->p.kind == MER_OPTIM_SGD) {
+        sgd_update(p, g, o->p);
+        if (zero)
+            g.zero_();
+        return;
+    }
+    float *m = o->moments.data() + o->offset[i];
+    adam_step(p, g, m, m + p.numel(), o->p, o->steps, zero);
+}
+
 // Gradient clipping's two passes, as fused loops over raw memory where the gradient is a
 // contiguous float32 CPU tensor, else tensor ops. The sum of squares runs in four 4-float
 // vectors (GCC/Clang vector extensions: the compiler will not reorder a float sum itself)
@@ -732,33 +750,6 @@ void mer_optim_free(mer_optim *o)
 {
     delete o;
 }
-
-} // extern "C"
-
-namespace
-{
-
-// Parameter i's update for the optimizer's current step count; with zero, its gradient is
-// zeroed afterwards.
-void step_one(mer_optim *o, size_t i, bool zero)
-{
-    torch::Tensor &p = o->params[i]->t;
-    torch::Tensor g = p.grad();
-    if (!g.defined())
-        return; // as torch.optim: a parameter without a gradient is left alone
-    if (o->p.kind == MER_OPTIM_SGD) {
-        sgd_update(p, g, o->p);
-        if (zero)
-            g.zero_();
-        return;
-    }
-    float *m = o->moments.data() + o->offset[i];
-    adam_step(p, g, m, m + p.numel(), o->p, o->steps, zero);
-}
-
-} // namespace
-
-extern "C" {
 
 int mer_optim_step(mer_optim *o)
 {
