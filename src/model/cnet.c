@@ -252,10 +252,12 @@ static void carve_all(struct mer_cnet *e, struct carver *cv)
 
 int mer_cnet_new(struct mer_cnet **out, mer_model *m, const struct mer_model_config *c, int64_t cap)
 {
-    struct mer_cnet *e = calloc(1, sizeof(*e));
+    struct mer_cnet *e;
     struct binder bd = {m, NULL, NULL};
     struct carver cv = {NULL, 0};
-    if (!e)
+    if (c->n_classes > 64) /* the losses' per-class sums live on the stack */
+        return mer_error("cnet: %d classes (at most 64)", c->n_classes);
+    if (!(e = calloc(1, sizeof(*e))))
         return mer_error("out of memory");
     e->c = *c;
     e->cap = cap;
@@ -1022,13 +1024,18 @@ static void encode_bwd(struct mer_cnet *e, const struct mer_host_batch *b, int m
 
 /* ---- the step ---- */
 
-static int check_batch(const struct mer_cnet *e, const struct mer_host_batch *b)
+static int check_size(const struct mer_cnet *e, const struct mer_host_batch *b)
 {
     if (b->n < 1 || b->n > e->cap)
         return mer_error("cnet: a batch of %lld samples (capacity %lld)", (long long)b->n,
                          (long long)e->cap);
-    if (e->c.n_classes > 64)
-        return mer_error("cnet: %d classes (at most 64)", e->c.n_classes);
+    return 0;
+}
+
+static int check_batch(const struct mer_cnet *e, const struct mer_host_batch *b)
+{
+    if (check_size(e, b) < 0)
+        return -1;
     for (int64_t i = 0; i < b->n; i++)
         if (b->y[i] < 0 || b->y[i] >= e->c.n_classes)
             return mer_error("loss: sample %lld of the batch has label %lld outside 0..%d",
@@ -1047,10 +1054,7 @@ static void forward(struct mer_cnet *e, const struct mer_host_batch *b, struct m
 
 int mer_cnet_forward(struct mer_cnet *e, const struct mer_host_batch *b)
 {
-    if (b->n < 1 || b->n > e->cap)
-        return mer_error("cnet: a batch of %lld samples (capacity %lld)", (long long)b->n,
-                         (long long)e->cap);
-    if (mer_cnet_flush(e) < 0)
+    if (check_size(e, b) < 0 || mer_cnet_flush(e) < 0)
         return -1;
     forward(e, b, NULL);
     return 0;
