@@ -1,0 +1,35 @@
+/*
+ * linear.h: nn.Linear's forward, y = x W^T + b, for the plain-C engine's batches (cnet.h):
+ * a few dozen rows against a weight of hundreds of rows. OpenBLAS packs the whole weight into
+ * its own layout on every such call, and that copy, of a weight the optimizer has just
+ * rewritten, costs as much as a third of the multiply (measured: 75 GFLOPS for a 256 x 1024
+ * weight against 32 rows, where this kernel does 105). Here the weight is read once, in place:
+ * the rows of x are transposed into a panel (a few KB, cheap) and each group of three weight
+ * rows meets the whole panel in registers. The bias is added and y written row-major in the
+ * same pass, with no transposed copy to undo.
+ *
+ *     float *panel = malloc(mer_linear_panel_floats(in) * sizeof(float));
+ *     mer_linear_forward(w, b, in, out, x, in, n, y, out, panel);  // y[n, out]
+ *
+ * Deterministic: every output sums its terms in the same order on a given machine (an
+ * AVX2+FMA build where the CPU has them, else a plain one; the two round differently).
+ */
+#ifndef MER_LINEAR_H
+#define MER_LINEAR_H
+
+#include <stdint.h>
+
+/* The scratch mer_linear_forward needs for inputs of width in, in floats. */
+int64_t mer_linear_panel_floats(int64_t in);
+
+/* y[j, o] = b[o] + sum_i x[j, i] w[o, i] for j < n, o < out: w [out, in] row-major, b [out]
+ * (NULL: none), x [n, in] with row stride ldx, y [n, out] with row stride ldy (written, not
+ * added to; it must not overlap x). panel: mer_linear_panel_floats(in) floats of scratch. */
+void mer_linear_forward(const float *w, const float *b, int64_t in, int64_t out, const float *x,
+                        int64_t ldx, int64_t n, float *y, int64_t ldy, float *panel);
+
+/* With on, mer_linear_forward takes the portable build even where the CPU has AVX2 and FMA (for
+ * tests and comparisons; not thread-safe against calls in flight). */
+void mer_linear_set_portable(int on);
+
+#endif

@@ -1,0 +1,101 @@
+/* mer_linear_forward against a double-precision loop, on shapes that hit every edge of its
+ * blocking (rows past a panel of 32, widths not a multiple of 8, outputs not a multiple of 3,
+ * strided rows), in both builds; and its result is the same on every call. */
+#include "mer/linear.h"
+#include "mer/rng.h"
+#include "testhelp.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The worst |y - (x W^T + b)| over one shape, relative to the sum of the terms' magnitudes;
+ * infinite if the padding between rows of y was written. */
+static double check_shape(struct mer_rng *r, int64_t n, int64_t in, int64_t out, int with_bias)
+{
+    const int64_t ldx = in + 3, ldy = out + 2; /* strided rows: padding never read or written */
+    float *w = malloc((size_t)(in * out + 1) * sizeof(float)),
+          *b = malloc((size_t)(out + 1) * sizeof(float)),
+          *x = malloc((size_t)(n * ldx + 1) * sizeof(float)),
+          *y = malloc((size_t)(n * ldy + 1) * sizeof(float)),
+          *panel = malloc((size_t)(mer_linear_panel_floats(in) + 1) * sizeof(float));
+    double worst = 0;
+    for (int64_t i = 0; i < in * out; i++)
+        w[i] = (float)mer_rng_normal(r);
+    for (int64_t i = 0; i < out; i++)
+        b[i] = (float)mer_rng_normal(r);
+    for (int64_t i = 0; i < n * ldx; i++)
+        x[i] = (float)mer_rng_normal(r);
+    for (int64_t i = 0; i < n * ldy; i++)
+        y[i] = NAN; /* padding must stay NaN */
+    mer_linear_forward(w, with_bias ? b : NULL, in, out, x, ldx, n, y, ldy, panel);
+    for (int64_t j = 0; j < n; j++) {
+        for (int64_t o = 0; o < out; o++) {
+            double s = with_bias ? b[o] : 0, mag = fabs(s);
+            for (int64_t i = 0; i < in; i++) {
+                s += (double)x[j * ldx + i] * w[o * in + i];
+                mag += fabs((double)x[j * ldx + i] * w[o * in + i]);
+            }
+            const double d = fabs(y[j * ldy + o] - s) / (mag + 1e-30);
+            if (isnan(d) || d > worst)
+                worst = isnan(d) ? INFINITY : d;
+        }
+        for (int64_t o = out; o < ldy; o++)
+            if (!isnan(y[j * ldy + o]))
+                worst = INFINITY;
+    }
+    free(w);
+    free(b);
+    free(x);
+    free(y);
+    free(panel);
+    return worst;
+}
+
+int main(void)
+{
+    static const int64_t ns[] = {1, 7, 8, 32, 33, 70}, ins[] = {1, 5, 8, 16, 263},
+                         outs[] = {1, 2, 3, 4, 7, 256};
+    for (int portable = 0; portable < 2; portable++) {
+        TEST(portable ? "portable build: every blocking edge"
+                      : "default build: every blocking edge")
+        {
+            struct mer_rng r;
+            double worst = 0;
+            mer_rng_seed(&r, 11);
+            mer_linear_set_portable(portable);
+            for (size_t a = 0; a < sizeof(ns) / sizeof(*ns); a++)
+                for (size_t c = 0; c < sizeof(ins) / sizeof(*ins); c++)
+                    for (size_t d = 0; d < sizeof(outs) / sizeof(*outs); d++) {
+                        const double e = check_shape(&r, ns[a], ins[c], outs[d], (int)(a + d) % 2);
+                        worst = e > worst ? e : worst;
+                    }
+            printf("worst relative error %.3g\n", worst);
+            CHECK(worst < 1e-5); /* float32 sums of up to 263 terms */
+        }
+    }
+    mer_linear_set_portable(0);
+    TEST("the same result on every call (deterministic)")
+    {
+        struct mer_rng r;
+        const int64_t n = 45, in = 300, out = 100;
+        float *w = malloc(in * out * sizeof(float)), *x = malloc(n * in * sizeof(float)),
+              *y1 = malloc(n * out * sizeof(float)), *y2 = malloc(n * out * sizeof(float)),
+              *panel = malloc(mer_linear_panel_floats(in) * sizeof(float));
+        mer_rng_seed(&r, 5);
+        for (int64_t i = 0; i < in * out; i++)
+            w[i] = (float)mer_rng_normal(&r);
+        for (int64_t i = 0; i < n * in; i++)
+            x[i] = (float)mer_rng_normal(&r);
+        mer_linear_forward(w, NULL, in, out, x, in, n, y1, out, panel);
+        memset(panel, 0x7f, mer_linear_panel_floats(in) * sizeof(float)); /* stale scratch */
+        mer_linear_forward(w, NULL, in, out, x, in, n, y2, out, panel);
+        CHECK(!memcmp(y1, y2, n * out * sizeof(float)));
+        free(w);
+        free(x);
+        free(y1);
+        free(y2);
+        free(panel);
+    }
+    return test_report();
+}
