@@ -135,6 +135,8 @@ int mer_st_writer_add(mer_st_writer *w, const char *name, enum mer_dtype dt, int
                       const int64_t *shape, const void *data);
 /* Sets a metadata string (copied); replaces an earlier value of the same key. */
 int mer_st_writer_set_meta(mer_st_writer *w, const char *key, const char *value);
+/* The same for a number, written so that it reads back exactly ("%.17g"). */
+int mer_st_writer_set_meta_num(mer_st_writer *w, const char *key, double value);
 /* Writes the file atomically, adding mer.format, mer.version and mer.checksum. */
 int mer_st_writer_write(mer_st_writer *w, const char *path);
 
@@ -159,6 +161,8 @@ const struct mer_st_tensor *mer_st_tensor_at(const mer_st_file *f, size_t i);
 const struct mer_st_tensor *mer_st_find(const mer_st_file *f, const char *name);
 /* Metadata value, NULL if absent; borrowed. */
 const char *mer_st_meta(const mer_st_file *f, const char *key);
+/* A metadata value read as a number; NaN if absent. */
+double mer_st_meta_num(const mer_st_file *f, const char *key);
 size_t mer_st_n_meta(const mer_st_file *f);
 void mer_st_meta_at(const mer_st_file *f, size_t i, const char **key, const char **value);
 /* 1 if the file carries a mer.checksum (opening with MER_ST_VERIFY has then checked it). */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -517,6 +518,12 @@ const char *mer_st_meta(const mer_st_file *f, const char *key)
         if (!strcmp(f->meta[i].key, key))
             return f->meta[i].value;
     return NULL;
+}
+
+double mer_st_meta_num(const mer_st_file *f, const char *key)
+{
+    const char *v = mer_st_meta(f, key);
+    return v ? strtod(v, NULL) : NAN;
 }
 
 size_t mer_st_n_meta(const mer_st_file *f)

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,6 +127,13 @@ int mer_st_writer_set_meta(mer_st_writer *w, const char *key, const char *value)
     else
         cJSON_AddItemToObject(w->meta, key, s);
     return 0;
+}
+
+int mer_st_writer_set_meta_num(mer_st_writer *w, const char *key, double value)
+{
+    char buf[64];
+    snprintf(buf, sizeof(buf), "%.17g", value);
+    return mer_st_writer_set_meta(w, key, buf);
 }
 
 static cJSON *tensor_json(const struct wtensor *t, size_t begin)

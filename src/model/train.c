@@ -4,6 +4,7 @@
  * plain-C engine (cnet.h) the optimizer's step is deferred into the next forward.
  */
 #include "mer/train.h"
+#include "mer/checkpoint.h"
 #include "mer/cnet.h"
 #include "mer/error.h"
 #include "mer/fs.h"
@@ -331,55 +332,6 @@ done:
     return ret;
 }
 
-/* Host copies of every parameter (the best epoch's weights). */
-struct snapshot {
-    float **w;
-    size_t n;
-};
-
-static void snapshot_release(struct snapshot *s)
-{
-    for (size_t i = 0; s->w && i < s->n; i++)
-        free(s->w[i]);
-    free(s->w);
-    memset(s, 0, sizeof(*s));
-}
-
-static int snapshot_take(struct snapshot *s, mer_model *m)
-{
-    if (!s->w) {
-        s->n = mer_model_n_params(m);
-        if (!(s->w = calloc(s->n, sizeof(*s->w))))
-            return mer_error("out of memory");
-    }
-    for (size_t i = 0; i < s->n; i++) {
-        size_t bytes = (size_t)mer_tensor_numel(mer_model_param(m, i)) * sizeof(float);
-        if (!s->w[i] && !(s->w[i] = malloc(bytes)))
-            return mer_error("out of memory");
-        if (mer_tensor_to_host(mer_model_param(m, i), s->w[i], bytes) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-static int snapshot_restore(const struct snapshot *s, mer_model *m)
-{
-    for (size_t i = 0; i < s->n; i++) {
-        mer_tensor *p = mer_model_param(m, i), *src;
-        int64_t shape[8];
-        int nd = mer_tensor_ndim(p), rc;
-        for (int d = 0; d < nd; d++)
-            shape[d] = mer_tensor_dim_size(p, d);
-        if (mer_tensor_from_host(&src, s->w[i], MER_T_F32, nd, shape) < 0)
-            return -1;
-        rc = mer_tensor_copy_(p, src);
-        mer_tensor_free(src);
-        if (rc < 0)
-            return -1;
-    }
-    return 0;
-}
-
 /* Appends one epoch's record to fold-K/log.jsonl (flushed: a killed run keeps its log). */
 static int log_epoch(FILE *log, int epoch, const struct epoch_stats *st, double lr,
                      const struct mer_metrics *tr, const struct mer_metrics *va, double secs,
@@ -404,7 +356,7 @@ struct fold_state {
     mer_model *model;
     mer_optim *opt;
     struct mer_cnet *net; /* the plain-C step (train.engine), or NULL */
-    struct snapshot best;
+    struct mer_snapshot best;
     double best_waf;
     int best_epoch;
     int64_t steps;
@@ -467,7 +419,7 @@ static int run_epoch(const struct run *r, struct fold_state *fs, struct batch_bu
     if (score_now > fs->best_waf) {
         fs->best_waf = score_now;
         fs->best_epoch = epoch;
-        if (snapshot_take(&fs->best, fs->model) < 0)
+        if (mer_snapshot_take(&fs->best, fs->model) < 0)
             goto done;
     }
     ret = 0;
@@ -533,19 +485,6 @@ static size_t fold_size(const struct run *r, int k)
     return n;
 }
 
-static int set_meta_num(mer_st_writer *w, const char *key, double v)
-{
-    char buf[64];
-    snprintf(buf, sizeof(buf), "%.17g", v);
-    return mer_st_writer_set_meta(w, key, buf);
-}
-
-static double meta_num(const mer_st_file *f, const char *key)
-{
-    const char *v = mer_st_meta(f, key);
-    return v ? strtod(v, NULL) : NAN;
-}
-
 /* fold-K/predictions.safetensors: the finished fold, so a resumed or merged run keeps it. */
 static int save_fold(const struct run *r, const struct fold_state *fs, const char *dir,
                      const float *va_logits, float *const *test, double sps)
@@ -564,9 +503,9 @@ static int save_fold(const struct run *r, const struct fold_state *fs, const cha
             goto done;
     }
     if (mer_st_writer_set_meta(w, "mer.kind", "fold-predictions") < 0 ||
-        set_meta_num(w, "best_waf", fs->best_waf) < 0 ||
-        set_meta_num(w, "best_epoch", fs->best_epoch) < 0 ||
-        set_meta_num(w, "steps_per_second", sps) < 0)
+        mer_st_writer_set_meta_num(w, "best_waf", fs->best_waf) < 0 ||
+        mer_st_writer_set_meta_num(w, "best_epoch", fs->best_epoch) < 0 ||
+        mer_st_writer_set_meta_num(w, "steps_per_second", sps) < 0)
         goto done;
     ret = mer_st_writer_write(w, path);
 done:
@@ -608,9 +547,9 @@ static int load_fold(struct run *r, int k, struct mer_train_summary *sum)
         test[s] = t->data;
     }
     absorb_fold(r, k, oof->data, test);
-    sum->fold_waf[k] = meta_num(f, "best_waf");
-    sum->fold_best_epoch[k] = (int)meta_num(f, "best_epoch");
-    sum->steps_per_second += meta_num(f, "steps_per_second");
+    sum->fold_waf[k] = mer_st_meta_num(f, "best_waf");
+    sum->fold_best_epoch[k] = (int)mer_st_meta_num(f, "best_epoch");
+    sum->steps_per_second += mer_st_meta_num(f, "steps_per_second");
     ret = 1;
 done:
     mer_st_close(f);
@@ -625,7 +564,7 @@ static int fold_predictions(struct run *r, struct fold_state *fs, struct batch_b
     const size_t nc = width(r);
     float *test[16] = {0};
     int ret = -1;
-    if (snapshot_restore(&fs->best, fs->model) < 0 ||
+    if (mer_snapshot_restore(&fs->best, fs->model) < 0 ||
         predict(r, fs->model, fs->net, buf, fs->va, fs->n_va, va_logits) < 0)
         goto done;
     for (size_t s = 0; s < r->p->n_test_splits; s++) {
@@ -646,66 +585,17 @@ done:
     return ret;
 }
 
-/* ---- checkpoints: everything an epoch boundary needs to go on exactly ---- */
-
-static int add_params(mer_st_writer *w, mer_model *m, const char *prefix, float **host)
-{
-    char name[128];
-    for (size_t i = 0; i < mer_model_n_params(m); i++) {
-        mer_tensor *p = mer_model_param(m, i);
-        int64_t shape[8];
-        int nd = mer_tensor_ndim(p);
-        for (int d = 0; d < nd; d++)
-            shape[d] = mer_tensor_dim_size(p, d);
-        snprintf(name, sizeof(name), "%s%s", prefix, mer_model_param_name(m, i));
-        if (mer_st_writer_add(w, name, MER_DTYPE_F32, nd, shape, host[i]) < 0)
-            return -1;
-    }
-    return 0;
-}
+/* ---- checkpoints (checkpoint.h): everything an epoch boundary needs to go on exactly ---- */
 
 static int save_checkpoint(const struct fold_state *fs, const char *dir, int epoch, int bad)
 {
-    struct snapshot now = {0};
-    mer_st_writer *w = mer_st_writer_new();
-    char *path = mer_strfmt("%s/checkpoint.safetensors", dir);
-    int64_t osize = (int64_t)mer_optim_state_size(fs->opt);
-    int ret = -1;
-    if (!w || !path || snapshot_take(&now, fs->model) < 0 ||
-        add_params(w, fs->model, "", now.w) < 0 ||
-        add_params(w, fs->model, "best/", fs->best.w) < 0 ||
-        (osize &&
-         mer_st_writer_add(w, "optim", MER_DTYPE_F32, 1, &osize, mer_optim_state(fs->opt)) < 0) ||
-        mer_st_writer_set_meta(w, "mer.kind", "checkpoint") < 0 ||
-        set_meta_num(w, "epoch", epoch) < 0 || set_meta_num(w, "steps", (double)fs->steps) < 0 ||
-        set_meta_num(w, "optim_steps", (double)mer_optim_steps(fs->opt)) < 0 ||
-        set_meta_num(w, "best_waf", fs->best_waf) < 0 ||
-        set_meta_num(w, "best_epoch", fs->best_epoch) < 0 || set_meta_num(w, "bad", bad) < 0 ||
-        set_meta_num(w, "train_seconds", fs->train_seconds) < 0)
-        goto done;
-    ret = mer_st_writer_write(w, path);
-done:
-    snapshot_release(&now);
-    free(path);
-    mer_st_writer_free(w);
-    return ret;
-}
-
-/* Copies tensors "<prefix><param name>" of a checkpoint into host buffers. */
-static int read_params(const mer_st_file *f, mer_model *m, const char *prefix, float **host)
-{
-    char name[128];
-    for (size_t i = 0; i < mer_model_n_params(m); i++) {
-        const struct mer_st_tensor *t;
-        size_t bytes = (size_t)mer_tensor_numel(mer_model_param(m, i)) * sizeof(float);
-        snprintf(name, sizeof(name), "%s%s", prefix, mer_model_param_name(m, i));
-        t = mer_st_find(f, name);
-        if (!t || t->dtype != MER_DTYPE_F32 || t->nbytes != bytes)
-            return mer_error("'%s': tensor '%s' missing or of the wrong shape (config changed?)",
-                             mer_st_path(f), name);
-        memcpy(host[i], t->data, bytes);
-    }
-    return 0;
+    const struct mer_checkpoint_meta meta = {.epoch = epoch,
+                                             .bad = bad,
+                                             .best_epoch = fs->best_epoch,
+                                             .best_waf = fs->best_waf,
+                                             .steps = fs->steps,
+                                             .train_seconds = fs->train_seconds};
+    return mer_checkpoint_save(dir, fs->model, &fs->best, fs->opt, &meta);
 }
 
 /* Keeps the first `epochs` lines of the fold's log (the ones the checkpoint covers). */
@@ -728,41 +618,16 @@ static int trim_log(const char *path, int epochs)
 /* Restores a fold from its checkpoint; returns the epoch it covers (0 if there is none). */
 static int load_checkpoint(struct fold_state *fs, const char *dir, int *bad)
 {
-    char *path = mer_strfmt("%s/checkpoint.safetensors", dir);
-    const struct mer_st_tensor *o;
-    struct snapshot now = {0};
-    mer_st_file *f = NULL;
-    int ret = -1;
-    if (!path)
-        return mer_error("out of memory");
-    if (!mer_path_exists(path)) {
-        free(path);
-        return 0;
-    }
-    if (mer_st_open(&f, path, MER_ST_VERIFY) < 0 || snapshot_take(&now, fs->model) < 0 ||
-        snapshot_take(&fs->best, fs->model) < 0 || read_params(f, fs->model, "", now.w) < 0 ||
-        read_params(f, fs->model, "best/", fs->best.w) < 0 || snapshot_restore(&now, fs->model) < 0)
-        goto done;
-    o = mer_st_find(f, "optim");
-    if (mer_optim_state_size(fs->opt) &&
-        (!o || o->nbytes != mer_optim_state_size(fs->opt) * sizeof(float))) {
-        mer_error("'%s': optimizer state does not fit (config changed?)", path);
-        goto done;
-    }
-    if (o)
-        memcpy(mer_optim_state(fs->opt), o->data, o->nbytes);
-    mer_optim_set_steps(fs->opt, (int64_t)meta_num(f, "optim_steps"));
-    fs->steps = (int64_t)meta_num(f, "steps");
-    fs->best_waf = meta_num(f, "best_waf");
-    fs->best_epoch = (int)meta_num(f, "best_epoch");
-    fs->train_seconds = meta_num(f, "train_seconds");
-    *bad = (int)meta_num(f, "bad");
-    ret = (int)meta_num(f, "epoch");
-done:
-    snapshot_release(&now);
-    mer_st_close(f);
-    free(path);
-    return ret;
+    struct mer_checkpoint_meta meta;
+    int found = mer_checkpoint_load(dir, fs->model, &fs->best, fs->opt, &meta);
+    if (found <= 0)
+        return found;
+    fs->steps = meta.steps;
+    fs->best_waf = meta.best_waf;
+    fs->best_epoch = meta.best_epoch;
+    fs->train_seconds = meta.train_seconds;
+    *bad = meta.bad;
+    return meta.epoch;
 }
 
 /* Stage 1 (train.pretrain): unlabeled clips with a reliable pseudo-label, before the fold's
@@ -902,7 +767,7 @@ done:
     mer_optim_free(fs.opt);
     mer_cnet_free(fs.net);
     mer_model_free(fs.model);
-    snapshot_release(&fs.best);
+    mer_snapshot_release(&fs.best);
     batch_buf_release(&buf);
     free(fs.tr);
     free(fs.tr_base);

@@ -1,0 +1,169 @@
+/* Fold checkpoints and parameter snapshots (checkpoint.h). */
+#include "mer/checkpoint.h"
+#include "mer/error.h"
+#include "mer/fs.h"
+#include "mer/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void mer_snapshot_release(struct mer_snapshot *s)
+{
+    for (size_t i = 0; s->w && i < s->n; i++)
+        free(s->w[i]);
+    free(s->w);
+    memset(s, 0, sizeof(*s));
+}
+
+int mer_snapshot_take(struct mer_snapshot *s, mer_model *m)
+{
+    if (!s->w) {
+        s->n = mer_model_n_params(m);
+        if (!(s->w = calloc(s->n, sizeof(*s->w))))
+            return mer_error("out of memory");
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        size_t bytes = (size_t)mer_tensor_numel(mer_model_param(m, i)) * sizeof(float);
+        if (!s->w[i] && !(s->w[i] = malloc(bytes)))
+            return mer_error("out of memory");
+        if (mer_tensor_to_host(mer_model_param(m, i), s->w[i], bytes) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int mer_snapshot_restore(const struct mer_snapshot *s, mer_model *m)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        mer_tensor *p = mer_model_param(m, i), *src;
+        int64_t shape[8];
+        int nd = mer_tensor_ndim(p), rc;
+        for (int d = 0; d < nd; d++)
+            shape[d] = mer_tensor_dim_size(p, d);
+        if (mer_tensor_from_host(&src, s->w[i], MER_T_F32, nd, shape) < 0)
+            return -1;
+        rc = mer_tensor_copy_(p, src);
+        mer_tensor_free(src);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Tensors "<prefix><param name>" from host buffers, shaped as m's parameters. */
+static int add_params(mer_st_writer *w, mer_model *m, const char *prefix, float *const *host)
+{
+    char name[128];
+    for (size_t i = 0; i < mer_model_n_params(m); i++) {
+        mer_tensor *p = mer_model_param(m, i);
+        int64_t shape[8];
+        int nd = mer_tensor_ndim(p);
+        for (int d = 0; d < nd; d++)
+            shape[d] = mer_tensor_dim_size(p, d);
+        snprintf(name, sizeof(name), "%s%s", prefix, mer_model_param_name(m, i));
+        if (mer_st_writer_add(w, name, MER_DTYPE_F32, nd, shape, host[i]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int add_meta(mer_st_writer *w, const struct mer_checkpoint_meta *meta, mer_optim *opt)
+{
+    if (mer_st_writer_set_meta(w, "mer.kind", "checkpoint") < 0 ||
+        mer_st_writer_set_meta_num(w, "epoch", meta->epoch) < 0 ||
+        mer_st_writer_set_meta_num(w, "steps", (double)meta->steps) < 0 ||
+        mer_st_writer_set_meta_num(w, "optim_steps", (double)mer_optim_steps(opt)) < 0 ||
+        mer_st_writer_set_meta_num(w, "best_waf", meta->best_waf) < 0 ||
+        mer_st_writer_set_meta_num(w, "best_epoch", meta->best_epoch) < 0 ||
+        mer_st_writer_set_meta_num(w, "bad", meta->bad) < 0 ||
+        mer_st_writer_set_meta_num(w, "train_seconds", meta->train_seconds) < 0)
+        return -1;
+    return 0;
+}
+
+int mer_checkpoint_save(const char *dir, mer_model *m, const struct mer_snapshot *best,
+                        mer_optim *opt, const struct mer_checkpoint_meta *meta)
+{
+    struct mer_snapshot now = {0};
+    mer_st_writer *w = mer_st_writer_new();
+    char *path = mer_strfmt("%s/checkpoint.safetensors", dir);
+    int64_t osize = (int64_t)mer_optim_state_size(opt);
+    int ret = -1;
+    if (!w || !path) {
+        mer_error("out of memory");
+        goto done;
+    }
+    if (mer_snapshot_take(&now, m) < 0 || add_params(w, m, "", now.w) < 0 ||
+        add_params(w, m, "best/", best->w) < 0 ||
+        (osize &&
+         mer_st_writer_add(w, "optim", MER_DTYPE_F32, 1, &osize, mer_optim_state(opt)) < 0) ||
+        add_meta(w, meta, opt) < 0)
+        goto done;
+    ret = mer_st_writer_write(w, path);
+done:
+    mer_snapshot_release(&now);
+    free(path);
+    mer_st_writer_free(w);
+    return ret;
+}
+
+/* Copies tensors "<prefix><param name>" of a checkpoint into host buffers. */
+static int read_params(const mer_st_file *f, mer_model *m, const char *prefix, float **host)
+{
+    char name[128];
+    for (size_t i = 0; i < mer_model_n_params(m); i++) {
+        const struct mer_st_tensor *t;
+        size_t bytes = (size_t)mer_tensor_numel(mer_model_param(m, i)) * sizeof(float);
+        snprintf(name, sizeof(name), "%s%s", prefix, mer_model_param_name(m, i));
+        t = mer_st_find(f, name);
+        if (!t || t->dtype != MER_DTYPE_F32 || t->nbytes != bytes)
+            return mer_error("'%s': tensor '%s' missing or of the wrong shape (config changed?)",
+                             mer_st_path(f), name);
+        memcpy(host[i], t->data, bytes);
+    }
+    return 0;
+}
+
+static int read_optim(const mer_st_file *f, mer_optim *opt)
+{
+    const struct mer_st_tensor *o = mer_st_find(f, "optim");
+    if (mer_optim_state_size(opt) && (!o || o->nbytes != mer_optim_state_size(opt) * sizeof(float)))
+        return mer_error("'%s': optimizer state does not fit (config changed?)", mer_st_path(f));
+    if (o)
+        memcpy(mer_optim_state(opt), o->data, o->nbytes);
+    mer_optim_set_steps(opt, (int64_t)mer_st_meta_num(f, "optim_steps"));
+    return 0;
+}
+
+int mer_checkpoint_load(const char *dir, mer_model *m, struct mer_snapshot *best, mer_optim *opt,
+                        struct mer_checkpoint_meta *meta)
+{
+    char *path = mer_strfmt("%s/checkpoint.safetensors", dir);
+    struct mer_snapshot now = {0};
+    mer_st_file *f = NULL;
+    int ret = -1;
+    if (!path)
+        return mer_error("out of memory");
+    if (!mer_path_exists(path)) {
+        free(path);
+        return 0;
+    }
+    if (mer_st_open(&f, path, MER_ST_VERIFY) < 0 || mer_snapshot_take(&now, m) < 0 ||
+        mer_snapshot_take(best, m) < 0 || read_params(f, m, "", now.w) < 0 ||
+        read_params(f, m, "best/", best->w) < 0 || mer_snapshot_restore(&now, m) < 0 ||
+        read_optim(f, opt) < 0)
+        goto done;
+    meta->epoch = (int)mer_st_meta_num(f, "epoch");
+    meta->steps = (int64_t)mer_st_meta_num(f, "steps");
+    meta->best_waf = mer_st_meta_num(f, "best_waf");
+    meta->best_epoch = (int)mer_st_meta_num(f, "best_epoch");
+    meta->bad = (int)mer_st_meta_num(f, "bad");
+    meta->train_seconds = mer_st_meta_num(f, "train_seconds");
+    ret = 1;
+done:
+    mer_snapshot_release(&now);
+    mer_st_close(f);
+    free(path);
+    return ret;
+}
