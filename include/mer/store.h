@@ -148,6 +148,9 @@ enum mer_st_flags {
 /* Opens and validates a file (header, offsets, sizes; checksum with MER_ST_VERIFY).
  * New handle in *out; close with mer_st_close. -1 with an error naming file and place. */
 int mer_st_open(mer_st_file **out, const char *path, unsigned flags);
+/* The same where a missing file is no error: 1 if opened, 0 (*out NULL) if path does not
+ * exist, -1 as mer_st_open. */
+int mer_st_open_existing(mer_st_file **out, const char *path, unsigned flags);
 void mer_st_close(mer_st_file *f);
 /* The same over bytes in memory (borrowed; must outlive the handle); name is used in errors. */
 int mer_st_open_memory(mer_st_file **out, const char *name, const void *data, size_t size,

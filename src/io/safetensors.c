@@ -460,6 +460,14 @@ int mer_st_open_memory(mer_st_file **out, const char *name, const void *data, si
     return 0;
 }
 
+int mer_st_open_existing(mer_st_file **out, const char *path, unsigned flags)
+{
+    *out = NULL;
+    if (!mer_path_exists(path))
+        return 0;
+    return mer_st_open(out, path, flags) < 0 ? -1 : 1;
+}
+
 int mer_st_open(mer_st_file **out, const char *path, unsigned flags)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -142,17 +142,16 @@ int mer_checkpoint_load(const char *dir, mer_model *m, struct mer_snapshot *best
     char *path = mer_strfmt("%s/checkpoint.safetensors", dir);
     struct mer_snapshot now = {0};
     mer_st_file *f = NULL;
-    int ret = -1;
+    int ret = -1, found;
     if (!path)
         return mer_error("out of memory");
-    if (!mer_path_exists(path)) {
+    if ((found = mer_st_open_existing(&f, path, MER_ST_VERIFY)) <= 0) {
         free(path);
-        return 0;
+        return found;
     }
-    if (mer_st_open(&f, path, MER_ST_VERIFY) < 0 || mer_snapshot_take(&now, m) < 0 ||
-        mer_snapshot_take(best, m) < 0 || read_params(f, m, "", now.w) < 0 ||
-        read_params(f, m, "best/", best->w) < 0 || mer_snapshot_restore(&now, m) < 0 ||
-        read_optim(f, opt) < 0)
+    if (mer_snapshot_take(&now, m) < 0 || mer_snapshot_take(best, m) < 0 ||
+        read_params(f, m, "", now.w) < 0 || read_params(f, m, "best/", best->w) < 0 ||
+        mer_snapshot_restore(&now, m) < 0 || read_optim(f, opt) < 0)
         goto done;
     meta->epoch = (int)mer_st_meta_num(f, "epoch");
     meta->steps = (int64_t)mer_st_meta_num(f, "steps");

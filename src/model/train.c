@@ -522,15 +522,13 @@ static int load_fold(struct run *r, int k, struct mer_train_summary *sum)
     const float *test[16] = {0};
     const struct mer_st_tensor *oof;
     mer_st_file *f = NULL;
-    int ret = -1;
+    int ret = -1, found;
     if (!path)
         return mer_error("out of memory");
-    if (!mer_path_exists(path)) {
+    if ((found = mer_st_open_existing(&f, path, MER_ST_VERIFY)) <= 0) {
         free(path);
-        return 0;
+        return found;
     }
-    if (mer_st_open(&f, path, MER_ST_VERIFY) < 0)
-        goto done;
     oof = mer_st_find(f, "oof");
     if (!oof || oof->dtype != MER_DTYPE_F32 || (size_t)oof->numel != fold_size(r, k) * nc) {
         mer_error("'%s': does not fit this run's folds (tensor 'oof')", path);
