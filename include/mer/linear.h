@@ -28,7 +28,13 @@ int64_t mer_linear_panel_floats(int64_t in);
 void mer_linear_forward(const float *w, const float *b, int64_t in, int64_t out, const float *x,
                         int64_t ldx, int64_t n, float *y, int64_t ldy, float *panel);
 
-/* With on, mer_linear_forward takes the portable build even where the CPU has AVX2 and FMA (for
+/* dx[j, i] = (dx[j, i] if accumulate) + sum_o dy[j, o] w[o, i] (nn.Linear's gradient with
+ * respect to its input) for j < n, i < in: dy [n, out] with row stride lddy, dx [n, in] with
+ * row stride lddx. Four rows of dy against sixteen columns of w at a time, w read in place. */
+void mer_linear_backward_input(const float *w, int64_t in, int64_t out, const float *dy,
+                               int64_t lddy, int64_t n, float *dx, int64_t lddx, int accumulate);
+
+/* With on, both take the portable build even where the CPU has AVX2 and FMA (for
  * tests and comparisons; not thread-safe against calls in flight). */
 void mer_linear_set_portable(int on);
 

@@ -361,8 +361,7 @@ static void lin_bwd(struct lin *l, const float *x, int64_t ldx, const float *dy,
         for (int64_t o = 0; o < l->out; o++)
             l->gb[o] += dy[i * lddy + o];
     if (dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)l->in, (int)l->out,
-                    1.0f, dy, (int)lddy, l->w, (int)l->in, accumulate ? 1.0f : 0.0f, dx, (int)lddx);
+        mer_linear_backward_input(l->w, l->in, l->out, dy, lddy, n, dx, lddx, accumulate);
 }
 
 /* The elementwise loops are written without branches (a mispredicted sign costs more than

@@ -1,9 +1,10 @@
 /*
- * nn.Linear's forward without packing the weight (linear.h). Legend: N = rows of x (the
- * batch), I = in, O = out. The panel is x's rows transposed, [I, 32]: row i holds feature i of
- * 32 samples, four 8-float vectors, so one weight value times one panel row is four vector
- * FMAs. Vectors are GCC/Clang vector extensions: AVX2 registers in the build for CPUs with
- * AVX2 and FMA, SSE or NEON pairs in the plain one.
+ * nn.Linear's forward and input gradient without packing the weight (linear.h). Legend: N =
+ * rows of x (the batch), I = in, O = out. The forward's panel is x's rows transposed, [I, 32]:
+ * row i holds feature i of 32 samples, four 8-float vectors, so one weight value times one
+ * panel row is four vector FMAs. The input gradient needs no panel: W's rows are already
+ * vectors along I. Vectors are GCC/Clang vector extensions: AVX2 registers in the build for CPUs
+ * with AVX2 and FMA, SSE or NEON pairs in the plain one.
  */
 #include "mer/linear.h"
 
@@ -106,6 +107,51 @@ forward_impl(const float *w, const float *b, int64_t in, int64_t out, const floa
     }
 }
 
+/* dx rows j..j+3 (past n, the last row repeated, its results not stored), columns i..i+15:
+ * dy's four rows broadcast against W's rows, eight accumulators. W is read in place: its
+ * 16-float pieces are a cache line each, and the next i's are the next line. */
+static inline __attribute__((always_inline)) void
+input_tile(const float *w, int64_t in, int64_t out, const float *dy, int64_t lddy, int64_t n,
+           int64_t j, int64_t i, float *dx, int64_t lddx, int accumulate)
+{
+    const float *d0 = dy + j * lddy, *d1 = dy + (j + 1 < n ? j + 1 : j) * lddy,
+                *d2 = dy + (j + 2 < n ? j + 2 : j) * lddy,
+                *d3 = dy + (j + 3 < n ? j + 3 : j) * lddy;
+    v8 a00 = {0}, a01 = {0}, a10 = {0}, a11 = {0}, a20 = {0}, a21 = {0}, a30 = {0}, a31 = {0};
+    for (int64_t o = 0; o < out; o++) {
+        v8 w0, w1;
+        memcpy(&w0, w + o * in + i, sizeof(v8));
+        memcpy(&w1, w + o * in + i + 8, sizeof(v8));
+        const float s0 = d0[o], s1 = d1[o], s2 = d2[o], s3 = d3[o];
+        a00 += s0 * w0, a01 += s0 * w1, a10 += s1 * w0, a11 += s1 * w1;
+        a20 += s2 * w0, a21 += s2 * w1, a30 += s3 * w0, a31 += s3 * w1;
+    }
+    const v8 acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
+    for (int r = 0; r < 4 && j + r < n; r++) {
+        float *row = dx + (j + r) * lddx + i;
+        for (int c = 0; c < 16; c++)
+            row[c] = (accumulate ? row[c] : 0.0f) + acc[r][c / 8][c % 8];
+    }
+}
+
+static inline __attribute__((always_inline)) void input_impl(const float *w, int64_t in,
+                                                             int64_t out, const float *dy,
+                                                             int64_t lddy, int64_t n, float *dx,
+                                                             int64_t lddx, int accumulate)
+{
+    const int64_t in16 = in & ~(int64_t)15;
+    for (int64_t i = 0; i < in16; i += 16)
+        for (int64_t j = 0; j < n; j += 4)
+            input_tile(w, in, out, dy, lddy, n, j, i, dx, lddx, accumulate);
+    for (int64_t j = 0; j < n; j++) /* the columns past the last 16 */
+        for (int64_t i = in16; i < in; i++) {
+            float sum = 0.0f;
+            for (int64_t o = 0; o < out; o++)
+                sum += dy[j * lddy + o] * w[o * in + i];
+            dx[j * lddx + i] = (accumulate ? dx[j * lddx + i] : 0.0f) + sum;
+        }
+}
+
 /* Built twice: for CPUs with AVX2 and FMA, and for any. */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define HAVE_AVX2_BUILD 1
@@ -116,7 +162,20 @@ __attribute__((target("avx2,fma"))) static void forward_avx2(const float *w, con
 {
     forward_impl(w, b, in, out, x, ldx, n, y, ldy, panel);
 }
+
+__attribute__((target("avx2,fma"))) static void input_avx2(const float *w, int64_t in, int64_t out,
+                                                           const float *dy, int64_t lddy, int64_t n,
+                                                           float *dx, int64_t lddx, int accumulate)
+{
+    input_impl(w, in, out, dy, lddy, n, dx, lddx, accumulate);
+}
 #endif
+
+static void input_portable(const float *w, int64_t in, int64_t out, const float *dy, int64_t lddy,
+                           int64_t n, float *dx, int64_t lddx, int accumulate)
+{
+    input_impl(w, in, out, dy, lddy, n, dx, lddx, accumulate);
+}
 
 static void forward_portable(const float *w, const float *b, int64_t in, int64_t out,
                              const float *x, int64_t ldx, int64_t n, float *y, int64_t ldy,
@@ -132,14 +191,35 @@ void mer_linear_set_portable(int on)
     portable_only = on;
 }
 
+static int use_avx2(void)
+{
+#ifdef HAVE_AVX2_BUILD
+    return !portable_only && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
 void mer_linear_forward(const float *w, const float *b, int64_t in, int64_t out, const float *x,
                         int64_t ldx, int64_t n, float *y, int64_t ldy, float *panel)
 {
 #ifdef HAVE_AVX2_BUILD
-    if (!portable_only && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    if (use_avx2()) {
         forward_avx2(w, b, in, out, x, ldx, n, y, ldy, panel);
         return;
     }
 #endif
     forward_portable(w, b, in, out, x, ldx, n, y, ldy, panel);
+}
+
+void mer_linear_backward_input(const float *w, int64_t in, int64_t out, const float *dy,
+                               int64_t lddy, int64_t n, float *dx, int64_t lddx, int accumulate)
+{
+#ifdef HAVE_AVX2_BUILD
+    if (use_avx2()) {
+        input_avx2(w, in, out, dy, lddy, n, dx, lddx, accumulate);
+        return;
+    }
+#endif
+    input_portable(w, in, out, dy, lddy, n, dx, lddx, accumulate);
 }

@@ -1,6 +1,7 @@
-/* mer_linear_forward against a double-precision loop, on shapes that hit every edge of its
- * blocking (rows past a panel of 32, widths not a multiple of 8, outputs not a multiple of 3,
- * strided rows), in both builds; and its result is the same on every call. */
+/* mer_linear_forward and mer_linear_backward_input against double-precision loops, on shapes
+ * that hit every edge of their blocking (rows past a panel of 32 or a tile of 4, widths not a
+ * multiple of 8 or 16, outputs not a multiple of 3, strided rows, adding to dx or not), in
+ * both builds; and the forward's result is the same on every call. */
 #include "mer/linear.h"
 #include "mer/rng.h"
 #include "testhelp.h"
@@ -11,7 +12,7 @@
 
 /* The worst |y - (x W^T + b)| over one shape, relative to the sum of the terms' magnitudes;
  * infinite if the padding between rows of y was written. */
-static double check_shape(struct mer_rng *r, int64_t n, int64_t in, int64_t out, int with_bias)
+static double check_forward(struct mer_rng *r, int64_t n, int64_t in, int64_t out, int with_bias)
 {
     const int64_t ldx = in + 3, ldy = out + 2; /* strided rows: padding never read or written */
     float *w = malloc((size_t)(in * out + 1) * sizeof(float)),
@@ -52,6 +53,46 @@ static double check_shape(struct mer_rng *r, int64_t n, int64_t in, int64_t out,
     return worst;
 }
 
+/* The worst |dx - (dx0 + dy W)| (accumulate) or |dx - dy W| over one shape, as above. */
+static double check_input(struct mer_rng *r, int64_t n, int64_t in, int64_t out, int accumulate)
+{
+    const int64_t lddy = out + 1, lddx = in + 5;
+    float *w = malloc((size_t)(in * out + 1) * sizeof(float)),
+          *dy = malloc((size_t)(n * lddy + 1) * sizeof(float)),
+          *dx = malloc((size_t)(n * lddx + 1) * sizeof(float)),
+          *dx0 = malloc((size_t)(n * lddx + 1) * sizeof(float));
+    double worst = 0;
+    for (int64_t i = 0; i < in * out; i++)
+        w[i] = (float)mer_rng_normal(r);
+    for (int64_t i = 0; i < n * lddy; i++)
+        dy[i] = (float)mer_rng_normal(r);
+    for (int64_t j = 0; j < n; j++)
+        for (int64_t i = 0; i < lddx; i++)
+            dx0[j * lddx + i] = i < in ? (float)mer_rng_normal(r) : NAN;
+    memcpy(dx, dx0, (size_t)(n * lddx) * sizeof(float));
+    mer_linear_backward_input(w, in, out, dy, lddy, n, dx, lddx, accumulate);
+    for (int64_t j = 0; j < n; j++) {
+        for (int64_t i = 0; i < in; i++) {
+            double s = accumulate ? dx0[j * lddx + i] : 0, mag = fabs(s);
+            for (int64_t o = 0; o < out; o++) {
+                s += (double)dy[j * lddy + o] * w[o * in + i];
+                mag += fabs((double)dy[j * lddy + o] * w[o * in + i]);
+            }
+            const double d = fabs(dx[j * lddx + i] - s) / (mag + 1e-30);
+            if (isnan(d) || d > worst)
+                worst = isnan(d) ? INFINITY : d;
+        }
+        for (int64_t i = in; i < lddx; i++)
+            if (!isnan(dx[j * lddx + i]))
+                worst = INFINITY;
+    }
+    free(w);
+    free(dy);
+    free(dx);
+    free(dx0);
+    return worst;
+}
+
 int main(void)
 {
     static const int64_t ns[] = {1, 7, 8, 32, 33, 70}, ins[] = {1, 5, 8, 16, 263},
@@ -67,8 +108,12 @@ int main(void)
             for (size_t a = 0; a < sizeof(ns) / sizeof(*ns); a++)
                 for (size_t c = 0; c < sizeof(ins) / sizeof(*ins); c++)
                     for (size_t d = 0; d < sizeof(outs) / sizeof(*outs); d++) {
-                        const double e = check_shape(&r, ns[a], ins[c], outs[d], (int)(a + d) % 2);
+                        const double e = check_forward(&r, ns[a], ins[c], outs[d],
+                                                       (int)(a + d) % 2),
+                                     f = check_input(&r, ns[a], ins[c] + 16, outs[d],
+                                                     (int)(a + c) % 2);
                         worst = e > worst ? e : worst;
+                        worst = f > worst ? f : worst;
                     }
             printf("worst relative error %.3g\n", worst);
             CHECK(worst < 1e-5); /* float32 sums of up to 263 terms */
