@@ -8,7 +8,7 @@
  * template need no escaping.
  *
  *     mer_prompt_template *t;
- *     if (mer_prompt_template_load(&t, "configs/prompts/en.txt") < 0) ...;
+ *     if (mer_prompt_template_open(&t, "en") < 0) ...;   // built in, or a file's path
  *     const char *values[MER_PROMPT_N_FIELDS] = {"sample_1", "你好", "hello", "你好", "a, b"};
  *     char *text = mer_prompt_template_fill(t, values);
  *     struct mer_prompt_request r = {"sample_1", text, "video/mp4", "clips/sample_1.mp4", NULL};
@@ -54,6 +54,9 @@ int mer_prompt_template_parse(mer_prompt_template **out, const char *name, const
                               size_t len);
 /* Reads and parses a file; as mer_prompt_template_parse. */
 int mer_prompt_template_load(mer_prompt_template **out, const char *path);
+/* "en" or "zh": the shipped templates (configs/prompts/, compiled in); anything else: a file,
+ * as mer_prompt_template_load. */
+int mer_prompt_template_open(mer_prompt_template **out, const char *spec);
 void mer_prompt_template_free(mer_prompt_template *t);
 
 /* 1 if the template uses placeholder f. */

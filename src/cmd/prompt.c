@@ -23,7 +23,7 @@ static const char *const usage[] = {
 };
 
 #define MAX_CLASSES      64
-#define DEFAULT_TEMPLATE "configs/prompts/en.txt"
+#define DEFAULT_TEMPLATE "en"
 #define DEFAULT_CLASSES  "worried,happy,neutral,angry,surprise,sad"
 
 struct prompt_opts {
@@ -321,13 +321,8 @@ static int run_prompt(const struct prompt_opts *o, struct mer_prompt_config *cfg
     }
     if (mer_csv_read(&csv, o->dataset) < 0)
         goto done;
-    if (mer_prompt_template_load(&tmpl, o->template_path) < 0) {
-        if (!strcmp(o->template_path, DEFAULT_TEMPLATE) && !mer_path_exists(o->template_path))
-            mer_error("'%s': no such file (the default template is relative to the "
-                      "repository root: run there, or give --template <file>)",
-                      o->template_path);
+    if (mer_prompt_template_open(&tmpl, o->template_path) < 0)
         goto done;
-    }
     if (o->schema_path ? mer_prompt_schema_load(&schema, o->schema_path) < 0
                        : !(schema = mer_prompt_schema_new(classes, n_classes))) {
         if (!o->schema_path)
@@ -378,8 +373,9 @@ int cmd_prompt(int argc, const char **argv)
         MER_OPT_BOOL(0, "text-only", &o.text_only, "no clips: requests hold the prompt alone"),
         MER_OPT_BOOL(0, "allow-missing", &o.allow_missing,
                      "a row without a clip gets a text-only request instead of an error"),
-        MER_OPT_STRING(0, "template", &o.template_path, "file",
-                       "prompt template (default configs/prompts/en.txt)"),
+        MER_OPT_STRING(0, "template", &o.template_path, "en|zh|file",
+                       "prompt template: en or zh (built in: configs/prompts/) or a file "
+                       "(default en)"),
         MER_OPT_STRING(0, "format", &o.format, "batch|requests",
                        "batch: Batch API input lines {key, request}; requests: one "
                        "GenerateContentRequest a line with its key (default batch)"),

@@ -1,5 +1,6 @@
 /* Prompt templates, the response schema and GenerateContentRequest lines (see mer/prompt.h). */
 #include "mer/prompt.h"
+#include "prompt_templates.h" /* generated: configs/prompts/{en,zh}.txt */
 #include "mer/csv.h"
 #include "mer/error.h"
 #include "mer/fs.h"
@@ -160,6 +161,17 @@ int mer_prompt_template_load(mer_prompt_template **out, const char *path)
     ret = mer_prompt_template_parse(out, path, text, len);
     free(text);
     return ret;
+}
+
+int mer_prompt_template_open(mer_prompt_template **out, const char *spec)
+{
+    if (!strcmp(spec, "en"))
+        return mer_prompt_template_parse(out, "built-in template en", (const char *)template_en,
+                                         sizeof(template_en) - 1);
+    if (!strcmp(spec, "zh"))
+        return mer_prompt_template_parse(out, "built-in template zh", (const char *)template_zh,
+                                         sizeof(template_zh) - 1);
+    return mer_prompt_template_load(out, spec);
 }
 
 int mer_prompt_template_uses(const mer_prompt_template *t, enum mer_prompt_field f)

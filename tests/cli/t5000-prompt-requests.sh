@@ -192,5 +192,14 @@ text = o["request"]["contents"][0]["parts"][0]["text"]
 assert "样本 0001" in text and "worried, happy, neutral, angry, surprise, sad" in text, text
 assert "{" + "subtitle}" not in text and "{" + "classes}" not in text
 ' $lang.jsonl || fail "the $lang template was not filled"
+  # The same template built in, from a directory without configs/: the same bytes.
+  mkdir -p elsewhere
+  (cd elsewhere && "$MER" prompt --dataset "$MER_SRC/data/sample/transcripts.csv" --text-only \
+    --template $lang -o ../$lang-builtin.jsonl --shard 0/100 >/dev/null) ||
+    fail "--template $lang failed outside the repository"
+  cmp -s $lang.jsonl $lang-builtin.jsonl || fail "the built-in $lang template differs from the file"
 done
+(cd elsewhere && "$MER" prompt --dataset "$MER_SRC/data/sample/transcripts.csv" --text-only \
+  -o ../default.jsonl --shard 0/100 >/dev/null) || fail "the default template failed"
+cmp -s en.jsonl default.jsonl || fail "the default template is not the built-in en"
 done_testing

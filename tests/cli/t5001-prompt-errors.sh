@@ -56,8 +56,6 @@ printf 'ok\ncaf\351 {name}\n' >utf.txt
 fails 1 "'utf.txt':2:4: invalid UTF-8 .*" --dataset ds.csv --clips clips --template utf.txt -o out.jsonl
 fails 1 "'nope.txt': cannot open: No such file or directory" \
   --dataset ds.csv --clips clips --template nope.txt -o out.jsonl
-fails 1 "'configs/prompts/en.txt': no such file \(the default template is relative to the repository root: run there, or give --template <file>\)" \
-  --dataset ds.csv --clips clips -o out.jsonl
 printf '{"type": "OBJECT",\n "properties": }\n' >schema.json
 fails 1 "'schema.json':2:16: not valid JSON" "${ok[@]}" --schema schema.json
 printf '["OBJECT"]\n' >schema.json
