@@ -10,8 +10,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The worst |y - (x W^T + b)| over one shape, relative to the sum of the terms' magnitudes;
- * infinite if the padding between rows of y was written. */
+/* worst, or this output's error if larger: |got - (base + sum_k a[k sa] b[k sb])| relative to
+ * the sum of the terms' magnitudes, worked out in double; infinite once an output is NaN. */
+static double worse(double worst, float got, double base, const float *a, int64_t sa,
+                    const float *b, int64_t sb, int64_t len)
+{
+    double s = base, mag = fabs(base);
+    for (int64_t k = 0; k < len; k++) {
+        s += (double)a[k * sa] * b[k * sb];
+        mag += fabs((double)a[k * sa] * b[k * sb]);
+    }
+    const double d = fabs(got - s) / (mag + 1e-30);
+    return isnan(d) ? INFINITY : d > worst ? d : worst;
+}
+
+/* worst, or infinite if a row's padding (NaN to begin with) was written. */
+static double padding_kept(double worst, const float *pad, int64_t count)
+{
+    for (int64_t i = 0; i < count; i++)
+        if (!isnan(pad[i]))
+            return INFINITY;
+    return worst;
+}
+
+/* The worst error of y = x W^T + b over one shape (worse, padding_kept). */
 static double check_forward(struct mer_rng *r, int64_t n, int64_t in, int64_t out, int with_bias)
 {
     const int64_t ldx = in + 3, ldy = out + 2; /* strided rows: padding never read or written */
@@ -31,19 +53,10 @@ static double check_forward(struct mer_rng *r, int64_t n, int64_t in, int64_t ou
         y[i] = NAN; /* padding must stay NaN */
     mer_linear_forward(w, with_bias ? b : NULL, in, out, x, ldx, n, y, ldy, panel);
     for (int64_t j = 0; j < n; j++) {
-        for (int64_t o = 0; o < out; o++) {
-            double s = with_bias ? b[o] : 0, mag = fabs(s);
-            for (int64_t i = 0; i < in; i++) {
-                s += (double)x[j * ldx + i] * w[o * in + i];
-                mag += fabs((double)x[j * ldx + i] * w[o * in + i]);
-            }
-            const double d = fabs(y[j * ldy + o] - s) / (mag + 1e-30);
-            if (isnan(d) || d > worst)
-                worst = isnan(d) ? INFINITY : d;
-        }
-        for (int64_t o = out; o < ldy; o++)
-            if (!isnan(y[j * ldy + o]))
-                worst = INFINITY;
+        for (int64_t o = 0; o < out; o++)
+            worst = worse(worst, y[j * ldy + o], with_bias ? b[o] : 0, x + j * ldx, 1, w + o * in,
+                          1, in);
+        worst = padding_kept(worst, y + j * ldy + out, ldy - out);
     }
     free(w);
     free(b);
@@ -53,7 +66,7 @@ static double check_forward(struct mer_rng *r, int64_t n, int64_t in, int64_t ou
     return worst;
 }
 
-/* The worst |dx - (dx0 + dy W)| (accumulate) or |dx - dy W| over one shape, as above. */
+/* The worst error of dx = dx0 + dy W (accumulate) or dy W over one shape, as above. */
 static double check_input(struct mer_rng *r, int64_t n, int64_t in, int64_t out, int accumulate)
 {
     const int64_t lddy = out + 1, lddx = in + 5;
@@ -72,19 +85,10 @@ static double check_input(struct mer_rng *r, int64_t n, int64_t in, int64_t out,
     memcpy(dx, dx0, (size_t)(n * lddx) * sizeof(float));
     mer_linear_backward_input(w, in, out, dy, lddy, n, dx, lddx, accumulate);
     for (int64_t j = 0; j < n; j++) {
-        for (int64_t i = 0; i < in; i++) {
-            double s = accumulate ? dx0[j * lddx + i] : 0, mag = fabs(s);
-            for (int64_t o = 0; o < out; o++) {
-                s += (double)dy[j * lddy + o] * w[o * in + i];
-                mag += fabs((double)dy[j * lddy + o] * w[o * in + i]);
-            }
-            const double d = fabs(dx[j * lddx + i] - s) / (mag + 1e-30);
-            if (isnan(d) || d > worst)
-                worst = isnan(d) ? INFINITY : d;
-        }
-        for (int64_t i = in; i < lddx; i++)
-            if (!isnan(dx[j * lddx + i]))
-                worst = INFINITY;
+        for (int64_t i = 0; i < in; i++)
+            worst = worse(worst, dx[j * lddx + i], accumulate ? dx0[j * lddx + i] : 0,
+                          dy + j * lddy, 1, w + i, in, out);
+        worst = padding_kept(worst, dx + j * lddx + in, lddx - in);
     }
     free(w);
     free(dy);
