@@ -1,13 +1,14 @@
 /*
  * cnet.h: the fusion model's training step in plain C on the CPU (llm.c style): forward,
- * every loss term and the backward pass by hand, GEMMs through OpenBLAS, over the model's
- * own parameters, which mer_cnet_new moves into one contiguous block (mer_tensors_flatten).
+ * every loss term and the backward pass by hand (the layers' forward and input-gradient
+ * products through linear.h, their weight gradients through OpenBLAS), over the model's own
+ * parameters, which mer_cnet_new moves into one contiguous block (mer_tensors_flatten).
  * The math is model.h's: test_model holds its outputs, losses and gradients to the PyTorch
  * reference (tests/oracle/model_ref.py) to 1e-5 in every injection mode and loss variant.
  *
  * Why: a step of this small network is hundreds of tiny ops, and libtorch spends more time
  * dispatching and recording them than computing them. Here a step allocates nothing, and
- * nearly all its time is in its forty-odd GEMM calls and the optimizer's one pass.
+ * nearly all its time is in its forty-odd matrix products and the optimizer's one pass.
  *
  *     struct mer_cnet *net;
  *     if (mer_cnet_new(&net, model, &cfg, 32) < 0) ...;  // its tensors now view the block

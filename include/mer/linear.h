@@ -1,15 +1,18 @@
 /*
- * linear.h: nn.Linear's forward, y = x W^T + b, for the plain-C engine's batches (cnet.h):
- * a few dozen rows against a weight of hundreds of rows. OpenBLAS packs the whole weight into
- * its own layout on every such call, and that copy, of a weight the optimizer has just
- * rewritten, costs as much as a third of the multiply (measured: 75 GFLOPS for a 256 x 1024
- * weight against 32 rows, where this kernel does 105). Here the weight is read once, in place:
- * the rows of x are transposed into a panel (a few KB, cheap) and each group of three weight
- * rows meets the whole panel in registers. The bias is added and y written row-major in the
- * same pass, with no transposed copy to undo.
+ * linear.h: nn.Linear's forward, y = x W^T + b, and its input gradient, dx = dy W, for the
+ * plain-C engine's batches (cnet.h): a few dozen rows against weights of hundreds of rows.
+ * OpenBLAS packs the whole weight into its own layout on every such call, and that copy, of a
+ * weight the optimizer has just rewritten, costs as much as a third of the multiply (measured:
+ * 75 GFLOPS for a 256 x 1024 weight against 32 rows, where this forward does 105). Here the
+ * weight is read once, in place. The forward transposes the rows of x into a panel (a few KB,
+ * cheap) and runs each group of three weight rows against the whole panel in registers, the
+ * bias added and y written row-major in the same pass; the input gradient runs four rows of
+ * dy against sixteen columns of W at a time. (The weight gradient, dW = dy^T x, stays with
+ * OpenBLAS: no kernel tried here beat it.)
  *
  *     float *panel = malloc(mer_linear_panel_floats(in) * sizeof(float));
- *     mer_linear_forward(w, b, in, out, x, in, n, y, out, panel);  // y[n, out]
+ *     mer_linear_forward(w, b, in, out, x, in, n, y, out, panel);          // y [n, out]
+ *     mer_linear_backward_input(w, in, out, dy, out, n, dx, in, 0);        // dx [n, in]
  *
  * Deterministic: every output sums its terms in the same order on a given machine (an
  * AVX2+FMA build where the CPU has them, else a plain one; the two round differently).
@@ -30,7 +33,7 @@ void mer_linear_forward(const float *w, const float *b, int64_t in, int64_t out,
 
 /* dx[j, i] = (dx[j, i] if accumulate) + sum_o dy[j, o] w[o, i] (nn.Linear's gradient with
  * respect to its input) for j < n, i < in: dy [n, out] with row stride lddy, dx [n, in] with
- * row stride lddx. Four rows of dy against sixteen columns of w at a time, w read in place. */
+ * row stride lddx (it must not overlap dy or w). */
 void mer_linear_backward_input(const float *w, int64_t in, int64_t out, const float *dy,
                                int64_t lddy, int64_t n, float *dx, int64_t lddx, int accumulate);
 

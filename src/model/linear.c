@@ -108,8 +108,8 @@ forward_impl(const float *w, const float *b, int64_t in, int64_t out, const floa
 }
 
 /* dx rows j..j+3 (past n, the last row repeated, its results not stored), columns i..i+15:
- * dy's four rows broadcast against W's rows, eight accumulators. W is read in place: its
- * 16-float pieces are a cache line each, and the next i's are the next line. */
+ * dy's four rows broadcast against W's rows, eight accumulators. W is read in place, 16 floats
+ * (a cache line where its rows are aligned) from each row. */
 static inline __attribute__((always_inline)) void
 input_tile(const float *w, int64_t in, int64_t out, const float *dy, int64_t lddy, int64_t n,
            int64_t j, int64_t i, float *dx, int64_t lddx, int accumulate)
