@@ -20,6 +20,14 @@ int64_t mer_linear_panel_floats(int64_t in)
     return in * PANEL_ROWS;
 }
 
+/* __builtin_shufflevector: Clang, and GCC from 12; older compilers transpose one by one. */
+#if defined(__has_builtin) && !defined(MER_LINEAR_NO_SHUFFLE)
+#if __has_builtin(__builtin_shufflevector)
+#define HAVE_SHUFFLE 1
+#endif
+#endif
+
+#ifdef HAVE_SHUFFLE
 #define SHUF(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
 
 /* The 8 x 8 block x[0..7, 0..7] (row stride ldx) transposed into panel rows 0..7 (columns
@@ -46,18 +54,23 @@ static inline __attribute__((always_inline)) void transpose8(const float *x, int
         memcpy(panel + (i + 4) * PANEL_ROWS, &hi, sizeof(v8));
     }
 }
+#endif
 
 /* panel[i, j] = x[j, i] for j < rows, 0 for rows <= j < 32: whole 8 x 8 blocks by shuffles,
  * the edges one by one. */
 static inline __attribute__((always_inline)) void fill_panel(const float *x, int64_t ldx,
                                                              int64_t rows, int64_t in, float *panel)
 {
-    const int64_t in8 = in & ~(int64_t)7, rows8 = rows & ~(int64_t)7;
     if (rows < PANEL_ROWS)
         memset(panel, 0, (size_t)(in * PANEL_ROWS) * sizeof(float));
+#ifdef HAVE_SHUFFLE
+    const int64_t in8 = in & ~(int64_t)7, rows8 = rows & ~(int64_t)7;
     for (int64_t j = 0; j < rows8; j += 8)
         for (int64_t i = 0; i < in8; i += 8)
             transpose8(x + j * ldx + i, ldx, panel + i * PANEL_ROWS + j);
+#else
+    const int64_t in8 = 0, rows8 = 0;
+#endif
     for (int64_t j = 0; j < rows; j++)
         for (int64_t i = j < rows8 ? in8 : 0; i < in; i++)
             panel[i * PANEL_ROWS + j] = x[j * ldx + i];
