@@ -67,6 +67,10 @@ size_t mer_labels_count(const struct mer_labels *l, int s, int k);
 /* Writes a labels store atomically (mer.kind "labels"); provenance is a JSON object's
  * text stored as mer.provenance, or NULL. */
 int mer_labels_write(const struct mer_labels *l, const char *path, const char *provenance);
+/* The same for pseudo-labels: l's labels with a reliability in [0, 1] per sample ([n], the
+ * "reliability" tensor), marked mer.pseudo_labels "true". */
+int mer_labels_write_pseudo(const struct mer_labels *l, const float *reliability, const char *path,
+                            const char *provenance);
 void mer_labels_free(struct mer_labels *l);
 
 #endif

@@ -135,6 +135,9 @@ int mer_st_writer_add(mer_st_writer *w, const char *name, enum mer_dtype dt, int
                       const int64_t *shape, const void *data);
 /* Sets a metadata string (copied); replaces an earlier value of the same key. */
 int mer_st_writer_set_meta(mer_st_writer *w, const char *key, const char *value);
+/* A list of strings as a metadata value: the compact JSON array's text, new (free with
+ * free()); NULL on out of memory or a NULL string. */
+char *mer_st_json_strings(const char *const *v, size_t n);
 /* The same for a number, written so that it reads back exactly ("%.17g"). */
 int mer_st_writer_set_meta_num(mer_st_writer *w, const char *key, double value);
 /* Writes the file atomically, adding mer.format, mer.version and mer.checksum. */

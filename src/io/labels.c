@@ -286,28 +286,14 @@ size_t mer_labels_count(const struct mer_labels *l, int s, int k)
 }
 
 /* A JSON array of the strings, as compact text (free with free()); NULL on out of memory. */
-static char *strv_json(char *const *v, size_t n)
-{
-    cJSON *arr = cJSON_CreateArray();
-    char *text = NULL;
-    for (size_t i = 0; arr && i < n; i++) {
-        cJSON *s = cJSON_CreateString(v[i]);
-        if (!s || !cJSON_AddItemToArray(arr, s)) {
-            cJSON_Delete(s);
-            goto done;
-        }
-    }
-    text = arr ? cJSON_PrintUnformatted(arr) : NULL;
-done:
-    cJSON_Delete(arr);
-    return text;
-}
-
-int mer_labels_write(const struct mer_labels *l, const char *path, const char *provenance)
+/* A labels store; with reliability (pseudo-labels), its tensor and mer.pseudo_labels too. */
+static int write_labels(const struct mer_labels *l, const float *reliability, const char *path,
+                        const char *provenance)
 {
     mer_st_writer *w = mer_st_writer_new();
-    char *ids = strv_json(l->names, l->n), *classes = strv_json(l->classes, (size_t)l->n_classes);
-    char *splits = strv_json(l->splits, (size_t)l->n_splits);
+    char *ids = mer_st_json_strings((const char *const *)l->names, l->n),
+         *classes = mer_st_json_strings((const char *const *)l->classes, (size_t)l->n_classes),
+         *splits = mer_st_json_strings((const char *const *)l->splits, (size_t)l->n_splits);
     int64_t shape[1] = {(int64_t)l->n};
     int ret = -1;
     if (!w || !ids || !classes || !splits) {
@@ -317,10 +303,13 @@ int mer_labels_write(const struct mer_labels *l, const char *path, const char *p
     if (mer_st_writer_add(w, "label", MER_DTYPE_I64, 1, shape, l->label) < 0 ||
         mer_st_writer_add(w, "valence", MER_DTYPE_F32, 1, shape, l->valence) < 0 ||
         mer_st_writer_add(w, "split", MER_DTYPE_I64, 1, shape, l->split) < 0 ||
+        (reliability &&
+         mer_st_writer_add(w, "reliability", MER_DTYPE_F32, 1, shape, reliability) < 0) ||
         mer_st_writer_set_meta(w, "mer.kind", "labels") < 0 ||
         mer_st_writer_set_meta(w, "mer.ids", ids) < 0 ||
         mer_st_writer_set_meta(w, "mer.classes", classes) < 0 ||
         mer_st_writer_set_meta(w, "mer.splits", splits) < 0 ||
+        (reliability && mer_st_writer_set_meta(w, "mer.pseudo_labels", "true") < 0) ||
         (provenance && mer_st_writer_set_meta(w, "mer.provenance", provenance) < 0))
         goto done;
     ret = mer_st_writer_write(w, path);
@@ -330,6 +319,17 @@ done:
     free(splits);
     mer_st_writer_free(w);
     return ret;
+}
+
+int mer_labels_write(const struct mer_labels *l, const char *path, const char *provenance)
+{
+    return write_labels(l, NULL, path, provenance);
+}
+
+int mer_labels_write_pseudo(const struct mer_labels *l, const float *reliability, const char *path,
+                            const char *provenance)
+{
+    return write_labels(l, reliability, path, provenance);
 }
 
 /* Metadata key of f as a new array of strings; -1 with the error set if absent or not a

@@ -335,12 +335,12 @@ int mer_store_verify(const mer_store *s)
 
 /* ---- writing ---- */
 
-static char *ids_json(const char *const *ids, size_t n)
+char *mer_st_json_strings(const char *const *v, size_t n)
 {
     cJSON *arr = cJSON_CreateArray();
     char *text = NULL;
     for (size_t i = 0; arr && i < n; i++) {
-        cJSON *s = ids[i] ? cJSON_CreateString(ids[i]) : NULL;
+        cJSON *s = v[i] ? cJSON_CreateString(v[i]) : NULL;
         if (!s)
             goto done;
         cJSON_AddItemToArray(arr, s);
@@ -405,7 +405,7 @@ int mer_store_write_features(const char *path, const struct mer_features_out *o)
     shape[0] = (int64_t)rows;
     shape[1] = o->dim;
     w = mer_st_writer_new();
-    ids = ids_json(o->ids, o->n);
+    ids = mer_st_json_strings(o->ids, o->n);
     if (!w || !ids) {
         mer_error("out of memory");
         goto done;

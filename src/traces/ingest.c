@@ -368,24 +368,15 @@ done:
 
 /* ---- writing ---- */
 
-static char *strv_json(char *const *s, size_t n)
-{
-    cJSON *a = cJSON_CreateArray();
-    char *text;
-    for (size_t i = 0; a && i < n; i++)
-        cJSON_AddItemToArray(a, cJSON_CreateString(s[i]));
-    text = a ? cJSON_PrintUnformatted(a) : NULL;
-    cJSON_Delete(a);
-    return text;
-}
-
 int mer_ingest_write_priors(const struct mer_ingest *g, const char *path, const char *provenance)
 {
-    static char *const mods[] = {"audio", "video", "text"};
+    static const char *const mods[] = {"audio", "video", "text"};
     mer_st_writer *w = mer_st_writer_new();
     int64_t n = (int64_t)g->l->n, s3[3] = {n, M, g->pdim}, s2[2] = {n, M}, s1[1] = {n};
-    char *ids = strv_json(g->l->names, g->l->n);
-    char *classes = strv_json(g->l->classes, (size_t)g->l->n_classes), *modj = strv_json(mods, 3);
+    char *ids = mer_st_json_strings((const char *const *)g->l->names, g->l->n);
+    char *classes =
+        mer_st_json_strings((const char *const *)g->l->classes, (size_t)g->l->n_classes);
+    char *modj = mer_st_json_strings(mods, 3);
     char dim[32], rel[32];
     int ret = -1;
     snprintf(dim, sizeof(dim), "%lld", (long long)g->dim);
@@ -421,40 +412,24 @@ done:
 int mer_ingest_write_pseudo(const struct mer_ingest *g, const char *path, const char *provenance)
 {
     const struct mer_labels *l = g->l;
-    mer_st_writer *w = mer_st_writer_new();
-    int64_t *label = calloc(l->n + 1, sizeof(*label)), s1[1] = {(int64_t)l->n};
+    struct mer_labels pseudo = *l; /* the same samples, classes and splits; its own labels */
+    int64_t *label = calloc(l->n + 1, sizeof(*label));
     float *rel = calloc(l->n + 1, sizeof(*rel));
-    char *ids = strv_json(l->names, l->n), *classes = strv_json(l->classes, (size_t)l->n_classes);
-    char *splits = strv_json(l->splits, (size_t)l->n_splits);
     int ret = -1;
-    if (!w || !label || !rel || !ids || !classes || !splits) {
+    if (!label || !rel) {
         mer_error("out of memory");
         goto done;
     }
     for (size_t i = 0; i < l->n; i++) {
-        int pseudo = l->label[i] < 0 && g->llm_label[i] >= 0;
-        label[i] = pseudo ? g->llm_label[i] : -1;
-        rel[i] = pseudo ? g->llm_rel[i] : 0;
+        int take = l->label[i] < 0 && g->llm_label[i] >= 0;
+        label[i] = take ? g->llm_label[i] : -1;
+        rel[i] = take ? g->llm_rel[i] : 0;
     }
-    if (mer_st_writer_add(w, "label", MER_DTYPE_I64, 1, s1, label) < 0 ||
-        mer_st_writer_add(w, "valence", MER_DTYPE_F32, 1, s1, l->valence) < 0 ||
-        mer_st_writer_add(w, "split", MER_DTYPE_I64, 1, s1, l->split) < 0 ||
-        mer_st_writer_add(w, "reliability", MER_DTYPE_F32, 1, s1, rel) < 0 ||
-        mer_st_writer_set_meta(w, "mer.kind", "labels") < 0 ||
-        mer_st_writer_set_meta(w, "mer.ids", ids) < 0 ||
-        mer_st_writer_set_meta(w, "mer.classes", classes) < 0 ||
-        mer_st_writer_set_meta(w, "mer.splits", splits) < 0 ||
-        mer_st_writer_set_meta(w, "mer.pseudo_labels", "true") < 0 ||
-        (provenance && mer_st_writer_set_meta(w, "mer.provenance", provenance) < 0))
-        goto done;
-    ret = mer_st_writer_write(w, path);
+    pseudo.label = label;
+    ret = mer_labels_write_pseudo(&pseudo, rel, path, provenance);
 done:
     free(label);
     free(rel);
-    free(ids);
-    free(classes);
-    free(splits);
-    mer_st_writer_free(w);
     return ret;
 }
 
