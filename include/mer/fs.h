@@ -44,6 +44,11 @@ int mer_path_exists(const char *path);
 /* 1 if path is a directory. */
 int mer_is_dir(const char *path);
 
+/* The one overwrite rule for every file mer writes: a new path is fine; an existing regular
+ * file is refused unless force ("'<path>' exists (--force overwrites it)"); a directory or any
+ * other non-regular file is always refused, naming what it is. 0 or -1 with the error set. */
+int mer_output_check(const char *path, int force);
+
 /* New string "a/b" (free with free()); NULL on out of memory. */
 char *mer_path_join(const char *a, const char *b);
 

@@ -46,6 +46,20 @@ int mer_is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+int mer_output_check(const char *path, int force)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : mer_error("'%s': %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return mer_error("'%s' is a directory (name a file to write)", path);
+    if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+        return mer_error("'%s' exists and is not a regular file", path);
+    if (!force)
+        return mer_error("'%s' exists (--force overwrites it)", path);
+    return 0;
+}
+
 int mer_mkdir_p(const char *path)
 {
     char *buf = mer_strfmt("%s", path);
