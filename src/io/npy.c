@@ -255,7 +255,7 @@ int mer_npy_parse(const char *name, const void *buf, size_t size, struct mer_npy
 static float element(const unsigned char *data, size_t i, const struct mer_npy_header *h)
 {
     const unsigned char *p = data + i * (size_t)h->item_size;
-    unsigned char v[8];
+    unsigned char v[8] = {0}; /* zeroed: item_size is 2, 4 or 8, which -O3 cannot see */
     for (int k = 0; k < h->item_size; k++)
         v[k] = p[h->big_endian ? h->item_size - 1 - k : k];
     if (h->item_size == 2)
