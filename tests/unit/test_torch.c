@@ -254,7 +254,7 @@ static void optimizer_paths(void)
     CHECK(mer_optim_new(&o32, &p32, 1, &op) == 0 && mer_optim_new(&o64, &p64, 1, &op) == 0);
     for (int step = 0; step < 4; step++) {
         mer_scope *s = mer_scope_begin();
-        mer_tensor *sq32, *sq64, *l32, *l64;
+        mer_tensor *sq32 = NULL, *sq64 = NULL, *l32 = NULL, *l64 = NULL;
         double n32 = 0, n64 = 0;
         CHECK(mer_optim_zero_grad(o32) == 0 && mer_optim_zero_grad(o64) == 0);
         CHECK(mer_t_mul(&sq32, p32, q32) == 0 && mer_t_sum(&l32, sq32, MER_ALL_DIMS, 0) == 0);
@@ -274,7 +274,7 @@ static void optimizer_paths(void)
     printf("clip + adamw float64 (tensor ops) vs float32 (fused loops) maxdiff %.3g\n", d);
     {
         mer_scope *s = mer_scope_begin();
-        mer_tensor *sq, *l;
+        mer_tensor *sq = NULL, *l = NULL;
         CHECK(mer_t_mul(&sq, p32, p32) == 0 && mer_t_sum(&l, sq, MER_ALL_DIMS, 0) == 0);
         CHECK(mer_optim_step(o32) == 0); /* p32 changes under the graph that saved it */
         CHECK(mer_tensor_backward(l) == -1);
