@@ -17,11 +17,22 @@
  * UTF-8 or a NUL byte where it occurs, an unterminated quoted field where its
  * quote opens, a quote inside an unquoted field, a character after a closing
  * quote.
+ *
+ * Writing: every CSV mer writes goes through mer_csv_write_field/_row, so what it
+ * writes reads back field for field (here, and in Python's csv module or pandas).
+ * A field is quoted when it must be: when it holds a comma, a quote, CR or LF, or
+ * begins or ends with a space or tab; a quote inside is doubled. Lines end in LF.
+ *
+ *     const char *head[] = {"name", "discrete"};
+ *     mer_csv_write_row(fp, head, 2);
+ *     mer_csv_write_field(fp, name);   // a,"b" is written as "a,""b"""
+ *     fprintf(fp, ",%.6f\n", p);       // numbers never need quotes
  */
 #ifndef MER_CSV_H
 #define MER_CSV_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 struct mer_csv_row {
     size_t line;     /* 1-based line where the record starts */
@@ -45,6 +56,19 @@ void mer_csv_free(struct mer_csv *csv);
 /* Index of a column in the header row (rows[0]; exact match after trimming
  * spaces around the header field), or -1 if absent or the table is empty. */
 int mer_csv_column(const struct mer_csv *csv, const char *name);
+
+/* Writes s as one field (quoted when it must be; see above), without separator or line
+ * end. Write errors stay in the stream (mer_atomic_commit reports them); returns 0. */
+int mer_csv_write_field(FILE *f, const char *s);
+/* The same for a printf-formatted field (e.g. "p_%s"); -1 on out of memory. */
+int mer_csv_write_fieldf(FILE *f, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Writes n fields separated by commas and a line end. A row of one empty field is written
+ * as "" (a blank line would be skipped on reading). Returns 0. */
+int mer_csv_write_row(FILE *f, const char *const *fields, size_t n);
 
 /* Offset of the first byte of the first invalid UTF-8 sequence in buf (overlong
  * forms, surrogates and values past U+10FFFF are invalid), or len if all valid. */

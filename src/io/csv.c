@@ -1,8 +1,9 @@
-/* RFC 4180 CSV reader; see csv.h. */
+/* RFC 4180 CSV reader and writer; see csv.h. */
 #include "mer/csv.h"
 #include "mer/error.h"
 #include "mer/fs.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -318,4 +319,66 @@ int mer_csv_column(const struct mer_csv *csv, const char *name)
             return (int)i;
     }
     return -1;
+}
+
+/* Whether a field must be quoted to read back as it is. */
+static int needs_quotes(const char *s)
+{
+    size_t n = strlen(s);
+    if (n && (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+        return 1;
+    return s[strcspn(s, ",\"\r\n")] != '\0';
+}
+
+int mer_csv_write_field(FILE *f, const char *s)
+{
+    if (!needs_quotes(s)) {
+        fputs(s, f);
+        return 0;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+    return 0;
+}
+
+int mer_csv_write_fieldf(FILE *f, const char *fmt, ...)
+{
+    char small[256], *s = small;
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return mer_error("out of memory");
+    if ((size_t)n >= sizeof(small)) {
+        if (!(s = malloc((size_t)n + 1)))
+            return mer_error("out of memory");
+        va_start(ap, fmt);
+        vsnprintf(s, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    mer_csv_write_field(f, s);
+    if (s != small)
+        free(s);
+    return 0;
+}
+
+int mer_csv_write_row(FILE *f, const char *const *fields, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            fputc(',', f);
+        if (n == 1 && !*fields[i])
+            fputs("\"\"", f);
+        else
+            mer_csv_write_field(f, fields[i]);
+    }
+    fputc('\n', f);
+    return 0;
 }

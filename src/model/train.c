@@ -6,6 +6,7 @@
 #include "mer/train.h"
 #include "mer/checkpoint.h"
 #include "mer/cnet.h"
+#include "mer/csv.h"
 #include "mer/error.h"
 #include "mer/fs.h"
 #include "mer/metrics.h"
@@ -814,9 +815,14 @@ static int write_predictions(const struct run *r, const char *name, const int64_
     if (!dir || mer_mkdir_p(dir) < 0 || !(path = mer_strfmt("%s/%s.csv", dir, name)) ||
         mer_atomic_open(&f, path) < 0)
         goto done;
-    fprintf(f.fp, "name");
-    for (int c = 0; c < k; c++)
-        fprintf(f.fp, ",p_%s", ds->classes[c]);
+    fputs("name", f.fp); /* every name and class through the CSV writer: quoted as needed */
+    for (int c = 0; c < k; c++) {
+        fputc(',', f.fp);
+        if (mer_csv_write_fieldf(f.fp, "p_%s", ds->classes[c]) < 0) {
+            mer_atomic_abort(&f);
+            goto done;
+        }
+    }
     fprintf(f.fp, ",prediction,label%s\n", r->mc.valence_head ? ",valence,valence_label" : "");
     for (size_t i = 0; i < n; i++) {
         double z[64], mx = -INFINITY, sum = 0;
@@ -827,11 +833,13 @@ static int write_predictions(const struct run *r, const char *name, const int64_
         }
         for (int c = 0; c < k; c++)
             sum += exp(z[c] - mx);
-        fprintf(f.fp, "%s", ds->names[idx[i]]);
+        mer_csv_write_field(f.fp, ds->names[idx[i]]);
         for (int c = 0; c < k; c++)
             fprintf(f.fp, ",%.6f", exp(z[c] - mx) / sum);
-        fprintf(f.fp, ",%s,%s", ds->classes[argmax(logits + i * width(r), k)],
-                lab >= 0 ? ds->classes[lab] : "");
+        fputc(',', f.fp);
+        mer_csv_write_field(f.fp, ds->classes[argmax(logits + i * width(r), k)]);
+        fputc(',', f.fp);
+        mer_csv_write_field(f.fp, lab >= 0 ? ds->classes[lab] : "");
         if (r->mc.valence_head && isfinite(ds->valence[idx[i]]))
             fprintf(f.fp, ",%.6f,%.6f", logits[i * width(r) + (size_t)k] * valence_scale,
                     ds->valence[idx[i]]);
@@ -857,10 +865,12 @@ static int write_submission(const struct run *r, size_t s)
         return path ? -1 : mer_error("out of memory");
     }
     free(path);
-    fprintf(f.fp, "name,discrete\n");
-    for (size_t i = 0; i < r->n_test[s]; i++)
-        fprintf(f.fp, "%s,%s\n", r->ds->names[r->test_idx[s][i]],
-                r->ds->classes[argmax(r->test_logits[s] + i * width(r), k)]);
+    fputs("name,discrete\n", f.fp);
+    for (size_t i = 0; i < r->n_test[s]; i++) {
+        const char *row[2] = {r->ds->names[r->test_idx[s][i]],
+                              r->ds->classes[argmax(r->test_logits[s] + i * width(r), k)]};
+        mer_csv_write_row(f.fp, row, 2);
+    }
     return mer_atomic_commit(&f);
 }
 

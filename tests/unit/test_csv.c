@@ -1,4 +1,5 @@
-/* The RFC 4180 CSV reader: quoting, line ends, encoding, and where errors point. */
+/* The RFC 4180 CSV reader (quoting, line ends, encoding, where errors point) and writer (what it
+ * writes reads back field for field, here and in Python's csv module). */
 #include "mer/csv.h"
 #include "mer/error.h"
 #include "testhelp.h"
@@ -349,6 +350,168 @@ static void oracle(void)
     }
 }
 
+/* Fields that need quoting, and some that do not. */
+static const char *const tricky[] = {
+    "plain",
+    "a,b",
+    "say \"hi\"",
+    "two\nlines",
+    "cr\r\nlf",
+    "lone\rcr",
+    "\xe4\xb8\xad\xe6\x96\x87,\xe5\x90\x8d",
+    " lead",
+    "trail ",
+    "\ttab",
+    "",
+    "\"",
+    ",",
+    "x\"y",
+    "\xc3\xa9t\xc3\xa9",
+    "\"\"",
+    "p_happy",
+};
+#define N_TRICKY (sizeof(tricky) / sizeof(tricky[0]))
+
+/* What mer_csv_write_field writes for s. */
+static char *written(const char *s)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    mer_csv_write_field(f, s);
+    fclose(f);
+    return buf;
+}
+
+/* Writes the rows of the round-trip tests: each tricky field alone, then all of them in one
+ * row, then pairs, into path. */
+static void write_rows(FILE *f)
+{
+    const char *pair[2];
+    for (size_t i = 0; i < N_TRICKY; i++)
+        mer_csv_write_row(f, &tricky[i], 1);
+    mer_csv_write_row(f, tricky, N_TRICKY);
+    for (size_t i = 0; i < N_TRICKY; i++) {
+        pair[0] = tricky[i];
+        pair[1] = tricky[(i + 1) % N_TRICKY];
+        mer_csv_write_row(f, pair, 2);
+    }
+}
+
+/* The fields of row r of write_rows. */
+static size_t row_fields(size_t r, const char **v)
+{
+    if (r < N_TRICKY) {
+        v[0] = tricky[r];
+        return 1;
+    }
+    if (r == N_TRICKY) {
+        memcpy(v, tricky, sizeof(tricky));
+        return N_TRICKY;
+    }
+    r -= N_TRICKY + 1;
+    v[0] = tricky[r];
+    v[1] = tricky[(r + 1) % N_TRICKY];
+    return 2;
+}
+
+static void check_rows(const struct mer_csv *csv)
+{
+    const char *v[N_TRICKY];
+    CHECK_EQ_INT(csv ? csv->n_rows : 0, 2 * N_TRICKY + 1);
+    for (size_t r = 0; csv && r < csv->n_rows && r < 2 * N_TRICKY + 1; r++) {
+        size_t n = row_fields(r, v);
+        CHECK_EQ_INT(csv->rows[r].n_fields, n);
+        for (size_t k = 0; k < n && k < csv->rows[r].n_fields; k++)
+            CHECK_EQ_STR(csv->rows[r].fields[k], v[k]);
+    }
+}
+
+static void writer(void)
+{
+    TEST("a field is quoted only when it must be; quotes are doubled")
+    {
+        static const char *const want[][2] = {
+            {"plain", "plain"},
+            {"a,b", "\"a,b\""},
+            {"say \"hi\"", "\"say \"\"hi\"\"\""},
+            {"two\nlines", "\"two\nlines\""},
+            {"lone\rcr", "\"lone\rcr\""},
+            {" lead", "\" lead\""},
+            {"trail ", "\"trail \""},
+            {"\ttab", "\"\ttab\""},
+            {"", ""},
+            {"in side", "in side"},
+            {"\xc3\xa9", "\xc3\xa9"},
+            {"p_happy", "p_happy"},
+        };
+        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+            char *got = written(want[i][0]);
+            CHECK_EQ_STR(got, want[i][1]);
+            free(got);
+        }
+    }
+    TEST("rows: commas between fields, LF at the end; one empty field is \"\"")
+    {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        const char *row[] = {"name", "a,b", ""}, *empty[] = {""};
+        CHECK(f != NULL);
+        if (f) {
+            mer_csv_write_row(f, row, 3);
+            mer_csv_write_row(f, empty, 1);
+            CHECK(mer_csv_write_fieldf(f, "p_%s", "x,y") == 0);
+            fclose(f);
+        }
+        CHECK_EQ_STR(buf, "name,\"a,b\",\n\"\"\n\"p_x,y\"");
+        free(buf);
+    }
+    TEST("what the writer writes, the reader reads back field for field")
+    {
+        char *buf = NULL;
+        size_t len = 0;
+        struct mer_csv *csv = NULL;
+        FILE *f = open_memstream(&buf, &len);
+        CHECK(f != NULL);
+        if (f) {
+            write_rows(f);
+            fclose(f);
+        }
+        CHECK(buf && mer_csv_parse(&csv, "w.csv", buf, len) == 0);
+        check_rows(csv);
+        mer_csv_free(csv);
+        free(buf);
+    }
+    TEST("and so does Python's csv module")
+    {
+        char path[4200], cmd[13000];
+        struct mer_csv *csv = NULL;
+        FILE *f;
+        snprintf(path, sizeof(path), "%s/written.csv", test_tmpdir());
+        f = fopen(path, "wb");
+        CHECK(f != NULL);
+        if (f) {
+            write_rows(f);
+            fclose(f);
+        }
+        /* Python rewrites what it read with its own writer (QUOTE_ALL, CRLF): a different
+         * text with the same fields, which mer must read back as the rows written. */
+        snprintf(cmd, sizeof(cmd),
+                 "%s -c 'import csv,sys; r=list(csv.reader(open(sys.argv[1],newline=\"\","
+                 "encoding=\"utf-8\"))); csv.writer(open(sys.argv[1]+\".py\",\"w\",newline=\"\","
+                 "encoding=\"utf-8\"),quoting=csv.QUOTE_ALL).writerows(r)' '%s'",
+                 MER_TEST_PYTHON, path);
+        CHECK(system(cmd) == 0);
+        strcat(path, ".py");
+        CHECK(mer_csv_read(&csv, path) == 0);
+        check_rows(csv);
+        mer_csv_free(csv);
+    }
+}
+
 int main(void)
 {
     simple();
@@ -357,5 +520,6 @@ int main(void)
     encoding();
     files();
     oracle();
+    writer();
     return test_report();
 }
