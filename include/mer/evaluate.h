@@ -1,14 +1,22 @@
 /*
  * evaluate.h: predictions files (as `mer train` writes them: name, p_<class>...,
- * prediction[, label]), joined with labels, scored with metrics.h, and turned into
- * MER2024 submissions (name,discrete).
+ * prediction[, label][, valence, valence_label]) or MER2024 submissions (name,discrete, as
+ * mer and MERTools write them), joined with labels, scored with metrics.h, and turned into
+ * submissions.
  *
  *     struct mer_predictions *p;
  *     if (mer_predictions_read(&p, "runs/x/predictions/test.csv") < 0) ...;
- *     mer_predictions_attach_labels(p, "label-disdim.csv");  // optional: a CSV or labels store
+ *     mer_predictions_attach_labels(p, "label-disdim.csv", 0);  // optional: CSV or store
  *     struct mer_metrics m;
  *     mer_predictions_score(p, &m);
+ *     mer_metrics_print(stdout, &m, p->classes, p->n_expected);
  *     mer_predictions_free(p);
+ *
+ * A file is scored as it is, or refused: errors are one line naming file:line: a column
+ * that appears twice, a probability that is not a finite number in [0, 1] (naming the
+ * column), a prediction or label outside the classes, a sample on two rows (both lines);
+ * with labels, a sample they lack, and a labeled sample of the predicted splits that has
+ * no prediction (unless a subset is allowed; the report then says "n of N").
  */
 #ifndef MER_EVALUATE_H
 #define MER_EVALUATE_H
@@ -21,27 +29,35 @@
 
 struct mer_predictions {
     char *path;
+    int submission; /* a name,discrete file: no probabilities; classes come from its rows */
     size_t n;
     char **names;   /* [n] */
+    size_t *line;   /* [n] line of each row in path */
     int64_t *pred;  /* [n] class index */
     int64_t *label; /* [n] class index, -1 = unknown */
     int n_classes;
-    char **classes;                  /* [K] from the p_<class> columns */
+    char **classes;                  /* [K] from the p_<class> columns, or a submission's */
     double *valence, *valence_label; /* [n] from the valence columns, NaN = empty; NULL if none */
+    size_t n_expected; /* after attach_labels: labeled samples of the predicted splits (N) */
 };
 
+/* Reads a predictions file or a submission. New predictions in *out (free with
+ * mer_predictions_free); -1 with the error set (see above). */
 int mer_predictions_read(struct mer_predictions **out, const char *path);
 void mer_predictions_free(struct mer_predictions *p);
-/* Replaces the labels by those of a label CSV (labels.h) or labels store, joined by name;
- * every prediction must have a label there (a missing name is an error naming it). */
-int mer_predictions_attach_labels(struct mer_predictions *p, const char *labels_path);
+/* Replaces the labels by those of a label CSV (labels.h) or labels store (told by content:
+ * a safetensors header, whatever the file's name), joined by name. Every prediction must
+ * have a label there; every labeled sample there, in a split that some prediction is in,
+ * must have a prediction unless subset. A submission takes the labels' classes. */
+int mer_predictions_attach_labels(struct mer_predictions *p, const char *labels_path, int subset);
 /* Metrics over the labeled rows; -1 if none is labeled. */
 int mer_predictions_score(const struct mer_predictions *p, struct mer_metrics *m);
 /* MSE and CCC of the valence columns over the rows that have both values; -1 if none has. */
 int mer_predictions_valence(const struct mer_predictions *p, double *mse, double *ccc, size_t *n);
-/* MER2024 submission CSV: name,discrete. Atomic. */
+/* MER2024 submission CSV: name,discrete (through csv.h's writer). Atomic. */
 int mer_predictions_write_submission(const struct mer_predictions *p, const char *path);
-/* A readable report: summary line, per-class table, confusion matrix. */
-void mer_metrics_print(FILE *f, const struct mer_metrics *m, char *const *classes);
+/* A readable report: summary line ("(n samples)", or "(n of N samples)" when of > n),
+ * per-class table, confusion matrix. */
+void mer_metrics_print(FILE *f, const struct mer_metrics *m, char *const *classes, size_t of);
 
 #endif

@@ -1,8 +1,10 @@
-/* mer eval: score predictions (a run's, or any predictions CSV) and write a submission. */
+/* mer eval: score predictions (a run's, a predictions CSV or a MER2024 submission) and write a
+ * submission. */
 #include "cmd/cmd.h"
 #include "mer/error.h"
 #include "mer/evaluate.h"
 #include "mer/fs.h"
+#include "mer/names.h"
 #include "mer/opt.h"
 
 #include <cjson/cJSON.h>
@@ -12,12 +14,13 @@
 
 static const char *const usage[] = {
     "mer eval --run runs/<name> [--split <name>] [--out metrics.json] [--submission file]",
-    "mer eval --pred predictions.csv [--labels labels.csv|labels.safetensors] [options]",
+    "mer eval --pred predictions.csv|submission.csv [--labels labels.csv|store] [options]",
     NULL,
 };
 
 struct eval_opts {
     const char *run, *split, *pred, *labels, *out, *submission;
+    int subset, force;
 };
 
 /* Scores one predictions file; adds its metrics to root under key. */
@@ -30,7 +33,7 @@ static int eval_file(const char *path, const struct eval_opts *o, const char *ke
     size_t nv;
     int ret = -1;
     if (mer_predictions_read(&p, path) < 0 ||
-        (o->labels && mer_predictions_attach_labels(p, o->labels) < 0))
+        (o->labels && mer_predictions_attach_labels(p, o->labels, o->subset) < 0))
         goto done;
     if (o->submission && mer_predictions_write_submission(p, o->submission) < 0)
         goto done;
@@ -41,8 +44,10 @@ static int eval_file(const char *path, const struct eval_opts *o, const char *ke
         goto done;
     }
     printf("== %s\n", key);
-    mer_metrics_print(stdout, &m, p->classes);
+    mer_metrics_print(stdout, &m, p->classes, p->n_expected);
     json = mer_metrics_to_json(&m, p->classes);
+    if (json && p->n_expected > (size_t)m.n) /* --subset: n of N */
+        cJSON_AddNumberToObject(json, "of", (double)p->n_expected);
     if (json && mer_predictions_valence(p, &mse, &ccc, &nv) == 0) {
         cJSON *v = cJSON_AddObjectToObject(json, "valence");
         printf("valence: MSE %.4f  CCC %.4f  (%zu samples)\n", mse, ccc, nv);
@@ -65,11 +70,17 @@ static int run(const struct eval_opts *o)
     int ret = -1;
     if (!root)
         return mer_error("out of memory");
+    /* The one overwrite rule, checked before any work. */
+    if ((o->out && mer_output_check(o->out, o->force) < 0) ||
+        (o->submission && mer_output_check(o->submission, o->force) < 0))
+        goto done;
     if (o->pred) {
         if (eval_file(o->pred, o, o->pred, root) < 0)
             goto done;
     } else {
         const char *split = o->split ? o->split : "cv";
+        if (mer_name_check("split", split) < 0)
+            goto done;
         path = mer_strfmt("%s/predictions/%s.csv", o->run, split);
         if (!path || eval_file(path, o, split, root) < 0)
             goto done;
@@ -96,12 +107,17 @@ int cmd_eval(int argc, const char **argv)
         MER_OPT_STRING(0, "run", &o.run, "dir", "a run directory of mer train"),
         MER_OPT_STRING(0, "split", &o.split, "name",
                        "which of the run's predictions (default cv: out-of-fold)"),
-        MER_OPT_STRING(0, "pred", &o.pred, "file", "a predictions CSV"),
+        MER_OPT_STRING(0, "pred", &o.pred, "file",
+                       "a predictions CSV, or a MER2024 submission (name,discrete)"),
         MER_OPT_STRING(0, "labels", &o.labels, "file",
-                       "labels to score against (CSV or labels store; default: the file's own)"),
+                       "labels to score against (label CSV or labels store, told by content; "
+                       "default: the file's own)"),
         MER_OPT_STRING('o', "out", &o.out, "file", "write the metrics as JSON"),
         MER_OPT_STRING(0, "submission", &o.submission, "file",
                        "write the MER2024 submission CSV (name,discrete)"),
+        MER_OPT_BOOL(0, "subset", &o.subset,
+                     "score predictions that cover only part of --labels (reports n of N)"),
+        MER_OPT_BOOL(0, "force", &o.force, "overwrite the --out and --submission files"),
         MER_OPT_END(),
     };
     int n = mer_opt_parse(argc, argv, opts, usage);
