@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The same training step as `mer train` in eager PyTorch (tests/oracle/model_ref.py), timed.
+"""The same training step as `mer train` in eager PyTorch (python/mer_model.py), timed.
 Usage: torch_ref.py STEPS HIDDEN MODE   -> prints "steps/s <x>" for one thread, batch 32."""
 import os
 import sys
@@ -7,8 +7,8 @@ import time
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "oracle"))
-from model_ref import PriorFusion, total_loss  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from mer_model import PriorFusion, total_loss  # noqa: E402
 
 
 def main():

@@ -4,7 +4,7 @@
  * products through linear.h, their weight gradients through OpenBLAS), over the model's own
  * parameters, which mer_cnet_new moves into one contiguous block (mer_tensors_flatten).
  * The math is model.h's: test_model holds its outputs, losses and gradients to the PyTorch
- * reference (tests/oracle/model_ref.py) to 1e-5 in every injection mode and loss variant.
+ * reference (python/mer_model.py) to 1e-5 in every injection mode and loss variant.
  *
  * Why: a step of this small network is hundreds of tiny ops, and libtorch spends more time
  * dispatching and recording them than computing them. Here a step allocates nothing, and

@@ -1,6 +1,6 @@
 /*
  * model.h: the prior-injected fusion network and its losses (paper.md), in C over
- * the torch shim. The math is stated in tests/oracle/model_ref.py, which the
+ * the torch shim. The math is stated in python/mer_model.py, which the
  * oracle test compares against (forward, every loss term, every gradient).
  *
  * Dimension legend: N = batch, M = modalities in use, D_m = feature dim of

@@ -78,7 +78,7 @@ size_t mer_dtype_size(enum mer_dtype dt);
  * byte of the data section, i.e. the file from byte 8 + N (N = the header length) to
  * its end. It runs at memory speed (~14 GB/s here, FNV-1a managed 0.9). In Python:
  *     xxhash.xxh64(data_section, seed=0).hexdigest()     # pip install xxhash
- * or the 40 lines of pure Python in tests/oracle/store_interop.py.
+ * or the pure-Python XXH64 of python/mer_store.py (mer's numpy reader and writer).
  * Files that say "fnv1a64:<16 hex>" (the first format of mer 0.1) are verified with
  * 64-bit FNV-1a over the same bytes:
  *     h = 0xcbf29ce484222325; for each byte b: h = (h ^ b) * 0x100000001b3 mod 2^64

@@ -330,7 +330,7 @@ static int split_heads(mer_tensor **out, const mer_tensor *x, const struct linea
     return mer_t_transpose(out, r, 1, 2); /* [N, A, M, E] */
 }
 
-/* Modality tokens attend to the (reliability-weighted) prior tokens; see model_ref.py. */
+/* Modality tokens attend to the (reliability-weighted) prior tokens; see python/mer_model.py. */
 static int cross_attention(mer_model *m, const struct mer_batch *b, mer_tensor **h, mer_tensor **q)
 {
     const int64_t n = b->n, nm = m->c.n_mod, hd = m->c.hidden, a = m->c.heads, e = hd / a;

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Dumps reference forward outputs, loss terms and gradients of model_ref.py for test_model.c.
+"""Dumps reference forward outputs, loss terms and gradients of python/mer_model.py (mer's
+model in PyTorch) for test_model.c.
 
 Usage: model_oracle.py OUTDIR
 One folder per case (prior mode x cross-entropy variant x fusion normalisation), each with
@@ -10,31 +11,21 @@ One folder per case (prior mode x cross-entropy variant x fusion normalisation),
   grads.safetensors     d total / d parameter, for every parameter
 and cases.txt listing: name mode ce attention_norm.
 """
-import json
 import os
-import struct
 import sys
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model_ref import PriorFusion, total_loss  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+import mer_store  # noqa: E402
+from mer_model import PriorFusion, total_loss  # noqa: E402
 
 DIMS = [20, 12, 16]
 N, K, P = 12, 6, 10
 
 
 def save_st(path, tensors):
-    header, blobs, off = {}, [], 0
-    for name, t in tensors.items():
-        b = t.detach().contiguous().numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
-        off += len(b)
-        blobs.append(b)
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+    mer_store.write_file(path, [(name, "F32", t.detach().numpy()) for name, t in tensors.items()])
 
 
 def raw(path, t):

@@ -1,5 +1,5 @@
 /*
- * The C model against the PyTorch reference (tests/oracle/model_ref.py via model_oracle.py):
+ * The C model against the PyTorch reference (python/mer_model.py via tests/oracle/model_oracle.py):
  * from the same weights and batch, logits, z, every loss term and every parameter's gradient
  * agree to 1e-5, for each prior injection mode, cross-entropy variant and fusion normalisation.
  * The plain-C training step (cnet.h) is held to the same reference on every case.
