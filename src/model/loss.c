@@ -117,7 +117,8 @@ static int bcl_masks_build(struct bcl_masks *mk, const int64_t *y, int64_t n, in
     return 0;
 }
 
-/* Balanced contrastive loss (Zhu et al., CVPR 2022) with class prototypes; see python/mer_model.py. */
+/* Balanced contrastive loss (Zhu et al., CVPR 2022) with class prototypes; see
+ * python/mer_model.py. */
 static int bcl_inter(const mer_tensor *z, const mer_tensor *protos, const struct mer_batch *b,
                      int k, double tau, mer_tensor **out)
 {
