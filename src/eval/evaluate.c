@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void free_strv(char **v, size_t n)
 {
@@ -260,7 +261,8 @@ done:
 static int is_safetensors(const char *path)
 {
     unsigned char b[9];
-    FILE *f = mer_is_dir(path) ? NULL : fopen(path, "rb");
+    struct stat st; /* only a regular file is opened here (a FIFO would block) */
+    FILE *f = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? fopen(path, "rb") : NULL;
     int yes = f && fread(b, 1, sizeof(b), f) == sizeof(b) && b[8] == '{';
     if (f)
         fclose(f);
