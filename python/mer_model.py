@@ -295,19 +295,7 @@ def _priors(data, path):
     rows = np.array([s.row(name) for name in data.names], np.int64)
     have = rows >= 0
     if s.kind == "priors":  # mer ingest: prior [N, 3, P], reliability, present
-        p = mer_store.read_priors(path)
-        if p.classes is not None and list(p.classes) != list(data.classes):
-            raise mer_store.StoreError(f"'{path}': mer.classes {p.classes} differ from the "
-                                       f"labels store's {data.classes}")
-        pd = p.prior.shape[2]
-        prior = np.zeros((n, 3, pd), np.float32)
-        rel = np.zeros((n, 3), np.float32)
-        pres = np.zeros((n, 3), np.float32)
-        prior[have] = p.prior[rows[have]]
-        r = p.reliability[rows[have]]
-        rel[have] = np.where(np.isfinite(r), r, 0)
-        pres[have] = p.present[rows[have]] != 0
-        return prior, rel, pres
+        return _ingested_priors(data, path, rows)
     # a features store [N, 3 * P] from mer import: a row with a non-finite value = no prior
     d = s.dim or 0
     if s.is_sequence or d % 3 or d == 0:
@@ -319,6 +307,29 @@ def _priors(data, path):
     ok = np.isfinite(prior).all(2) & have[:, None]
     prior[~ok] = 0
     return prior, ok.astype(np.float32), ok.astype(np.float32)
+
+
+def _ingested_priors(data, path, rows):
+    """A priors store of mer ingest, joined by sample name (it must hold every sample) and by
+    class name: its K scores (after the embedding) are put in the labels' class order."""
+    p = mer_store.read_priors(path)
+    cls, want = p.classes, list(data.classes)
+    if not isinstance(cls, list) or sorted(cls) != sorted(want) or len(set(cls)) != len(cls):
+        raise mer_store.StoreError(f"'{path}' has classes {cls}, not those of the labels store "
+                                   f"{want}: ingest the answers against that labels store")
+    if (rows < 0).any():
+        raise mer_store.StoreError(f"'{path}' covers {(rows >= 0).sum()} of the {len(rows)} "
+                                   "samples of the labels store: ingest the answers against it")
+    k, emb = len(want), p.embedding_dim
+    if emb < 0 or emb + k + 1 != p.prior.shape[2]:
+        raise mer_store.StoreError(f"'{path}': prior [N, 3, {p.prior.shape[2]}] does not hold an "
+                                   f"embedding, {k} class scores and a contribution")
+    prior = p.prior[rows].copy()
+    perm = emb + np.array([want.index(c) for c in cls])
+    prior[:, :, perm] = p.prior[rows][:, :, emb:emb + k]  # score of class cls[c] -> its index
+    rel = p.reliability[rows]
+    return prior, np.where(np.isfinite(rel), rel, 0).astype(np.float32), \
+        (p.present[rows] != 0).astype(np.float32)
 
 
 def load_data(config, root=None):

@@ -832,12 +832,21 @@ MODALITIES = ("audio", "video", "text")  # the priors' modality axis (acoustic, 
 
 class Priors:
     """A priors store (`mer ingest`): names, prior float32 [N, 3, P] (audio, video, text),
-    reliability float32 [N, 3], present uint8 [N, 3], classes; llm_label, llm_reliability and
-    status when the store has them."""
+    reliability float32 [N, 3], present uint8 [N, 3], classes; extra: llm_label,
+    llm_reliability and status when the store has them; meta: the metadata. prior[:, m] is the
+    embedding of the trace (embedding_dim values), its K class scores in the order of classes,
+    then its contribution."""
 
-    def __init__(self, names, prior, reliability, present, classes, extra):
+    def __init__(self, names, prior, reliability, present, classes, extra, meta):
         self.names, self.prior, self.reliability = names, prior, reliability
-        self.present, self.classes, self.extra = present, classes, extra
+        self.present, self.classes, self.extra, self.meta = present, classes, extra, meta
+
+    @property
+    def embedding_dim(self):
+        """D of P = D + K + 1 (mer.embedding_dim, else P - K - 1)."""
+        d = self.meta.get("mer.embedding_dim")
+        k = len(self.classes) if self.classes is not None else 0
+        return int(d) if d is not None else self.prior.shape[2] - k - 1
 
 
 def read_priors(path, verify=True):
@@ -853,7 +862,7 @@ def read_priors(path, verify=True):
                          "present [N, 3]")
     extra = {k: s.tensor(k) for k in ("llm_label", "llm_reliability", "status")
              if all(k in p.tensors for p in s.parts)}
-    return Priors(s.ids, prior, rel, pres, s.classes, extra)
+    return Priors(s.ids, prior, rel, pres, s.classes, extra, s.meta)
 
 
 def write_priors(path, names, prior, reliability, present, classes, llm_label=None,

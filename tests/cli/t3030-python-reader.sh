@@ -43,6 +43,13 @@ assert same("priors.safetensors", "priors2.safetensors"), "priors store differs"
 p = ms.read_priors("priors.safetensors")
 ms.write_priors("priors3.safetensors", p.names, p.prior, p.reliability, p.present, p.classes,
                 **p.extra)
+# The same priors with the classes listed in reverse, their scores too: joined by class name,
+# they are the same priors.
+d, k = p.embedding_dim, len(p.classes)
+rev = p.prior.copy()
+rev[:, :, d:d + k] = p.prior[:, :, d:d + k][:, :, ::-1]
+ms.write_priors("priors-rev.safetensors", p.names, rev, p.reliability, p.present,
+                p.classes[::-1], **p.extra, extra_meta={"mer.embedding_dim": str(d)})
 
 v = ms.open_store("video.safetensors")
 keep = [i for i in range(v.n) if i % 7]
@@ -53,8 +60,9 @@ ms.write_labels("py-labels.safetensors", ['a,b', 'say "hi"', "line\nbreak", "情
                 ["happy", "", "sad", "happy"], ["happy", "sad"], ["train", "test", "train", "x"])
 np.savez("expect.npz", video=v.matrix()[keep])
 PY
-expect_exit 0 "$MER" info py-video.safetensors py-audio py-labels.safetensors priors3.safetensors
-[ "$(grep -c '^ *checksum: ok (xxh64:[0-9a-f]\{16\})$' out)" -eq 6 ] || fail "not 6 checksums ok"
+expect_exit 0 "$MER" info py-video.safetensors py-audio py-labels.safetensors priors3.safetensors \
+  priors-rev.safetensors
+[ "$(grep -c '^ *checksum: ok (xxh64:[0-9a-f]\{16\})$' out)" -eq 7 ] || fail "not 7 checksums ok"
 expect_match out '^  parts: 3 \(index.json\)$'
 expect_match out '^  samples: 536 '
 "$MER_PYTHON" - <<'PY'
@@ -114,6 +122,10 @@ expect_exit 0 "$MER" train --config cfg.json --out run3 --threads 1 --determinis
   --set model.prior.mode=film --set "data.video=$PWD/video.safetensors" \
   --set "data.labels=$PWD/labels.safetensors" --set "data.priors=$PWD/priors.safetensors" \
   --set "data.audio=$PWD/py-audio" --set "data.text=$PWD/text.safetensors"
+# Priors whose classes come in another order: mer and Python join them by class name.
+expect_exit 0 "$MER" train --config cfg.json --out run4 --threads 1 --deterministic -q \
+  --set data.priors=priors-rev.safetensors
+cmp run1/predictions/test.csv run4/predictions/test.csv || fail "priors joined by position"
 
 cat >check.py <<'PY'
 import csv, os, sys
@@ -151,10 +163,22 @@ expect_match out '^run1: cross_attention, modalities \[.audio., .video., .text.\
 expect_exit 0 "$MER_PYTHON" check.py run2
 expect_match out "^run2: gate, modalities \['video', 'text'\]"
 mkdir elsewhere
+expect_exit 0 "$MER_PYTHON" check.py run4
 (cd elsewhere && expect_exit 0 "$MER_PYTHON" ../check.py ../run3) || fail "absolute paths"
 expect_match elsewhere/out '^../run3: film'
-# Relative paths are taken against the working directory, or against root=.
-(cd elsewhere && expect_exit 0 "$MER_PYTHON" ../check.py ../run1 ..) || fail "root="
-(cd elsewhere && expect_exit 1 "$MER_PYTHON" ../check.py ../run1) || fail "relative to cwd"
-grep -q "No such file" elsewhere/err || fail "expected a missing store from another directory"
+# Relative data.* paths (mer's older config.json, or one edited by hand) are taken against the
+# working directory, or against root=.
+cp -r run1 run1rel
+"$MER_PYTHON" - <<'PY'
+import json, os
+cfg = json.load(open("run1rel/config.json"))
+for k in ("audio", "video", "text", "labels", "priors"):
+    cfg["data"][k] = os.path.basename(cfg["data"][k])
+json.dump(cfg, open("run1rel/config.json", "w"))
+PY
+expect_exit 0 "$MER_PYTHON" check.py run1rel
+(cd elsewhere && expect_exit 0 "$MER_PYTHON" ../check.py ../run1rel ..) || fail "root="
+(cd elsewhere && expect_exit 1 "$MER_PYTHON" ../check.py ../run1rel) || fail "relative to cwd"
+grep -q "No such file or directory: '.*/elsewhere/labels.safetensors'" elsewhere/err ||
+  fail "expected a missing store from another directory"
 done_testing
