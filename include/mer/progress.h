@@ -25,6 +25,7 @@ struct mer_progress {
     double t_start, t_last_print;
     int tty;
     int printed;
+    char note[160]; /* shown after the rate and ETA, e.g. "loss 0.912  val WAF 0.734"; "" = none */
 };
 
 /* Global switches, set once by main from --quiet and the environment. */
@@ -35,6 +36,12 @@ void mer_progress_interval(double seconds);
 void mer_progress_start(struct mer_progress *p, const char *label, int64_t total, const char *unit);
 void mer_progress_update(struct mer_progress *p, int64_t done);
 void mer_progress_finish(struct mer_progress *p);
+/* Sets the note shown with the next line (printf-style; cut to fit the note). */
+void mer_progress_note(struct mer_progress *p, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 
 /* Monotonic seconds. */
 double mer_now(void);

@@ -57,4 +57,13 @@ int mer_run_clear_folds(const char *dir, int shard_index, int shard_count);
  * here). *removed (if not NULL) gets their count. 0 or -1 with the error set. */
 int mer_run_remove_stale_tmp(const char *dir, int shard_index, int shard_count, int *removed);
 
+/* How far fold k of a run has come, read from its files (what another process writes). */
+struct mer_fold_status {
+    int epochs;          /* epochs in fold-K/log.jsonl */
+    int finished;        /* fold-K/predictions.safetensors exists */
+    double best_val_waf; /* the best val_waf logged so far; -1 before the first epoch */
+};
+/* Fills st; a fold not started yet is all zeros (best -1). -1 only when out of memory. */
+int mer_run_fold_status(const char *dir, int k, struct mer_fold_status *st);
+
 #endif

@@ -1,6 +1,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "mer/progress.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +47,15 @@ void mer_progress_start(struct mer_progress *p, const char *label, int64_t total
     p->t_start = p->t_last_print = mer_now();
     p->tty = isatty(STDERR_FILENO);
     p->printed = 0;
+    p->note[0] = '\0';
+}
+
+void mer_progress_note(struct mer_progress *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->note, sizeof(p->note), fmt, ap);
+    va_end(ap);
 }
 
 static void print_line(struct mer_progress *p, double now, int final)
@@ -64,14 +74,15 @@ static void print_line(struct mer_progress *p, double now, int final)
         for (int i = 0; i < 25; i++)
             bar[i] = i < filled ? '#' : '.';
         bar[25] = '\0';
-        fprintf(stderr, "\r\033[K%s [%s] %lld/%lld %s %.1f/s %s %s", p->label, bar,
+        fprintf(stderr, "\r\033[K%s [%s] %lld/%lld %s %.1f/s %s %s%s%s", p->label, bar,
                 (long long)p->done, (long long)p->total, p->unit, rate, final ? "took" : "eta",
-                final ? took : eta);
+                final ? took : eta, p->note[0] ? "  " : "", p->note);
         if (final)
             fputc('\n', stderr);
     } else {
-        fprintf(stderr, "%s: %lld/%lld %s, %.1f/s, %s %s\n", p->label, (long long)p->done,
-                (long long)p->total, p->unit, rate, final ? "took" : "eta", final ? took : eta);
+        fprintf(stderr, "%s: %lld/%lld %s, %.1f/s, %s %s%s%s\n", p->label, (long long)p->done,
+                (long long)p->total, p->unit, rate, final ? "took" : "eta", final ? took : eta,
+                p->note[0] ? ", " : "", p->note);
     }
     fflush(stderr);
     p->t_last_print = now;

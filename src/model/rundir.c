@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -248,5 +249,36 @@ int mer_run_remove_stale_tmp(const char *dir, int shard_index, int shard_count, 
         ret = sweep_run(dir, shard_count <= 1, shard_index, shard_count, SWEEP_STALE_TMP, &n);
     if (removed)
         *removed = n;
+    return ret;
+}
+
+int mer_run_fold_status(const char *dir, int k, struct mer_fold_status *st)
+{
+    char *log = mer_strfmt("%s/fold-%d/log.jsonl", dir, k);
+    char *done = mer_strfmt("%s/fold-%d/predictions.safetensors", dir, k);
+    char line[4096];
+    FILE *f;
+    int ret = 0;
+    st->epochs = st->finished = 0;
+    st->best_val_waf = -1;
+    if (!log || !done) {
+        ret = mer_error("out of memory");
+        goto out;
+    }
+    st->finished = mer_path_exists(done);
+    if (!(f = fopen(log, "r")))
+        goto out;
+    while (fgets(line, sizeof(line), f)) {
+        const char *v = strstr(line, "\"val_waf\": ");
+        if (!strchr(line, '\n'))
+            break; /* a line still being written */
+        st->epochs++;
+        if (v && strtod(v + 11, NULL) > st->best_val_waf)
+            st->best_val_waf = strtod(v + 11, NULL);
+    }
+    fclose(f);
+out:
+    free(log);
+    free(done);
     return ret;
 }
