@@ -229,9 +229,9 @@ MODALITIES = ("audio", "video", "text")  # the dataset's modality order (data.au
 def _resolve(path, root=None):
     """A data.* path of a config: absolute as it is, relative against root (default: the
     working directory, where `mer train` resolved it)."""
-    if not path or os.path.isabs(path):
+    if not path or os.path.isabs(path) or root is None:
         return path
-    return os.path.join(root if root is not None else os.getcwd(), path)
+    return os.path.join(root, path)
 
 
 def _get(cfg, key):
@@ -275,6 +275,7 @@ def _features(data, m, path, missing, nan):
         names = ", ".join(f"'{data.names[i]}'" for i in absent[:5])
         raise mer_store.StoreError(f"'{path}': {absent.size} of {len(data.names)} samples have "
                                    f"no {MODALITIES[m]} features: {names}")
+    _check_coverage(data, path, rows >= 0)
     out = np.zeros((len(data.names), s.dim), np.float32)
     out[rows >= 0] = x[rows[rows >= 0]]
     bad = ~np.isfinite(out)
@@ -286,6 +287,16 @@ def _features(data, m, path, missing, nan):
         out[bad] = 0
     data.present[:, m] = rows >= 0
     return out
+
+
+def _check_coverage(data, path, covered):
+    """A store without any sample of some split was made for other data: refused, as mer
+    refuses it (masking a whole split's modality or priors would be silently wrong)."""
+    for k, split in enumerate(data.splits):
+        in_split = data.split == k
+        if in_split.any() and not covered[in_split].any():
+            raise mer_store.StoreError(f"'{path}' covers 0 of the {in_split.sum()} samples of "
+                                       f"split '{split}'")
 
 
 def _priors(data, path):
@@ -302,6 +313,7 @@ def _priors(data, path):
         raise mer_store.StoreError(f"'{path}': a priors store made by mer import must be "
                                    f"[N, 3 * P], got dimension {d}")
     pd = d // 3
+    _check_coverage(data, path, have)
     prior = np.zeros((n, 3, pd), np.float32)
     prior[have] = s.matrix()[rows[have]].reshape(-1, 3, pd)
     ok = np.isfinite(prior).all(2) & have[:, None]
