@@ -48,9 +48,10 @@ import numpy as np
 
 __all__ = [
     "FORMAT", "VERSION", "INDEX_FORMAT", "StoreError", "xxh64", "fnv1a64", "checksum",
-    "File", "read_file", "load", "write_file", "Store", "open_store", "write_features",
-    "write_index", "part_path", "write_sharded_features", "Labels", "read_labels",
-    "write_labels", "Priors", "read_priors", "write_priors", "check_name",
+    "File", "parse", "read_file", "load", "encode", "write_file", "Store", "open_store",
+    "write_features", "write_index", "part_path", "write_sharded_features", "Labels",
+    "read_labels", "write_labels", "MODALITIES", "Priors", "read_priors", "write_priors",
+    "check_name",
 ]
 
 FORMAT = "mer-store"

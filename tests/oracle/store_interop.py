@@ -28,7 +28,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
 import mer_store  # noqa: E402
-from mer_store import DTYPES, load, xxh64  # noqa: E402,F401  (load: for the CLI tests)
+from mer_store import load, xxh64  # noqa: E402,F401  (load: what the CLI tests use)
 
 
 def selftest():
