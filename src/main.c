@@ -39,12 +39,27 @@ int cmd_fail(const char *cmd)
     return 1;
 }
 
-/* Runs a command, after the shared setup its row asks for. */
+void cmd_warnings(const char *cmd)
+{
+    for (size_t i = 0; i < mer_warn_count(); i++)
+        fprintf(stderr, "mer %s: warning: %s\n", cmd, mer_warn_get(i));
+    if (mer_warn_dropped())
+        fprintf(stderr, "mer %s: warning: %zu more warnings not shown\n", cmd, mer_warn_dropped());
+    mer_warn_clear();
+}
+
+/* Runs a command, after the shared setup its row asks for; then prints the warnings left over
+ * (a failed command's error line stays the only line). */
 static int run_command(const struct mer_cmd *c, int argc, const char **argv)
 {
+    int ret;
     if ((c->flags & MER_CMD_TORCH) && mer_torch_load() < 0)
         return cmd_fail(c->name);
-    return c->fn(argc, argv);
+    ret = c->fn(argc, argv);
+    if (ret == 0)
+        cmd_warnings(c->name);
+    mer_warn_clear();
+    return ret;
 }
 
 static const struct mer_cmd *find_command(const char *name)

@@ -38,6 +38,29 @@ const char *mer_errmsg(void);
 /* Clears the recorded message. */
 void mer_error_clear(void);
 
+/*
+ * Warnings: something the user should know that is not a failure (unlabeled rows in a training
+ * split, say). The library records them (this thread, in order, at most MER_WARN_MAX; later
+ * ones are counted); the command layer prints each as "mer <cmd>: warning: <text>" and clears
+ * them (cmd_warnings in src/cmd/), at the latest when the command returns.
+ *
+ *     mer_warn("split 'train' of '%s': %zu unlabeled samples ...", path, n);
+ */
+#define MER_WARN_MAX 16
+
+/* Records a formatted warning (same style as an error message). */
+void mer_warn(const char *fmt, ...) MER_PRINTF(1, 2);
+
+/* Warnings recorded since the last clear (at most MER_WARN_MAX), and those dropped. */
+size_t mer_warn_count(void);
+size_t mer_warn_dropped(void);
+
+/* Warning i (< mer_warn_count()); borrowed until the next clear. */
+const char *mer_warn_get(size_t i);
+
+/* Forgets every recorded warning. */
+void mer_warn_clear(void);
+
 #ifdef __cplusplus
 #define MER_NORETURN [[noreturn]]
 #else

@@ -47,6 +47,41 @@ void mer_error_clear(void)
     errbuf[0] = '\0';
 }
 
+static _Thread_local char warnbuf[MER_WARN_MAX][512];
+static _Thread_local size_t n_warn, n_warn_dropped;
+
+void mer_warn(const char *fmt, ...)
+{
+    va_list ap;
+    if (n_warn == MER_WARN_MAX) {
+        n_warn_dropped++;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(warnbuf[n_warn++], sizeof(warnbuf[0]), fmt, ap);
+    va_end(ap);
+}
+
+size_t mer_warn_count(void)
+{
+    return n_warn;
+}
+
+size_t mer_warn_dropped(void)
+{
+    return n_warn_dropped;
+}
+
+const char *mer_warn_get(size_t i)
+{
+    return i < n_warn ? warnbuf[i] : "";
+}
+
+void mer_warn_clear(void)
+{
+    n_warn = n_warn_dropped = 0;
+}
+
 void mer_bug_impl(const char *file, int line, const char *fmt, ...)
 {
     va_list ap;

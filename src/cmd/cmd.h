@@ -28,4 +28,8 @@ int cmd_parse_classes(char *s, const char **out, int max);
 /* Prints "mer <cmd>: <last recorded error>" to stderr; returns 1. */
 int cmd_fail(const char *cmd);
 
+/* Prints each recorded warning (error.h) as "mer <cmd>: warning: <text>" to stderr and clears
+ * them; also called once after every command that succeeds (a failed one's are dropped). */
+void cmd_warnings(const char *cmd);
+
 #endif
