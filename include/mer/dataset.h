@@ -20,6 +20,22 @@
  *
  * A "features" store of [N, M * P] is accepted too (what `mer import` makes from
  * .npy files): reliability 1, and a row of NaN marks a missing prior.
+ *
+ * Stores are joined by sample name and class name, never by position, and stores that do not
+ * belong together are refused with both sides named:
+ *   - a priors store from mer ingest holds one row per sample of the labels store it was
+ *     ingested against, and its K scores (after the D-wide embedding, P = D + K + 1) follow its
+ *     mer.classes: every sample of the labels must be there ("'p' covers 504 of the 626 samples
+ *     of 'l'; 0 of the 122 of split 'test1': ..."), and its classes must be the labels'. The
+ *     same classes in another order are reordered to the labels' order (the scores are
+ *     per-class probabilities, so this is exact); other classes are refused.
+ *   - a feature store (or a priors store from mer import) that has none of the samples of a
+ *     split is refused even with data.missing = mask ("'v' covers 0 of the 122 samples of split
+ *     'test1' in 'l'"): masking a modality for a whole split, or for all samples, is not a
+ *     missing sample but the wrong store.
+ *   - pseudo-labels are matched by name; a store naming none of the samples is refused.
+ * With p.train_split set, unlabeled samples in that split are a warning (mer_warn): training
+ * skips them and predicts nothing for them.
  */
 #ifndef MER_DATASET_H
 #define MER_DATASET_H
@@ -40,6 +56,7 @@ struct mer_dataset_params {
     const char *labels;                     /* labels store path (required) */
     const char *priors;                     /* priors store path; NULL or "" = none */
     const char *pseudo_labels; /* labels store of pseudo-labels (stage-1 pre-training), or "" */
+    const char *train_split; /* the split trained on (warns about its unlabeled samples), or NULL */
     enum mer_missing_policy missing; /* a sample absent from a feature store */
     enum mer_nan_policy nan;         /* NaN/Inf in features */
 };

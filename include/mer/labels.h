@@ -17,10 +17,18 @@
  *     ... mer_labels_read_store(&l2, "labels.safetensors") reads it back ...
  *     mer_labels_free(l);
  *
+ * MER2024's label-disdim.csv lists the labeled clips only; the test clips come as a list of
+ * names, added as unlabeled samples of their own split (mer import-labels --test-names):
+ *
+ *     if (mer_labels_add_unlabeled(l, "test-names.csv", "test1") < 0) ...;
+ *
  * Errors are one line naming the file and line: a missing column (naming it), a row
  * whose field count differs from the header's, an empty name, a label outside the
  * class list (listing the classes), a valence that is not a finite number, a sample
- * name seen before (naming both lines); CSV syntax errors as csv.h.
+ * name seen before (naming both lines), a split or class name that is not safe in a
+ * file name (names.h: split '../x': ...); CSV syntax errors as csv.h. A labels store is
+ * checked the same way (its class and split names too: another writer may put anything
+ * there).
  */
 #ifndef MER_LABELS_H
 #define MER_LABELS_H
@@ -62,8 +70,16 @@ int mer_labels_from_csv(struct mer_labels **out, const char *path,
  * checked to index the class and split lists). New labels in *out; -1 with the error set
  * naming the file. The arrays are separate malloc blocks: a caller may take them over. */
 int mer_labels_read_store(struct mer_labels **out, const char *path);
+/* Appends the samples of a name list as unlabeled samples of split: one name a line, or a CSV
+ * with a "name" column (other columns ignored). -1 with the error set naming the list's line
+ * for an empty name, a name already in l (naming its split and label) or listed twice, and
+ * for an unsafe split name; l may then hold some of the names (free it). */
+int mer_labels_add_unlabeled(struct mer_labels *l, const char *path, const char *split);
 /* Samples of split s with label k (k = -1: unlabeled). */
 size_t mer_labels_count(const struct mer_labels *l, int s, int k);
+/* Records a warning (error.h's mer_warn) when split, the one training uses, holds unlabeled
+ * samples: training skips them and predicts nothing for them. source names the labels. */
+void mer_labels_warn_unlabeled(const struct mer_labels *l, const char *split, const char *source);
 /* Writes a labels store atomically (mer.kind "labels"); provenance is a JSON object's
  * text stored as mer.provenance, or NULL. */
 int mer_labels_write(const struct mer_labels *l, const char *path, const char *provenance);

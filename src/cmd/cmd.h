@@ -22,7 +22,7 @@ int cmd_query(int argc, const char **argv);
 int cmd_ingest(int argc, const char **argv);
 
 /* --classes "a,b,c": split in place into out[] (spaces around each name trimmed); the count,
- * or -1 with the error set for an empty or repeated name or more than max. */
+ * or -1 with the error set for an empty, repeated or unsafe (names.h) name or more than max. */
 int cmd_parse_classes(char *s, const char **out, int max);
 
 /* Prints "mer <cmd>: <last recorded error>" to stderr; returns 1. */

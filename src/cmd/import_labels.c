@@ -3,6 +3,7 @@
 #include "mer/error.h"
 #include "mer/fs.h"
 #include "mer/labels.h"
+#include "mer/names.h"
 #include "mer/opt.h"
 #include "mer/provenance.h"
 
@@ -12,6 +13,7 @@
 
 static const char *const usage[] = {
     "mer import-labels [options] <labels.csv> -o <labels.safetensors>",
+    "mer import-labels label-disdim.csv --test-names <names> --test-split test1 -o <store>",
     NULL,
 };
 
@@ -64,9 +66,10 @@ int cmd_import_labels(int argc, const char **argv)
 {
     struct mer_labels_params p = mer_labels_default_params();
     struct mer_labels *l = NULL;
-    const char *out = NULL, *classes = NULL, *classv[MAX_CLASSES];
+    const char *out = NULL, *classes = NULL, *classv[MAX_CLASSES], *test_names = NULL,
+               *test_split = NULL, *bad;
     char *provenance = NULL, *class_buf = NULL;
-    int force = 0, quiet = 0, n, ret = 1;
+    int force = 0, quiet = 0, test_split_set, n, ret = 1;
     struct mer_option opts[] = {
         MER_OPT_STRING('o', "out", &out, "file", "the labels store to write (.safetensors)"),
         MER_OPT_STRING(0, "classes", &classes, "a,b,..",
@@ -74,6 +77,11 @@ int cmd_import_labels(int argc, const char **argv)
                        "neutral,angry,happy,sad,worried,surprise)"),
         MER_OPT_STRING(0, "split", &p.default_split, "name",
                        "split of rows without a split column or value (default train)"),
+        MER_OPT_STRING(0, "test-names", &test_names, "file",
+                       "add these clips (one name a line, or a CSV with a name column) as "
+                       "unlabeled samples of --test-split"),
+        MER_OPT_STRING(0, "test-split", &test_split, "name",
+                       "split of the --test-names clips (default test)"),
         MER_OPT_BOOL(0, "force", &force, "overwrite an existing store"),
         MER_OPT_BOOL('q', "quiet", &quiet, "print nothing on success"),
         MER_OPT_END(),
@@ -85,14 +93,27 @@ int cmd_import_labels(int argc, const char **argv)
         ret = mer_opt_exit_code(n);
         goto done;
     }
+    test_split_set = test_split != NULL;
+    if (!test_split)
+        test_split = "test";
     if (n != 1) {
         ret = n ? mer_usage_error("import-labels", "unexpected argument '%s'", argv[1])
                 : mer_usage_error("import-labels", "no label CSV given");
         goto done;
     }
-    if (!out || !*p.default_split) {
-        ret = mer_usage_error("import-labels",
-                              out ? "--split: empty split name" : "no output given (-o <file>)");
+    if (!out) {
+        ret = mer_usage_error("import-labels", "no output given (-o <file>)");
+        goto done;
+    }
+    bad = mer_name_check("split", p.default_split) < 0 ? "--split"
+          : mer_name_check("split", test_split) < 0    ? "--test-split"
+                                                       : NULL;
+    if (bad) {
+        ret = mer_usage_error("import-labels", "%s: %s", bad, mer_errmsg());
+        goto done;
+    }
+    if (test_split_set && !test_names) {
+        ret = mer_usage_error("import-labels", "--test-split needs --test-names");
         goto done;
     }
     if (classes) {
@@ -117,10 +138,13 @@ int cmd_import_labels(int argc, const char **argv)
         ret = cmd_fail("import-labels");
         goto done;
     }
-    if (mer_labels_from_csv(&l, argv[0], &p) < 0 || mer_labels_write(l, out, provenance) < 0) {
+    if (mer_labels_from_csv(&l, argv[0], &p) < 0 ||
+        (test_names && mer_labels_add_unlabeled(l, test_names, test_split) < 0) ||
+        mer_labels_write(l, out, provenance) < 0) {
         ret = cmd_fail("import-labels");
         goto done;
     }
+    mer_labels_warn_unlabeled(l, "train", argv[0]); /* data.train_split's default */
     if (!quiet)
         print_summary(l, argv[0], out);
     ret = 0;

@@ -178,6 +178,10 @@ static int run(struct train_opts *o)
     if (prepare_run_dir(o->out, o, cfg) < 0 || mer_dataset_load(&ds, &dp) < 0 ||
         mer_mkdir_p(o->out) < 0)
         goto done;
+    /* Warnings before training starts; a worker leaves them to the process gathering folds. */
+    if (o->quiet && o->shard.count > 1)
+        mer_warn_clear();
+    cmd_warnings("train");
     tp.test_splits = tests;
     tp.n_test_splits = test_splits(cfg, ds, tp.train_split, tests, MER_ARRAY_SIZE(tests));
     free(cfg_path);

@@ -3,6 +3,7 @@
 #include "mer/csv.h"
 #include "mer/error.h"
 #include "mer/fs.h"
+#include "mer/names.h"
 #include "mer/store.h"
 #include "mer/strmap.h"
 
@@ -48,9 +49,13 @@ static int check_params(const struct mer_labels_params *p)
         return mer_error("labels: bad class list");
     if (!p->default_split || !*p->default_split)
         return mer_error("labels: the default split name is empty");
+    if (mer_name_check("split", p->default_split) < 0)
+        return mer_error_prefix("labels: the default split");
     for (int k = 0; k < p->n_classes; k++) {
         if (!p->classes[k] || !*p->classes[k])
             return mer_error("labels: class %d has an empty name", k);
+        if (mer_name_check("class", p->classes[k]) < 0)
+            return mer_error_prefix("labels");
         for (int j = 0; j < k; j++)
             if (!strcmp(p->classes[j], p->classes[k]))
                 return mer_error("labels: class '%s' is listed twice", p->classes[k]);
@@ -198,12 +203,17 @@ static int read_row(struct mer_labels *l, const struct mer_csv *csv, size_t r,
         return mer_error("out of memory");
     if (k == -1 && *label)
         return unknown_label(l, csv->path, row->line, label);
+    if (k >= 0 && k == l->n_classes - 1 && p->n_classes == 0 &&
+        mer_name_check("class", label) < 0) /* a class first seen here */
+        return mer_error_prefix("'%s':%zu", csv->path, row->line);
     l->label[i] = k;
     l->valence[i] = NAN;
     if (c->valence >= 0 &&
         parse_valence(csv->path, row->line, row->fields[c->valence], &l->valence[i]) < 0)
         return -1;
     split = c->split >= 0 && *row->fields[c->split] ? row->fields[c->split] : p->default_split;
+    if (mer_name_check("split", split) < 0) /* it names predictions/<split>.csv */
+        return mer_error_prefix("'%s':%zu", csv->path, row->line);
     if ((s = split_index(l, split)) < 0)
         return -1;
     l->split[i] = s;
@@ -283,6 +293,129 @@ size_t mer_labels_count(const struct mer_labels *l, int s, int k)
     for (size_t i = 0; i < l->n; i++)
         n += l->split[i] == s && l->label[i] == k;
     return n;
+}
+
+void mer_labels_warn_unlabeled(const struct mer_labels *l, const char *split, const char *source)
+{
+    int s = -1;
+    size_t n, total = 0;
+    for (int t = 0; t < l->n_splits && s < 0; t++)
+        if (!strcmp(l->splits[t], split))
+            s = t;
+    if (s < 0 || !(n = mer_labels_count(l, s, -1)))
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        total += l->split[i] == s;
+    mer_warn("'%s': %zu of the %zu samples of the training split '%s' are unlabeled: training "
+             "skips them and writes no predictions or submission for them (give test clips their "
+             "own split: mer import-labels --test-names FILE)",
+             source, n, total, split);
+}
+
+/* Row r of a name list: the name field, or -1 with the error set. */
+static int list_name(const struct mer_csv *csv, size_t r, int col, const char **out)
+{
+    const struct mer_csv_row *row = &csv->rows[r];
+    if ((size_t)col >= row->n_fields)
+        return mer_error("'%s':%zu: %zu field%s, the header has a 'name' column at %d", csv->path,
+                         row->line, row->n_fields, row->n_fields == 1 ? "" : "s", col + 1);
+    if (!*row->fields[col])
+        return mer_error("'%s':%zu: empty sample name", csv->path, row->line);
+    *out = row->fields[col];
+    return 0;
+}
+
+/* Makes room for n more samples. */
+static int grow(struct mer_labels *l, size_t n)
+{
+    size_t cap = l->n + n + 1;
+    char **names = realloc(l->names, cap * sizeof(*names));
+    int64_t *label, *split;
+    float *valence;
+    if (names)
+        l->names = names;
+    label = realloc(l->label, cap * sizeof(*label));
+    if (label)
+        l->label = label;
+    split = realloc(l->split, cap * sizeof(*split));
+    if (split)
+        l->split = split;
+    valence = realloc(l->valence, cap * sizeof(*valence));
+    if (valence)
+        l->valence = valence;
+    return names && label && split && valence ? 0 : mer_error("out of memory");
+}
+
+/* The first duplicate name among the samples, reported by the list's line (the samples from
+ * index first on came from rows first_row, first_row + 1, ... of csv). */
+static int check_list_duplicates(const struct mer_labels *l, const struct mer_csv *csv,
+                                 size_t first, size_t first_row)
+{
+    struct mer_strmap map = MER_STRMAP_INIT;
+    size_t dup = 0, prev = 0;
+    int ret = 0;
+    if (mer_strmap_build(&map, (const char *const *)l->names, l->n, &dup) < 0) {
+        while (prev < dup && strcmp(l->names[prev], l->names[dup]))
+            prev++;
+        if (prev < first)
+            ret = mer_error("'%s':%zu: sample '%s' is already in the labels (split '%s', %s%s%s)",
+                            csv->path, csv->rows[dup - first + first_row].line, l->names[dup],
+                            l->splits[l->split[prev]], l->label[prev] < 0 ? "unlabeled" : "label '",
+                            l->label[prev] < 0 ? "" : l->classes[l->label[prev]],
+                            l->label[prev] < 0 ? "" : "'");
+        else
+            ret = mer_error("'%s':%zu: sample '%s' already appears on line %zu", csv->path,
+                            csv->rows[dup - first + first_row].line, l->names[dup],
+                            csv->rows[prev - first + first_row].line);
+    }
+    mer_strmap_release(&map);
+    return ret;
+}
+
+int mer_labels_add_unlabeled(struct mer_labels *l, const char *path, const char *split)
+{
+    struct mer_csv *csv = NULL;
+    size_t first = l->n, first_row = 0;
+    int col = 0, s, ret = -1;
+    if (mer_name_check("split", split) < 0 || mer_csv_read(&csv, path) < 0)
+        goto done;
+    if (!csv->n_rows) {
+        mer_error("'%s': empty file (expected one sample name a line, or a CSV with a 'name' "
+                  "column)",
+                  path);
+        goto done;
+    }
+    if ((col = mer_csv_column(csv, "name")) >= 0)
+        first_row = 1; /* a header */
+    else if (csv->rows[0].n_fields != 1) {
+        mer_error("'%s':%zu: no 'name' column (expected one sample name a line, or a CSV with a "
+                  "'name' column)",
+                  path, csv->rows[0].line);
+        goto done;
+    } else
+        col = 0;
+    if (first_row == csv->n_rows) {
+        mer_error("'%s': no names after the header", path);
+        goto done;
+    }
+    if ((s = split_index(l, split)) < 0 || grow(l, csv->n_rows - first_row) < 0)
+        goto done;
+    for (size_t r = first_row; r < csv->n_rows; r++) {
+        const char *name = NULL;
+        if (list_name(csv, r, col, &name) < 0)
+            goto done;
+        if (!(l->names[l->n] = strdup(name))) {
+            mer_error("out of memory");
+            goto done;
+        }
+        l->label[l->n] = -1;
+        l->valence[l->n] = NAN;
+        l->split[l->n++] = s;
+    }
+    ret = check_list_duplicates(l, csv, first, first_row);
+done:
+    mer_csv_free(csv);
+    return ret;
 }
 
 /* A JSON array of the strings, as compact text (free with free()); NULL on out of memory. */
@@ -385,9 +518,26 @@ static int read_column(const mer_st_file *f, const char *name, enum mer_dtype dt
     return 0;
 }
 
-/* Every label in [-1, K) and split in [0, S): the arrays index the class and split lists. */
+/* Every label in [-1, K) and split in [0, S): the arrays index the class and split lists; and
+ * the class and split names are safe in a path (a store from another writer may hold any). */
 static int check_indices(const struct mer_labels *l, const char *path)
 {
+    for (int k = 0; k < l->n_classes; k++) {
+        if (mer_name_check("class", l->classes[k]) < 0)
+            return mer_error_prefix("'%s': metadata 'mer.classes'", path);
+        for (int j = 0; j < k; j++)
+            if (!strcmp(l->classes[j], l->classes[k]))
+                return mer_error("'%s': metadata 'mer.classes': class '%s' is listed twice", path,
+                                 l->classes[k]);
+    }
+    for (int s = 0; s < l->n_splits; s++) {
+        if (mer_name_check("split", l->splits[s]) < 0)
+            return mer_error_prefix("'%s': metadata 'mer.splits'", path);
+        for (int j = 0; j < s; j++)
+            if (!strcmp(l->splits[j], l->splits[s]))
+                return mer_error("'%s': metadata 'mer.splits': split '%s' is listed twice", path,
+                                 l->splits[s]);
+    }
     for (size_t i = 0; i < l->n; i++) {
         if (l->label[i] < -1 || l->label[i] >= l->n_classes)
             return mer_error("'%s': sample '%s': label %lld is not a class index (%d classes)",

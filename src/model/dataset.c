@@ -114,12 +114,16 @@ static const struct mer_st_tensor *need_tensor(const mer_st_file *f, const char 
     return t;
 }
 
-/* Takes the labels store's arrays over into the dataset. */
-static int load_labels(struct mer_dataset *ds, const char *path)
+/* Takes the labels store's arrays over into the dataset (warning when the training split holds
+ * unlabeled samples). */
+static int load_labels(struct mer_dataset *ds, const struct mer_dataset_params *p)
 {
+    const char *path = p->labels;
     struct mer_labels *l = NULL;
     if (mer_labels_read_store(&l, path) < 0)
         return -1;
+    if (p->train_split && *p->train_split)
+        mer_labels_warn_unlabeled(l, p->train_split, path);
     ds->n = l->n;
     ds->names = l->names;
     ds->label = l->label;
@@ -154,6 +158,32 @@ static int check_finite(float *row, int64_t d, const struct mer_dataset *ds, siz
     return 0;
 }
 
+/* A store that has none of the samples of some split was made for other data: training and
+ * predicting that split without it (data.missing=mask) would be silently wrong, so it is
+ * refused whatever the policy. covered[i] is 1 where the store has sample i. */
+static int check_split_coverage(const struct mer_dataset *ds, const char *path, const char *labels,
+                                const unsigned char *covered, const char *hint)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < ds->n; i++)
+        total += covered[i];
+    if (!total)
+        return mer_error("'%s' covers 0 of the %zu samples of '%s' (%s)", path, ds->n, labels,
+                         hint);
+    for (int s = 0; s < ds->n_splits; s++) {
+        size_t n = 0, c = 0;
+        for (size_t i = 0; i < ds->n; i++)
+            if (ds->split[i] == s) {
+                n++;
+                c += covered[i];
+            }
+        if (n && !c)
+            return mer_error("'%s' covers 0 of the %zu samples of split '%s' in '%s' (%s)", path, n,
+                             ds->splits[s], labels, hint);
+    }
+    return 0;
+}
+
 /* Reports up to five names of labeled samples missing from a store. */
 static int report_missing(const char *path, const char *what, char **names, size_t n_missing,
                           size_t total)
@@ -175,7 +205,8 @@ static int load_modality(struct mer_dataset *ds, int m, const struct mer_dataset
 {
     const char *path = p->features[m];
     mer_store *s = NULL;
-    char **missing = NULL;
+    char **missing = NULL, hint[160];
+    unsigned char *covered = NULL;
     size_t n_missing = 0;
     int64_t d;
     int ret = -1;
@@ -188,7 +219,8 @@ static int load_modality(struct mer_dataset *ds, int m, const struct mer_dataset
     d = ds->dim[m] = mer_store_dim(s);
     ds->x[m] = calloc(ds->n * (size_t)d + 1, sizeof(float));
     missing = calloc(ds->n + 1, sizeof(*missing));
-    if (!ds->x[m] || !missing) {
+    covered = calloc(ds->n + 1, 1);
+    if (!ds->x[m] || !missing || !covered) {
         mer_error("out of memory");
         goto done;
     }
@@ -200,12 +232,18 @@ static int load_modality(struct mer_dataset *ds, int m, const struct mer_dataset
             continue;
         }
         ds->present[i * MER_N_MODALITIES + (size_t)m] = 1;
-        if (mer_store_read(s, (size_t)row, dst) < 0 ||
-            check_finite(dst, d, ds, i, modality_names[m], p->nan) < 0) {
+        covered[i] = 1;
+        if (mer_store_read(s, (size_t)row, dst) < 0) /* (its error names the file) */
+            goto done;
+        if (check_finite(dst, d, ds, i, modality_names[m], p->nan) < 0) {
             mer_error_prefix("'%s'", path);
             goto done;
         }
     }
+    snprintf(hint, sizeof(hint), "no %s features there: import them, or leave data.%s out",
+             modality_names[m], modality_names[m]);
+    if (n_missing && check_split_coverage(ds, path, p->labels, covered, hint) < 0)
+        goto done;
     if (n_missing && p->missing == MER_MISSING_ERROR) {
         report_missing(path, modality_names[m], missing, n_missing, ds->n);
         goto done;
@@ -213,9 +251,19 @@ static int load_modality(struct mer_dataset *ds, int m, const struct mer_dataset
     ds->has[m] = 1;
     ret = 0;
 done:
+    free(covered);
     free(missing);
     mer_store_free(s);
     return ret;
+}
+
+/* Class index of a name, or -1. */
+static int class_of(const struct mer_dataset *ds, const char *name)
+{
+    for (int k = 0; k < ds->n_classes; k++)
+        if (!strcmp(ds->classes[k], name))
+            return k;
+    return -1;
 }
 
 static int alloc_priors(struct mer_dataset *ds, int64_t pd)
@@ -230,24 +278,33 @@ static int alloc_priors(struct mer_dataset *ds, int64_t pd)
     return 0;
 }
 
-/* A priors store from mer import: features [N, M * P], a NaN row = no prior. */
-static int priors_from_features(struct mer_dataset *ds, mer_store *s, const char *path)
+/* A priors store from mer import: features [N, M * P], a NaN row (or no row) = no prior; a
+ * split without any row is refused. */
+static int priors_from_features(struct mer_dataset *ds, mer_store *s, const char *path,
+                                const char *labels)
 {
     int64_t d = mer_store_dim(s), pd = d / MER_N_MODALITIES;
+    unsigned char *covered = NULL;
     float *row;
+    int ret = -1;
     if (mer_store_is_sequence(s) || d % MER_N_MODALITIES || pd == 0)
         return mer_error("'%s': a priors store made by mer import must be [N, 3 * P] "
                          "(audio, video, text priors side by side), got dimension %lld",
                          path, (long long)d);
     if (alloc_priors(ds, pd) < 0)
         return -1;
+    if (!(covered = calloc(ds->n + 1, 1))) {
+        mer_error("out of memory");
+        goto done;
+    }
     for (size_t i = 0; i < ds->n; i++) {
         int64_t r = mer_store_find_sample(s, ds->names[i]);
         if (r < 0)
             continue;
+        covered[i] = 1;
         row = ds->prior + i * MER_N_MODALITIES * (size_t)pd;
-        if (mer_store_read(s, (size_t)r, row) < 0)
-            return mer_error_prefix("'%s'", path);
+        if (mer_store_read(s, (size_t)r, row) < 0) /* (its error names the file) */
+            goto done;
         for (int m = 0; m < MER_N_MODALITIES; m++) {
             float *q = row + (size_t)m * (size_t)pd;
             int ok = 1;
@@ -259,18 +316,99 @@ static int priors_from_features(struct mer_dataset *ds, mer_store *s, const char
             ds->prior_reliability[i * MER_N_MODALITIES + (size_t)m] = (float)ok;
         }
     }
-    return 0;
+    ret = check_split_coverage(ds, path, labels, covered, "no priors for them there");
+done:
+    free(covered);
+    return ret;
 }
 
-/* A priors store from mer ingest: prior [N, M, P], reliability [N, M], present [N, M]. */
-static int priors_from_ingest(struct mer_dataset *ds, const char *path)
+/* "[a,b,c]" of n names, cut short past 200 bytes. */
+static const char *name_list(char *buf, size_t size, char *const *names, size_t n)
+{
+    size_t used = 0;
+    buf[used++] = '[';
+    for (size_t k = 0; k < n && used + 8 < size; k++) {
+        int w = snprintf(buf + used, size - used, "%s%s", k ? "," : "", names[k]);
+        if (w < 0 || used + (size_t)w + 8 >= size) {
+            used += (size_t)snprintf(buf + used, size - used, ",...");
+            break;
+        }
+        used += (size_t)w;
+    }
+    snprintf(buf + used, size - used, "]");
+    return buf;
+}
+
+/* The priors' class order against the labels': perm[k] = the labels' index of the priors'
+ * class k. The same classes in another order are reordered (the scores are per-class
+ * probabilities, so this is well defined); other classes are refused, naming both sides. */
+static int prior_class_order(const struct mer_dataset *ds, const mer_st_file *f, const char *labels,
+                             int *perm, int *same)
+{
+    const char *path = mer_st_path(f);
+    char **classes = NULL, a[256], b[256];
+    size_t n = 0;
+    int ret = -1;
+    if (json_string_array(path, "mer.classes", mer_st_meta(f, "mer.classes"), &classes, &n) < 0)
+        goto done;
+    *same = n == (size_t)ds->n_classes;
+    for (size_t k = 0; k < n && *same; k++) {
+        perm[k] = class_of(ds, classes[k]);
+        for (size_t j = 0; j < k && perm[k] >= 0; j++)
+            if (perm[j] == perm[k])
+                perm[k] = -1; /* listed twice */
+        *same = perm[k] >= 0;
+    }
+    if (!*same) {
+        mer_error("'%s' has classes %s, not those of '%s' %s: ingest the answers against this "
+                  "labels store (mer ingest --labels '%s')",
+                  path, name_list(a, sizeof(a), classes, n), labels,
+                  name_list(b, sizeof(b), ds->classes, (size_t)ds->n_classes), labels);
+        goto done;
+    }
+    for (size_t k = 0; k < n; k++)
+        *same &= perm[k] == (int)k;
+    ret = 0;
+done:
+    free_strings(classes, n);
+    return ret;
+}
+
+/* The first split with the least coverage, as "; 0 of the 122 of split 'test1'". */
+static void worst_split(const struct mer_dataset *ds, const unsigned char *covered, char *buf,
+                        size_t size)
+{
+    double worst = 2;
+    *buf = '\0';
+    for (int s = 0; s < ds->n_splits; s++) {
+        size_t n = 0, c = 0;
+        for (size_t i = 0; i < ds->n; i++)
+            if (ds->split[i] == s) {
+                n++;
+                c += covered[i];
+            }
+        if (n && (double)c / (double)n < worst) {
+            worst = (double)c / (double)n;
+            snprintf(buf, size, "; %zu of the %zu of split '%s'", c, n, ds->splits[s]);
+        }
+    }
+}
+
+/* A priors store from mer ingest: prior [N, M, P], reliability [N, M], present [N, M]; joined
+ * by sample name (every sample of the labels must be there: mer ingest writes one row per
+ * sample of its labels store) and by class name (the K scores after the D-wide embedding). */
+static int priors_from_ingest(struct mer_dataset *ds, const char *path, const char *labels)
 {
     mer_st_file *f = NULL;
-    char **ids = NULL;
-    size_t n_ids = 0;
+    char **ids = NULL, worst[160];
+    size_t n_ids = 0, n_covered = 0;
     struct mer_strmap map = MER_STRMAP_INIT;
     const struct mer_st_tensor *prior, *rel, *pres;
-    int ret = -1;
+    unsigned char *covered = NULL;
+    float *tmp = NULL;
+    int *perm = NULL, same = 1, ret = -1;
+    int64_t emb = 0, nk = ds->n_classes;
+    const char *ed;
     if (mer_st_open(&f, path, MER_ST_VERIFY) < 0)
         return -1;
     if (json_string_array(path, "mer.ids", mer_st_meta(f, "mer.ids"), &ids, &n_ids) < 0)
@@ -285,18 +423,55 @@ static int priors_from_ingest(struct mer_dataset *ds, const char *path)
         mer_error("'%s': expected prior [N, 3, P], reliability [N, 3], present [N, 3]", path);
         goto done;
     }
+    if (!(perm = calloc((size_t)nk + 1, sizeof(*perm))) || !(covered = calloc(ds->n + 1, 1)) ||
+        !(tmp = malloc(((size_t)nk + 1) * sizeof(*tmp)))) {
+        mer_error("out of memory");
+        goto done;
+    }
+    if (prior_class_order(ds, f, labels, perm, &same) < 0)
+        goto done;
+    emb = prior->shape[2] - nk - 1; /* P = D + K + 1 */
+    if ((ed = mer_st_meta(f, "mer.embedding_dim"))) {
+        char *end;
+        long long v = strtoll(ed, &end, 10);
+        if (end == ed || *end || v < 0 || v > prior->shape[2]) {
+            mer_error("'%s': metadata 'mer.embedding_dim' is '%.40s', not a size", path, ed);
+            goto done;
+        }
+        emb = v;
+    }
+    if (emb < 0 || emb + nk + 1 != prior->shape[2]) {
+        mer_error("'%s': prior [N, 3, %lld] does not hold an embedding, %lld class scores and a "
+                  "contribution",
+                  path, (long long)prior->shape[2], (long long)nk);
+        goto done;
+    }
     if (alloc_priors(ds, prior->shape[2]) < 0)
         goto done;
     if (mer_strmap_build(&map, (const char *const *)ids, n_ids, NULL) < 0) {
         mer_error_prefix("'%s'", path);
         goto done;
     }
+    for (size_t i = 0; i < ds->n; i++)
+        n_covered += covered[i] = mer_strmap_get(&map, ds->names[i]) >= 0;
+    if (n_covered < ds->n) {
+        worst_split(ds, covered, worst, sizeof(worst));
+        mer_error("'%s' covers %zu of the %zu samples of '%s'%s: ingest the answers against this "
+                  "labels store (mer ingest --labels '%s')",
+                  path, n_covered, ds->n, labels, worst, labels);
+        goto done;
+    }
     for (size_t i = 0; i < ds->n; i++) {
         size_t pm = MER_N_MODALITIES * (size_t)ds->prior_dim;
         int64_t r = mer_strmap_get(&map, ds->names[i]);
-        if (r < 0)
-            continue; /* no trace at all: present stays 0 */
-        memcpy(ds->prior + i * pm, (const float *)prior->data + (size_t)r * pm, pm * sizeof(float));
+        float *dst = ds->prior + i * pm;
+        memcpy(dst, (const float *)prior->data + (size_t)r * pm, pm * sizeof(float));
+        for (size_t m = 0; !same && m < MER_N_MODALITIES; m++) { /* scores to the labels' order */
+            float *sc = dst + m * (size_t)ds->prior_dim + emb;
+            memcpy(tmp, sc, (size_t)nk * sizeof(float));
+            for (int64_t c = 0; c < nk; c++)
+                sc[perm[c]] = tmp[c];
+        }
         for (size_t m = 0; m < MER_N_MODALITIES; m++) {
             float w;
             size_t k = (size_t)r * MER_N_MODALITIES + m;
@@ -310,11 +485,14 @@ static int priors_from_ingest(struct mer_dataset *ds, const char *path)
 done:
     mer_strmap_release(&map);
     free_strings(ids, n_ids);
+    free(covered);
+    free(perm);
+    free(tmp);
     mer_st_close(f);
     return ret;
 }
 
-static int load_priors(struct mer_dataset *ds, const char *path)
+static int load_priors(struct mer_dataset *ds, const char *path, const char *labels)
 {
     mer_store *s = NULL;
     const char *kind;
@@ -324,20 +502,11 @@ static int load_priors(struct mer_dataset *ds, const char *path)
     kind = mer_store_kind(s);
     if (kind && !strcmp(kind, "priors")) {
         mer_store_free(s);
-        return priors_from_ingest(ds, path);
+        return priors_from_ingest(ds, path, labels);
     }
-    ret = priors_from_features(ds, s, path);
+    ret = priors_from_features(ds, s, path, labels);
     mer_store_free(s);
     return ret;
-}
-
-/* Class index of a name, or -1. */
-static int class_of(const struct mer_dataset *ds, const char *name)
-{
-    for (int k = 0; k < ds->n_classes; k++)
-        if (!strcmp(ds->classes[k], name))
-            return k;
-    return -1;
 }
 
 /* The optional "reliability" F32 [n] tensor of a pseudo-labels store into rel (else 1s). */
@@ -360,11 +529,12 @@ static int pseudo_reliability(const char *path, size_t n, float *rel)
     return 0;
 }
 
-static int load_pseudo(struct mer_dataset *ds, const char *path)
+static int load_pseudo(struct mer_dataset *ds, const char *path, const char *labels)
 {
     struct mer_labels *l = NULL;
     struct mer_strmap map = MER_STRMAP_INIT;
     float *rel = NULL;
+    size_t matched = 0;
     int ret = -1;
     ds->pseudo = malloc((ds->n + 1) * sizeof(int64_t));
     ds->pseudo_reliability = calloc(ds->n + 1, sizeof(float));
@@ -379,6 +549,7 @@ static int load_pseudo(struct mer_dataset *ds, const char *path)
     for (size_t j = 0; j < l->n; j++) {
         int64_t i = mer_strmap_get(&map, l->names[j]);
         int k = l->label[j] >= 0 ? class_of(ds, l->classes[l->label[j]]) : -1;
+        matched += i >= 0;
         if (i < 0 || l->label[j] < 0)
             continue; /* a clip without features, or without a pseudo-label */
         if (k < 0) {
@@ -388,6 +559,11 @@ static int load_pseudo(struct mer_dataset *ds, const char *path)
         }
         ds->pseudo[i] = k;
         ds->pseudo_reliability[i] = rel[j];
+    }
+    if (!matched) {
+        mer_error("'%s' covers 0 of the %zu samples of '%s' (made from another labels store?)",
+                  path, ds->n, labels);
+        goto done;
     }
     ret = 0;
 done:
@@ -407,7 +583,7 @@ int mer_dataset_load(struct mer_dataset **out, const struct mer_dataset_params *
         mer_error("no labels store given (data.labels)");
         goto fail;
     }
-    if (load_labels(ds, p->labels) < 0)
+    if (load_labels(ds, p) < 0)
         goto fail;
     ds->present = calloc(ds->n * MER_N_MODALITIES + 1, sizeof(float));
     if (!ds->present) {
@@ -425,9 +601,9 @@ int mer_dataset_load(struct mer_dataset **out, const struct mer_dataset_params *
         mer_error("no feature store given (data.audio, data.video, data.text)");
         goto fail;
     }
-    if (p->priors && *p->priors && load_priors(ds, p->priors) < 0)
+    if (p->priors && *p->priors && load_priors(ds, p->priors, p->labels) < 0)
         goto fail;
-    if (p->pseudo_labels && *p->pseudo_labels && load_pseudo(ds, p->pseudo_labels) < 0)
+    if (p->pseudo_labels && *p->pseudo_labels && load_pseudo(ds, p->pseudo_labels, p->labels) < 0)
         goto fail;
     *out = ds;
     return 0;

@@ -1032,6 +1032,11 @@ static int setup(struct run *r, const struct mer_dataset *ds, const struct mer_t
     if (mer_stratified_folds(labels, r->n_train, ds->n_classes, p->folds, p->seed, r->fold_of) < 0)
         goto done;
     for (size_t s = 0; s < p->n_test_splits; s++) {
+        if (!strcmp(p->test_splits[s], "cv")) { /* predictions/cv.csv is the out-of-fold one */
+            mer_error("split 'cv' would overwrite the out-of-fold predictions "
+                      "(predictions/cv.csv): rename it in the labels");
+            goto done;
+        }
         if (collect_split(ds, p->test_splits[s], 0, &r->test_idx[s], &r->n_test[s]) < 0 ||
             !(r->test_logits[s] = calloc(r->n_test[s] * width(r) + 1, sizeof(float))))
             goto done;

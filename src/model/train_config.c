@@ -1,6 +1,7 @@
 /* From a resolved config (config.h) to the dataset and training parameters. */
 #include "mer/config.h"
 #include "mer/error.h"
+#include "mer/names.h"
 #include "mer/train.h"
 
 #include <string.h>
@@ -60,6 +61,21 @@ static int refuse_unimplemented(const mer_config *cfg)
     return 0;
 }
 
+/* Split names become file names (predictions/<split>.csv): the ones a config gives are checked
+ * as the labels store's are (names.h). */
+static int check_split_names(const mer_config *cfg)
+{
+    const char *train = mer_config_string(cfg, "data.train_split");
+    if (mer_name_check("split", train) < 0)
+        return mer_error_prefix("key 'data.train_split'");
+    for (size_t i = 0; i < mer_config_list_size(cfg, "eval.splits"); i++) {
+        const char *s = mer_config_list_item(cfg, "eval.splits", i);
+        if (mer_name_check("split", s) < 0)
+            return mer_error_prefix("key 'eval.splits'");
+    }
+    return 0;
+}
+
 static int check_ranges(const struct mer_train_params *p)
 {
     if (p->batch_size < 2)
@@ -88,6 +104,7 @@ int mer_train_params_from_config(const mer_config *cfg, struct mer_train_params 
     }
     d->labels = mer_config_string(cfg, "data.labels");
     d->priors = mer_config_string(cfg, "data.priors");
+    d->train_split = mer_config_string(cfg, "data.train_split");
     d->missing = strcmp(mer_config_string(cfg, "data.missing"), "mask") ? MER_MISSING_ERROR
                                                                         : MER_MISSING_MASK;
     d->nan = strcmp(mer_config_string(cfg, "data.nan"), "zero") ? MER_NAN_ERROR : MER_NAN_ZERO;
@@ -126,7 +143,8 @@ int mer_train_params_from_config(const mer_config *cfg, struct mer_train_params 
         return mer_error("key 'loss.class_weights': at most 64 values");
     for (int c = 0; c < p->n_class_weights; c++)
         p->class_weights[c] = mer_config_list_number(cfg, "loss.class_weights", (size_t)c);
-    if (prior_modalities(cfg, p->prior_modality) < 0 || refuse_unimplemented(cfg) < 0)
+    if (prior_modalities(cfg, p->prior_modality) < 0 || refuse_unimplemented(cfg) < 0 ||
+        check_split_names(cfg) < 0)
         return -1;
     return check_ranges(p);
 }

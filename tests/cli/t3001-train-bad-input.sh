@@ -20,7 +20,7 @@ expect_err_line "^mer train: 'nope.safetensors'"
 [ ! -e r ] || fail "a failed run left its directory"
 # A store that lacks the test samples: named, with a hint.
 expect_exit 1 "$MER" train --config ok.json --set data.video=text-train.safetensors --out r
-expect_err_line "122 of 626 samples have no video features: 'sample_00000004'"
+expect_err_line "text-train.safetensors' covers 0 of the 122 samples of split 'test' in"
 expect_exit 1 "$MER" train --config ok.json --set train.batch_size=1000 --out r2
 expect_err_line "batch_size 1000 is larger than fold-0's"
 expect_exit 1 "$MER" train --config ok.json --set data.train_split=dev --out r3

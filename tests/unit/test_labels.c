@@ -315,11 +315,142 @@ static void store(void)
     }
 }
 
+/* Split and class names become file names: unsafe ones are refused where they come in. */
+static void names(void)
+{
+    TEST("a split that climbs out of the run directory names file:line")
+    {
+        CHECK_EQ_STR(
+            csv_error("name,label,split\na,happy,train\nb,sad,../../../escape/pwned\n", NULL),
+            "'bad.csv':3: split '../../../escape/pwned': may not start with '.' (names "
+            "become file names)");
+        CHECK(strstr(csv_error("name,label,split\na,happy,x/y\n", NULL),
+                     "'bad.csv':2: split 'x/y': character '/' is not allowed") != NULL);
+        CHECK(strstr(csv_error("name,label,split\na,happy,\"a b\"\n", NULL),
+                     "'bad.csv':2: split 'a b': character ' ' is not allowed") != NULL);
+    }
+    TEST("open classes and given classes are checked too; Chinese names pass")
+    {
+        const char *bad[] = {"ok", "../x"}, *zh[] = {"\xe5\xbc\x80\xe5\xbf\x83", "sad"};
+        struct mer_labels_params p = mer_labels_default_params();
+        struct mer_labels *l;
+        p.n_classes = 0;
+        CHECK_EQ_STR(csv_error("name,label\na,happy\nb,..\n", &p),
+                     "'bad.csv':3: class '..': may not start with '.' (names become file names)");
+        p.classes = bad;
+        p.n_classes = 2;
+        CHECK(strstr(csv_error("name,label\na,ok\n", &p), "labels: class '../x': may not") != NULL);
+        p.classes = zh;
+        l = read_csv("zh.csv", "name,label,split\na,\xe5\xbc\x80\xe5\xbf\x83,\xe8\xae\xad\n", &p);
+        CHECK(l != NULL);
+        mer_labels_free(l);
+        p = mer_labels_default_params();
+        p.default_split = "../up";
+        CHECK(strstr(csv_error("name,label\na,happy\n", &p),
+                     "labels: the default split: split '../up': may not") != NULL);
+    }
+    TEST("a labels store with an unsafe split or class name (another writer) is refused")
+    {
+        char path[4200];
+        struct mer_labels *l = NULL;
+        mer_st_writer *w = mer_st_writer_new();
+        int64_t label[1] = {0}, split[1] = {0}, shape[1] = {1};
+        snprintf(path, sizeof(path), "%s/hostile.safetensors", test_tmpdir());
+        CHECK(mer_st_writer_add(w, "label", MER_DTYPE_I64, 1, shape, label) == 0);
+        CHECK(mer_st_writer_add(w, "split", MER_DTYPE_I64, 1, shape, split) == 0);
+        CHECK(mer_st_writer_set_meta(w, "mer.kind", "labels") == 0);
+        CHECK(mer_st_writer_set_meta(w, "mer.ids", "[\"a\"]") == 0);
+        CHECK(mer_st_writer_set_meta(w, "mer.classes", "[\"x\"]") == 0);
+        CHECK(mer_st_writer_set_meta(w, "mer.splits", "[\"../../escape\"]") == 0);
+        CHECK(mer_st_writer_write(w, path) == 0);
+        mer_st_writer_free(w);
+        CHECK(mer_labels_read_store(&l, path) == -1);
+        CHECK(strstr(mer_errmsg(), "hostile.safetensors': metadata 'mer.splits': split "
+                                   "'../../escape': may not start with '.'") != NULL);
+        CHECK(l == NULL);
+    }
+}
+
+/* MER2024's test clips come as a list of names, added as unlabeled samples of their split. */
+static void test_names(void)
+{
+    TEST("a name list (one a line, or a CSV with a name column) adds unlabeled samples")
+    {
+        struct mer_labels *l =
+            read_csv("disdim.csv", "name,discrete,valence\na,happy,1\nb,sad,2\n", NULL);
+        CHECK(l != NULL);
+        if (!l)
+            return;
+        CHECK(mer_labels_add_unlabeled(l, write_csv("names.txt", "t1\r\nt2\n\nt3\n"), "test1") ==
+              0);
+        CHECK(mer_labels_add_unlabeled(l, write_csv("names.csv", "id,name\n9,t4\n"), "test2") == 0);
+        CHECK_EQ_INT(l->n, 6);
+        CHECK_EQ_INT(l->n_splits, 3);
+        CHECK_EQ_STR(l->names[2], "t1");
+        CHECK_EQ_STR(l->names[4], "t3");
+        CHECK_EQ_STR(l->names[5], "t4");
+        CHECK_EQ_INT(l->label[3], -1);
+        CHECK(isnan(l->valence[3]));
+        CHECK_EQ_STR(l->splits[l->split[3]], "test1");
+        CHECK_EQ_STR(l->splits[l->split[5]], "test2");
+        CHECK_EQ_INT(mer_labels_count(l, 1, -1), 3);
+        mer_labels_free(l);
+    }
+    TEST("names already labeled, listed twice, empty, or without a name column")
+    {
+        const char *dir = test_tmpdir();
+        struct mer_labels *l = read_csv("disdim.csv", "name,discrete,valence\na,happy,1\n", NULL);
+        char want[4400];
+        CHECK(l != NULL);
+        if (!l)
+            return;
+        CHECK(mer_labels_add_unlabeled(l, write_csv("n1.txt", "x\na\n"), "test") == -1);
+        snprintf(want, sizeof(want),
+                 "'%s/n1.txt':2: sample 'a' is already in the labels (split "
+                 "'train', label 'happy')",
+                 dir);
+        CHECK_EQ_STR(mer_errmsg(), want);
+        mer_labels_free(l);
+        l = read_csv("disdim.csv", "name,discrete,valence\na,happy,1\n", NULL);
+        CHECK(mer_labels_add_unlabeled(l, write_csv("n2.txt", "x\ny\nx\n"), "test") == -1);
+        CHECK(strstr(mer_errmsg(), "n2.txt':3: sample 'x' already appears on line 1") != NULL);
+        mer_labels_free(l);
+        l = read_csv("disdim.csv", "name,discrete,valence\na,happy,1\n", NULL);
+        CHECK(mer_labels_add_unlabeled(l, write_csv("n3.csv", "clip,x\nq,1\n"), "test") == -1);
+        CHECK(strstr(mer_errmsg(), "n3.csv':1: no 'name' column (expected one sample name a line, "
+                                   "or a CSV with a 'name' column)") != NULL);
+        CHECK(mer_labels_add_unlabeled(l, write_csv("n4.csv", "name,x\n,1\n"), "test") == -1);
+        CHECK(strstr(mer_errmsg(), "n4.csv':2: empty sample name") != NULL);
+        CHECK(mer_labels_add_unlabeled(l, write_csv("n5.csv", "x\n"), "../t") == -1);
+        CHECK(strstr(mer_errmsg(), "split '../t': may not start") != NULL);
+        mer_labels_free(l);
+    }
+    TEST("unlabeled samples in the training split are a warning, not an error")
+    {
+        struct mer_labels *l = read_csv("app.csv", "name,discrete,valence\na,happy,1\nt,,\n", NULL);
+        CHECK(l != NULL);
+        if (!l)
+            return;
+        mer_warn_clear();
+        mer_labels_warn_unlabeled(l, "dev", "app.csv"); /* no such split: nothing */
+        CHECK_EQ_INT(mer_warn_count(), 0);
+        mer_labels_warn_unlabeled(l, "train", "app.csv");
+        CHECK_EQ_INT(mer_warn_count(), 1);
+        CHECK(strstr(mer_warn_get(0), "'app.csv': 1 of the 2 samples of the training split "
+                                      "'train' are unlabeled: training skips them") != NULL);
+        mer_warn_clear();
+        CHECK_EQ_INT(mer_warn_count(), 0);
+        mer_labels_free(l);
+    }
+}
+
 int main(void)
 {
     mer2024();
     manifest();
     errors();
     store();
+    names();
+    test_names();
     return test_report();
 }
