@@ -33,8 +33,34 @@ void mer_atomic_abort(struct mer_atomic_file *f);
 /* Writes a whole buffer atomically. */
 int mer_write_file_atomic(const char *path, const void *data, size_t size);
 
-/* Reads a whole file into a new NUL-terminated buffer (free with free()). */
+/* Reads a whole regular file (mer_open_regular) into a new NUL-terminated buffer (free with
+ * free()). */
 int mer_read_file(const char *path, char **data, size_t *size);
+
+/* Every input mer reads is opened here: a regular file, or a one-line error before anything
+ * could block or read forever (a FIFO waits for a writer, /dev/zero never ends):
+ *     'x' is a directory (expected a file)
+ *     'x' is a FIFO, not a regular file (mer reads files, not streams)    (a device, a socket)
+ *     'x': cannot open: No such file or directory
+ * Opening never blocks. A new descriptor (O_CLOEXEC), or -1 with the error set. */
+int mer_open_regular(const char *path);
+/* The same as a stdio stream for reading; NULL with the error set. */
+FILE *mer_fopen_regular(const char *path);
+/* The same check on an open descriptor (one opened for appending, say): 0, or -1 as above. */
+int mer_fd_check_regular(int fd, const char *path);
+
+/* The bound of a text line mer reads (responses, embeddings): far above real data (a Gemini
+ * answer line is tens of KB, an embedding of 4096 numbers about 60 KB), low enough that a
+ * file without line ends cannot take all memory. */
+#define MER_LINE_MAX ((size_t)64 << 20)
+
+/* Reads the next line of f into *line (grown as needed up to max + 2 bytes, NUL-terminated;
+ * free with free()): *len bytes, the '\n' included when there is one. 1 if a line was read, 0
+ * at the end of the file, -1 with the error set when the line has more than max bytes before
+ * its '\n' ("'<path>':<lineno>: line longer than <max> bytes") or reading fails. lineno is
+ * the number of the line being read, for the message. */
+int mer_read_line(FILE *f, const char *path, size_t lineno, size_t max, char **line, size_t *cap,
+                  size_t *len);
 
 /* Creates a directory and its parents (mode 0777 & ~umask); ok if it exists. */
 int mer_mkdir_p(const char *path);

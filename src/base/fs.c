@@ -90,13 +90,115 @@ done:
     return ret;
 }
 
+/* What a non-regular file is, for "'p' is a FIFO, not a regular file". */
+static const char *file_kind(mode_t mode)
+{
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return "a device";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "not a regular file";
+}
+
+static int regular_check(const char *path, const struct stat *st)
+{
+    if (S_ISREG(st->st_mode))
+        return 0;
+    if (S_ISDIR(st->st_mode))
+        return mer_error("'%s' is a directory (expected a file)", path);
+    return mer_error("'%s' is %s, not a regular file (mer reads files, not streams)", path,
+                     file_kind(st->st_mode));
+}
+
+int mer_fd_check_regular(int fd, const char *path)
+{
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return mer_error("'%s': cannot stat: %s", path, strerror(errno));
+    return regular_check(path, &st);
+}
+
+int mer_open_regular(const char *path)
+{
+    struct stat st;
+    int fd, fl;
+    /* stat first, so that a FIFO or device is not even opened; O_NONBLOCK in case it was
+     * swapped in since (an open of a FIFO would wait for a writer), fstat to be sure. */
+    if (stat(path, &st) < 0)
+        return mer_error("'%s': cannot open: %s", path, strerror(errno));
+    if (regular_check(path, &st) < 0)
+        return -1;
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return mer_error("'%s': cannot open: %s", path, strerror(errno));
+    if (mer_fd_check_regular(fd, path) < 0) {
+        close(fd);
+        return -1;
+    }
+    if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        mer_error("'%s': cannot open: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+FILE *mer_fopen_regular(const char *path)
+{
+    int fd = mer_open_regular(path);
+    FILE *fp = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (fd >= 0 && !fp) {
+        mer_error("'%s': cannot open: %s", path, strerror(errno));
+        close(fd);
+    }
+    return fp;
+}
+
+int mer_read_line(FILE *f, const char *path, size_t lineno, size_t max, char **line, size_t *cap,
+                  size_t *len)
+{
+    size_t n = 0;
+    int c = 0;
+    flockfile(f);
+    while ((c = getc_unlocked(f)) != EOF) {
+        if (n + 2 > *cap) {
+            size_t want = *cap ? *cap * 2 : 256;
+            char *grown;
+            if (want > max + 2)
+                want = max + 2;
+            if (!(grown = realloc(*line, want))) {
+                funlockfile(f);
+                return mer_error("'%s':%zu: out of memory", path, lineno);
+            }
+            *line = grown;
+            *cap = want;
+        }
+        (*line)[n++] = (char)c;
+        if (c == '\n')
+            break;
+        if (n > max) {
+            funlockfile(f);
+            return mer_error("'%s':%zu: line longer than %zu bytes", path, lineno, max);
+        }
+    }
+    funlockfile(f);
+    if (c == EOF && ferror(f))
+        return mer_error("'%s':%zu: read error: %s", path, lineno, strerror(errno));
+    if (*line)
+        (*line)[n] = '\0';
+    *len = n;
+    return n > 0;
+}
+
 int mer_read_file(const char *path, char **data, size_t *size)
 {
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = mer_fopen_regular(path);
     char *buf = NULL;
     size_t cap = 0, len = 0;
     if (!fp)
-        return mer_error("'%s': cannot open: %s", path, strerror(errno));
+        return -1;
     for (;;) {
         size_t got;
         if (cap - len < 65536) {
@@ -115,9 +217,10 @@ int mer_read_file(const char *path, char **data, size_t *size)
             break;
     }
     if (ferror(fp)) {
+        mer_error("'%s': read error: %s", path, strerror(errno));
         free(buf);
         fclose(fp);
-        return mer_error("'%s': read error", path);
+        return -1;
     }
     fclose(fp);
     buf[len] = '\0';

@@ -5,7 +5,6 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -470,15 +469,15 @@ int mer_st_open_existing(mer_st_file **out, const char *path, unsigned flags)
 
 int mer_st_open(mer_st_file **out, const char *path, unsigned flags)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = mer_open_regular(path);
     struct stat st;
     void *map = NULL;
     *out = NULL;
     if (fd < 0)
-        return mer_error("'%s': cannot open: %s", path, strerror(errno));
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        return -1;
+    if (fstat(fd, &st) < 0) {
         close(fd);
-        return mer_error("'%s': not a regular file", path);
+        return mer_error("'%s': cannot stat: %s", path, strerror(errno));
     }
     if (st.st_size > 0) {
         map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);

@@ -5,6 +5,7 @@
 #include "mer/strmap.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +162,21 @@ static int open_part(mer_store *s, const char *path, unsigned flags)
     return check_part(s, p, s->n - before);
 }
 
+/* 1 if dir holds a *.npy file (features not imported yet, as MERTools writes them). */
+static int has_npy(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int found = 0;
+    while (d && !found && (e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        found = len > 4 && !strcmp(e->d_name + len - 4, ".npy");
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
 /* Reads <dir>/index.json and opens every part it lists. */
 static int open_dir(mer_store *s, const char *dir, unsigned flags)
 {
@@ -173,9 +189,14 @@ static int open_dir(mer_store *s, const char *dir, unsigned flags)
         goto done;
     }
     if (!mer_path_exists(index)) {
-        mer_error("'%s': not a store: no index.json in the directory (sharded imports write it "
-                  "after their part)",
-                  dir);
+        if (has_npy(dir))
+            mer_error("'%s' is a directory of .npy files, not a store (make a store with mer "
+                      "import)",
+                      dir);
+        else
+            mer_error("'%s': not a store: no index.json in the directory (sharded imports write "
+                      "it after their part)",
+                      dir);
         goto done;
     }
     if (mer_read_file(index, &text, NULL) < 0)

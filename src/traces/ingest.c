@@ -216,13 +216,12 @@ static int blank(const char *s, size_t n)
 
 int mer_ingest_read(struct mer_ingest *g, const char *path)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = mer_fopen_regular(path);
     char *line = NULL, **files;
-    size_t cap = 0, lineno = 0;
-    ssize_t len;
-    int ret = -1;
+    size_t cap = 0, lineno = 0, len;
+    int ret = -1, got;
     if (!f)
-        return mer_error("'%s': cannot open: %s", path, strerror(errno));
+        return -1;
     if (!(files = realloc(g->files, (g->n_files + 1) * sizeof(*files))) ||
         !(files[g->n_files] = strdup(path))) {
         g->files = files ? files : g->files;
@@ -231,27 +230,24 @@ int mer_ingest_read(struct mer_ingest *g, const char *path)
     }
     g->files = files;
     g->n_files++;
-    while ((len = getline(&line, &cap, f)) >= 0) {
+    while ((got = mer_read_line(f, path, lineno + 1, MER_LINE_MAX, &line, &cap, &len)) > 0) {
         struct mer_response r;
         lineno++;
         g->lines++;
         if (len && line[len - 1] == '\n')
             len--;
-        if (blank(line, (size_t)len)) {
+        if (blank(line, len)) {
             g->blank_lines++;
             continue;
         }
-        if (mer_response_parse(&r, line, (size_t)len, &g->rp) < 0 ||
-            take_response(g, &r, lineno) < 0) {
+        if (mer_response_parse(&r, line, len, &g->rp) < 0 || take_response(g, &r, lineno) < 0) {
             mer_response_release(&r);
             goto done;
         }
         mer_response_release(&r);
     }
-    if (ferror(f)) {
-        mer_error("'%s': read error after line %zu: %s", path, lineno, strerror(errno));
+    if (got < 0)
         goto done;
-    }
     ret = 0;
 done:
     free(line);

@@ -22,6 +22,8 @@
 
 /* A body larger than this is refused rather than growing without bound. */
 #define MAX_BODY ((size_t)512 << 20)
+/* A request line inlines its clip's base64 (mer prompt --max-inline-mb, default 20 MB). */
+#define REQUEST_LINE_MAX ((size_t)1 << 30)
 /* The loop wakes at least this often to look at the stop flag and the clock. */
 #define MAX_WAIT_MS 100
 
@@ -222,20 +224,21 @@ static int add_item(struct job *j, size_t *cap, const char *key, size_t line, of
  * naming file:line. */
 static int read_requests(struct job *j, const char *path)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = mer_fopen_regular(path);
     char *line = NULL;
-    size_t cap = 0, items_cap = 0, lineno = 0, dup;
-    ssize_t len;
-    int ret = -1;
+    size_t cap = 0, items_cap = 0, lineno = 0, dup, len;
+    int ret = -1, got;
     if (!f)
-        return mer_error("'%s': %s", path, strerror(errno));
-    for (off_t off = 0; (len = getline(&line, &cap, f)) >= 0; off += len) {
-        size_t n = (size_t)len;
+        return -1;
+    for (off_t off = 0;
+         (got = mer_read_line(f, path, lineno + 1, REQUEST_LINE_MAX, &line, &cap, &len)) > 0;
+         off += (off_t)len) {
+        size_t n = len;
         const char *key = NULL;
         lineno++;
         while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
             n--;
-        if (strspn(line, " \t\r\n") == (size_t)len)
+        if (strspn(line, " \t\r\n") == len)
             continue; /* blank lines are allowed, like a trailing one */
         cJSON *o = cJSON_ParseWithLength(line, n);
         int bad = !o ? mer_error("not JSON") : line_key(o, &key);
@@ -247,10 +250,8 @@ static int read_requests(struct job *j, const char *path)
             goto done;
         }
     }
-    if (ferror(f)) {
-        mer_error("'%s': %s", path, strerror(errno));
+    if (got < 0)
         goto done;
-    }
     if (mer_strmap_build(&j->map, (const char *const *)j->keys, j->n, &dup) < 0) {
         size_t first = 0;
         while (strcmp(j->keys[first], j->keys[dup]))
@@ -313,20 +314,19 @@ static int read_responses(struct job *j, const char *path, enum seen *seen)
     int fd = dup(j->out_fd);
     FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     char *line = NULL;
-    size_t cap = 0, lineno = 0;
-    ssize_t len;
-    int ret = -1;
+    size_t cap = 0, lineno = 0, len;
+    int ret = -1, got;
     if (!f) {
         if (fd >= 0)
             close(fd);
         return mer_error("'%s': %s", path, strerror(errno));
     }
     rewind(f);
-    while ((len = getline(&line, &cap, f)) >= 0) {
+    while ((got = mer_read_line(f, path, lineno + 1, MER_LINE_MAX, &line, &cap, &len)) > 0) {
         lineno++;
-        if (strspn(line, " \t\r\n") == (size_t)len)
+        if (strspn(line, " \t\r\n") == len)
             continue;
-        cJSON *o = cJSON_ParseWithLength(line, (size_t)len);
+        cJSON *o = cJSON_ParseWithLength(line, len);
         const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "key");
         int has_resp = cJSON_HasObjectItem(o, "response"),
             has_err = cJSON_HasObjectItem(o, "error") || cJSON_HasObjectItem(o, "status");
@@ -342,7 +342,7 @@ static int read_responses(struct job *j, const char *path, enum seen *seen)
             seen[i] = has_resp ? SEEN_RESPONSE : SEEN_ERROR;
         cJSON_Delete(o);
     }
-    ret = ferror(f) ? mer_error("'%s': %s", path, strerror(errno)) : 0;
+    ret = got < 0 ? -1 : 0;
 done:
     free(line);
     fclose(f);
@@ -353,8 +353,13 @@ done:
  * file would interleave with this one. */
 static int open_responses(struct job *j, const char *path)
 {
-    j->out_fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+    j->out_fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0666);
     if (j->out_fd < 0)
+        return mer_error("'%s': %s", path, strerror(errno));
+    /* (O_NONBLOCK: opening a FIFO does not wait; it is refused here, not read forever.) */
+    if (mer_fd_check_regular(j->out_fd, path) < 0)
+        return -1;
+    if (fcntl(j->out_fd, F_SETFL, O_APPEND) < 0)
         return mer_error("'%s': %s", path, strerror(errno));
     if (flock(j->out_fd, LOCK_EX | LOCK_NB) < 0)
         return mer_error("'%s': %s", path,
@@ -941,10 +946,8 @@ int mer_query_run(const struct mer_query_params *p, struct mer_query_report *r)
         goto done;
     }
     r->keys = j.n;
-    if ((j.in_fd = open(p->requests, O_RDONLY | O_CLOEXEC)) < 0) {
-        mer_error("'%s': %s", p->requests, strerror(errno));
+    if ((j.in_fd = mer_open_regular(p->requests)) < 0)
         goto done;
-    }
     if (!(seen = calloc(j.n ? j.n : 1, sizeof(*seen)))) {
         mer_error("out of memory");
         goto done;

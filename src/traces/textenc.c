@@ -276,20 +276,21 @@ done:
 
 static int precomputed_open(struct mer_textenc *e, const char *path, int64_t want)
 {
-    FILE *f = fopen(path, "r");
+    FILE *f = mer_fopen_regular(path);
     char *line = NULL;
-    size_t cap = 0, rows_cap = 0, lineno = 0, dup = 0;
-    ssize_t len;
-    int ret = -1;
+    size_t cap = 0, rows_cap = 0, lineno = 0, dup = 0, len;
+    int ret = -1, got;
     if (!f)
-        return mer_error("'%s': cannot open: %s", path, strerror(errno));
-    while ((len = getline(&line, &cap, f)) >= 0) {
+        return -1;
+    while ((got = mer_read_line(f, path, lineno + 1, MER_LINE_MAX, &line, &cap, &len)) > 0) {
         lineno++;
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = '\0';
         if (len && precomputed_line(e, path, lineno, line, &rows_cap) < 0)
             goto done;
     }
+    if (got < 0)
+        goto done;
     if (!e->n_rows) {
         mer_error("'%s': no embeddings", path);
         goto done;

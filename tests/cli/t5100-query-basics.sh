@@ -92,7 +92,7 @@ expect_err_line "^mer query: 'bad5.jsonl':1: \"request\" is not an object$"
 expect_exit 1 "$MER" query bad6.jsonl -o bad.jsonl --endpoint "$endpoint"
 expect_err_line "^mer query: 'bad6.jsonl':1: not a JSON object$"
 expect_exit 1 "$MER" query missing.jsonl -o bad.jsonl --endpoint "$endpoint"
-expect_err_line "^mer query: 'missing.jsonl': No such file or directory$"
+expect_err_line "^mer query: 'missing.jsonl': cannot open: No such file or directory$"
 [ "$(log_count)" -eq "$before" ] || fail "bad input was sent"
 [ ! -e bad.jsonl ] || fail "bad input made a responses file"
 
