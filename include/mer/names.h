@@ -15,10 +15,16 @@
 #ifndef MER_NAMES_H
 #define MER_NAMES_H
 
+#include <stddef.h>
+
 #define MER_NAME_MAX 128
 
 /* 0 if name is safe; else -1 with "<kind> '<name>': <why>" (the name escaped when it holds
  * control or invalid bytes). */
 int mer_name_check(const char *kind, const char *name);
+
+/* An untrusted name for a message: controls, quotes, backslashes and every byte outside ASCII
+ * as \xNN ("caf\xe9"), cut to fit out_size bytes; returns out. */
+const char *mer_name_escape(const char *name, char *out, size_t out_size);
 
 #endif

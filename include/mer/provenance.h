@@ -9,4 +9,9 @@
  */
 char *mer_provenance_json(int argc, const char **argv);
 
+/* A path or argument as provenance text: s with each byte that is not valid UTF-8 written as
+ * the four characters \xNN (a Latin-1 file name stays readable, and the header stays JSON).
+ * The command above is written so. A new string (free with free()), NULL on out of memory. */
+char *mer_provenance_text(const char *s);
+
 #endif

@@ -57,6 +57,12 @@
 #define MER_STORE_VERSION 1
 #define MER_ST_MAX_DIMS   8
 
+/* The largest header (the JSON after the 8-byte length) that mer writes and reads: the writer
+ * refuses to write a larger one, so every file mer writes it can read back. A sample name
+ * costs its length + 5 bytes in mer.ids: 1 GiB holds 10 million names of 100 bytes. (The
+ * safetensors library reads headers of up to 10^8 bytes: a million such names.) */
+#define MER_ST_MAX_HEADER ((size_t)1 << 30)
+
 enum mer_dtype {
     MER_DTYPE_F32,
     MER_DTYPE_F16,
@@ -140,7 +146,10 @@ int mer_st_writer_set_meta(mer_st_writer *w, const char *key, const char *value)
 char *mer_st_json_strings(const char *const *v, size_t n);
 /* The same for a number, written so that it reads back exactly ("%.17g"). */
 int mer_st_writer_set_meta_num(mer_st_writer *w, const char *key, double value);
-/* Writes the file atomically, adding mer.format, mer.version and mer.checksum. */
+/* Writes the file atomically, adding mer.format, mer.version and mer.checksum. Refuses (-1,
+ * nothing written) a header over MER_ST_MAX_HEADER or one that would not be valid UTF-8 (a
+ * name or value with invalid bytes, which JSON readers such as Python's json.loads refuse),
+ * naming the key. */
 int mer_st_writer_write(mer_st_writer *w, const char *path);
 
 enum mer_st_flags {

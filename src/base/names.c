@@ -20,6 +20,11 @@ static const char *escaped(const char *name, char *out, size_t out_size)
     return out;
 }
 
+const char *mer_name_escape(const char *name, char *out, size_t out_size)
+{
+    return escaped(name, out, out_size);
+}
+
 static int safe_ascii(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

@@ -18,6 +18,15 @@ static const char *const usage[] = {
     NULL,
 };
 
+/* key: s as provenance text (not valid UTF-8 is escaped). */
+static void add_text(cJSON *o, const char *key, const char *s)
+{
+    char *t = mer_provenance_text(s);
+    if (t)
+        cJSON_AddStringToObject(o, key, t);
+    free(t);
+}
+
 /* The command's provenance (base, from argv before parsing reorders it) plus what this
  * import read and how: input, pool, dtype, shard, ids. */
 static char *import_provenance(const char *base, const struct mer_import_params *p,
@@ -29,14 +38,14 @@ static char *import_provenance(const char *base, const struct mer_import_params 
     if (!o)
         goto done;
     snprintf(shard, sizeof(shard), "%d/%d", p->shard.index, p->shard.count);
-    cJSON_AddStringToObject(o, "input", realpath(p->input, abs) ? abs : p->input);
+    add_text(o, "input", realpath(p->input, abs) ? abs : p->input);
     cJSON_AddStringToObject(o, "pool", pool);
     cJSON_AddStringToObject(o, "dtype", dtype);
     cJSON_AddStringToObject(o, "shard", shard);
     if (p->ids_file)
-        cJSON_AddStringToObject(o, "ids", p->ids_file);
+        add_text(o, "ids", p->ids_file);
     if (p->labels_csv)
-        cJSON_AddStringToObject(o, "labels", p->labels_csv);
+        add_text(o, "labels", p->labels_csv);
     text = cJSON_PrintUnformatted(o);
 done:
     cJSON_Delete(o);

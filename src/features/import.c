@@ -1,8 +1,10 @@
 /* The .npy-folder importer behind `mer import`; see importer.h. */
+#include "mer/csv.h"
 #include "mer/error.h"
 #include "mer/fs.h"
 #include "mer/importer.h"
 #include "mer/labels.h"
+#include "mer/names.h"
 #include "mer/npy.h"
 #include "mer/progress.h"
 #include "mer/strmap.h"
@@ -274,6 +276,13 @@ static int read_sample(const struct mer_import_params *p, const char *name, stru
     int ret = -1;
     if (!path)
         return mer_error("out of memory");
+    if (mer_utf8_check(name, strlen(name)) != strlen(name)) {
+        /* A store's sample names are JSON text (mer.ids): such a name could not be written. */
+        char shown[4 * 256 + 1];
+        mer_error("'%s': the file name is not valid UTF-8 (sample names are text; rename it)",
+                  mer_name_escape(path, shown, sizeof(shown)));
+        goto bad;
+    }
     if (mer_npy_read_matrix(path, &x, &t, &d) < 0)
         goto bad;
     if (m->dim && d != m->dim) {

@@ -14,9 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* A header larger than this is refused before it is parsed (safetensors uses the same bound). */
-#define MAX_HEADER (100u << 20)
-
 static const struct {
     const char *name;
     size_t size;
@@ -430,9 +427,9 @@ static int parse_file(mer_st_file *f, unsigned flags)
         return mer_error("'%s': byte 0: header length %" PRIu64 ", but only %zu bytes follow "
                          "(truncated, or not safetensors)",
                          f->path, hlen, f->map_size - 8);
-    if (hlen > MAX_HEADER)
-        return mer_error("'%s': byte 0: header length %" PRIu64 " is over the limit of %u bytes",
-                         f->path, hlen, MAX_HEADER);
+    if (hlen > MER_ST_MAX_HEADER)
+        return mer_error("'%s': byte 0: header length %" PRIu64 " is over the limit of %zu bytes",
+                         f->path, hlen, MER_ST_MAX_HEADER);
     f->data = f->map + 8 + hlen;
     f->data_size = f->map_size - 8 - (size_t)hlen;
     if (parse_header(f, (const char *)f->map + 8, (size_t)hlen) < 0 || check_format(f, flags) < 0)

@@ -1,6 +1,8 @@
 /* The safetensors writer: header by cJSON, data appended, all through the atomic writer. */
+#include "mer/csv.h"
 #include "mer/error.h"
 #include "mer/fs.h"
+#include "mer/names.h"
 #include "mer/store.h"
 #include "mer/version.h"
 
@@ -199,6 +201,48 @@ done:
     return padded;
 }
 
+/* -1 with an error naming path and what s is if s is not valid UTF-8 (JSON is UTF-8 text:
+ * Python's json.loads, say, refuses the whole header over one Latin-1 byte). */
+static int check_utf8(const char *path, const char *what, const char *s)
+{
+    size_t len = strlen(s), bad = mer_utf8_check(s, len), from = bad > 16 ? bad - 16 : 0, n;
+    char near[33], shown[4 * sizeof(near) + 1];
+    if (bad == len)
+        return 0;
+    n = len - from < sizeof(near) - 1 ? len - from : sizeof(near) - 1;
+    memcpy(near, s + from, n);
+    near[n] = '\0';
+    return mer_error("'%s': %s is not valid UTF-8 (byte %zu, near '%s'); a safetensors header is "
+                     "JSON text",
+                     path, what, bad, mer_name_escape(near, shown, sizeof(shown)));
+}
+
+/* Every string that goes into the header is UTF-8 and the header fits MER_ST_MAX_HEADER, so
+ * that mer (and any JSON reader) reads back what mer writes. */
+static int check_header(const mer_st_writer *w, const char *path, size_t hlen)
+{
+    const cJSON *it, *largest = NULL;
+    char what[80];
+    for (size_t i = 0; i < w->n; i++)
+        if (check_utf8(path, "a tensor name", w->t[i].name) < 0)
+            return -1;
+    cJSON_ArrayForEach(it, w->meta)
+    {
+        snprintf(what, sizeof(what), "metadata '%.60s'", it->string);
+        if (check_utf8(path, "a metadata key", it->string) < 0 ||
+            check_utf8(path, what, it->valuestring) < 0)
+            return -1;
+        if (!largest || strlen(it->valuestring) > strlen(largest->valuestring))
+            largest = it;
+    }
+    if (hlen > MER_ST_MAX_HEADER)
+        return mer_error("'%s': the header would be %zu bytes, over the limit of %zu that mer "
+                         "reads (metadata '%s' alone is %zu bytes)",
+                         path, hlen, MER_ST_MAX_HEADER, largest ? largest->string : "",
+                         largest ? strlen(largest->valuestring) : 0);
+    return 0;
+}
+
 int mer_st_writer_write(mer_st_writer *w, const char *path)
 {
     struct mer_atomic_file f;
@@ -208,7 +252,7 @@ int mer_st_writer_write(mer_st_writer *w, const char *path)
     int ret = -1;
     if (!header)
         return -1;
-    if (mer_atomic_open(&f, path) < 0)
+    if (check_header(w, path, hlen) < 0 || mer_atomic_open(&f, path) < 0)
         goto done;
     for (int i = 0; i < 8; i++)
         len8[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
