@@ -35,7 +35,9 @@ static const struct mer_cmd commands[] = {
 
 int cmd_fail(const char *cmd)
 {
-    fprintf(stderr, "mer %s: %s\n", cmd, mer_errmsg());
+    const char *msg = mer_errmsg();
+    /* Every error path records a message; an empty one is a bug, reported as one. */
+    fprintf(stderr, "mer %s: %s\n", cmd, *msg ? msg : "internal error: no message recorded");
     return 1;
 }
 

@@ -176,8 +176,15 @@ const struct mer_st_tensor *mer_st_tensor_at(const mer_st_file *f, size_t i);
 const struct mer_st_tensor *mer_st_find(const mer_st_file *f, const char *name);
 /* Metadata value, NULL if absent; borrowed. */
 const char *mer_st_meta(const mer_st_file *f, const char *key);
-/* A metadata value read as a number; NaN if absent. */
-double mer_st_meta_num(const mer_st_file *f, const char *key);
+/* A metadata value read as a number in [min, max], the whole value (written by
+ * mer_st_writer_set_meta_num): 0 with *out set, or -1 with an error naming the file and key
+ * when it is missing, not a finite number, or out of range ("'x': metadata 'epoch' is 1e+300,
+ * outside 0 to 2147483647 (...)"). Check every number read from a file before using it. */
+int mer_st_meta_number(const mer_st_file *f, const char *key, double min, double max, double *out);
+/* The same for a whole number; |min| and |max| at most MER_ST_META_INT_MAX (2^53, where doubles
+ * stop holding every integer). */
+#define MER_ST_META_INT_MAX ((int64_t)1 << 53)
+int mer_st_meta_int(const mer_st_file *f, const char *key, int64_t min, int64_t max, int64_t *out);
 size_t mer_st_n_meta(const mer_st_file *f);
 void mer_st_meta_at(const mer_st_file *f, size_t i, const char **key, const char **value);
 /* 1 if the file carries a mer.checksum (opening with MER_ST_VERIFY has then checked it). */

@@ -524,10 +524,36 @@ const char *mer_st_meta(const mer_st_file *f, const char *key)
     return NULL;
 }
 
-double mer_st_meta_num(const mer_st_file *f, const char *key)
+int mer_st_meta_number(const mer_st_file *f, const char *key, double min, double max, double *out)
 {
     const char *v = mer_st_meta(f, key);
-    return v ? strtod(v, NULL) : NAN;
+    char *end = NULL;
+    double x;
+    if (!v)
+        return mer_error("'%s': metadata '%s' is missing", f->path, key);
+    errno = 0;
+    x = strtod(v, &end);
+    if (end == v || *end || errno == ERANGE || !isfinite(x))
+        return mer_error("'%s': metadata '%s' is '%.40s', not a finite number", f->path, key, v);
+    if (!(x >= min && x <= max))
+        return mer_error("'%s': metadata '%s' is %.17g, outside %.17g to %.17g (file damaged, or "
+                         "not written by this mer?)",
+                         f->path, key, x, min, max);
+    *out = x;
+    return 0;
+}
+
+int mer_st_meta_int(const mer_st_file *f, const char *key, int64_t min, int64_t max, int64_t *out)
+{
+    double x;
+    if (min < -MER_ST_META_INT_MAX || max > MER_ST_META_INT_MAX)
+        MER_BUG("mer_st_meta_int: range past 2^53");
+    if (mer_st_meta_number(f, key, (double)min, (double)max, &x) < 0)
+        return -1;
+    if (x != floor(x))
+        return mer_error("'%s': metadata '%s' is %.17g, not a whole number", f->path, key, x);
+    *out = (int64_t)x;
+    return 0;
 }
 
 size_t mer_st_n_meta(const mer_st_file *f)

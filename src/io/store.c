@@ -314,7 +314,8 @@ int mer_store_read(const mer_store *s, size_t i, float *out)
     int64_t first, count;
     size_t n;
     if (i >= s->n)
-        return mer_error("sample index %zu out of range (%zu samples)", i, s->n);
+        return mer_error("'%s': sample index %zu out of range (%zu samples)",
+                         mer_st_path(s->parts[0].f), i, s->n);
     p = &s->parts[s->part_of[i]];
     if (!p->features)
         return mer_error("'%s': no 'features' tensor", mer_st_path(p->f));

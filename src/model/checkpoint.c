@@ -4,6 +4,8 @@
 #include "mer/fs.h"
 #include "mer/store.h"
 
+#include <float.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,11 +130,33 @@ static int read_params(const mer_st_file *f, mer_model *m, const char *prefix, f
 static int read_optim(const mer_st_file *f, mer_optim *opt)
 {
     const struct mer_st_tensor *o = mer_st_find(f, "optim");
+    int64_t steps;
     if (mer_optim_state_size(opt) && (!o || o->nbytes != mer_optim_state_size(opt) * sizeof(float)))
         return mer_error("'%s': optimizer state does not fit (config changed?)", mer_st_path(f));
+    if (mer_st_meta_int(f, "optim_steps", 0, MER_ST_META_INT_MAX, &steps) < 0)
+        return -1;
     if (o)
         memcpy(mer_optim_state(opt), o->data, o->nbytes);
-    mer_optim_set_steps(opt, (int64_t)mer_st_meta_num(f, "optim_steps"));
+    mer_optim_set_steps(opt, steps);
+    return 0;
+}
+
+/* The counters, each checked for range before it is cast (a damaged file is an error, not
+ * undefined behaviour): epochs done, and the best epoch and the count since it within them. */
+static int read_meta(const mer_st_file *f, struct mer_checkpoint_meta *meta)
+{
+    int64_t epoch, best_epoch, bad;
+    if (mer_st_meta_int(f, "epoch", 0, INT_MAX, &epoch) < 0 ||
+        mer_st_meta_int(f, "best_epoch", 0, epoch, &best_epoch) < 0 ||
+        mer_st_meta_int(f, "bad", 0, epoch, &bad) < 0 ||
+        mer_st_meta_int(f, "steps", 0, MER_ST_META_INT_MAX, &meta->steps) < 0 ||
+        /* -1 until a first validation score (a fold without validation clips keeps it) */
+        mer_st_meta_number(f, "best_waf", -1, 1, &meta->best_waf) < 0 ||
+        mer_st_meta_number(f, "train_seconds", 0, DBL_MAX, &meta->train_seconds) < 0)
+        return -1;
+    meta->epoch = (int)epoch;
+    meta->best_epoch = (int)best_epoch;
+    meta->bad = (int)bad;
     return 0;
 }
 
@@ -151,14 +175,8 @@ int mer_checkpoint_load(const char *dir, mer_model *m, struct mer_snapshot *best
     }
     if (mer_snapshot_take(&now, m) < 0 || mer_snapshot_take(best, m) < 0 ||
         read_params(f, m, "", now.w) < 0 || read_params(f, m, "best/", best->w) < 0 ||
-        mer_snapshot_restore(&now, m) < 0 || read_optim(f, opt) < 0)
+        read_meta(f, meta) < 0 || mer_snapshot_restore(&now, m) < 0 || read_optim(f, opt) < 0)
         goto done;
-    meta->epoch = (int)mer_st_meta_num(f, "epoch");
-    meta->steps = (int64_t)mer_st_meta_num(f, "steps");
-    meta->best_waf = mer_st_meta_num(f, "best_waf");
-    meta->best_epoch = (int)mer_st_meta_num(f, "best_epoch");
-    meta->bad = (int)mer_st_meta_num(f, "bad");
-    meta->train_seconds = mer_st_meta_num(f, "train_seconds");
     ret = 1;
 done:
     mer_snapshot_release(&now);

@@ -16,6 +16,8 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -533,6 +535,8 @@ static int load_fold(struct run *r, int k, struct mer_train_summary *sum)
     oof = mer_st_find(f, "oof");
     if (!oof || oof->dtype != MER_DTYPE_F32 || (size_t)oof->numel != fold_size(r, k) * nc) {
         mer_error("'%s': does not fit this run's folds (tensor 'oof')", path);
+    double waf, sps;
+    int64_t best_epoch;
         goto done;
     }
     for (size_t s = 0; s < r->p->n_test_splits && s < 16; s++) {
@@ -546,15 +550,19 @@ static int load_fold(struct run *r, int k, struct mer_train_summary *sum)
         test[s] = t->data;
     }
     absorb_fold(r, k, oof->data, test);
-    sum->fold_waf[k] = mer_st_meta_num(f, "best_waf");
-    sum->fold_best_epoch[k] = (int)mer_st_meta_num(f, "best_epoch");
-    sum->steps_per_second += mer_st_meta_num(f, "steps_per_second");
+    sum->fold_waf[k] = waf;
+    sum->fold_best_epoch[k] = (int)best_epoch;
+    sum->steps_per_second += sps;
     ret = 1;
 done:
     mer_st_close(f);
     free(path);
     return ret;
 }
+    if (mer_st_meta_number(f, "best_waf", -1, 1, &waf) < 0 ||
+        mer_st_meta_int(f, "best_epoch", 0, INT_MAX, &best_epoch) < 0 ||
+        mer_st_meta_number(f, "steps_per_second", 0, DBL_MAX, &sps) < 0)
+        goto done;
 
 /* Out-of-fold and test predictions of the fold's best model, saved, then taken in. */
 static int fold_predictions(struct run *r, struct fold_state *fs, struct batch_buf *buf,

@@ -133,6 +133,77 @@ static void writer_refuses(void)
     free(p);
 }
 
+/* Nothing goes into a header that a JSON reader would refuse: every name and value is UTF-8
+ * (a Latin-1 file name, say, is refused by name, escaped, and nothing is written). */
+static void writer_refuses_bad_text(void)
+{
+    int64_t one[1] = {1};
+    float x = 0;
+    char *p = path_in_tmp("latin1.safetensors");
+    mer_st_writer *w = mer_st_writer_new();
+    CHECK(mer_st_writer_add(w, "ok", MER_DTYPE_F32, 1, one, &x) == 0);
+    CHECK(mer_st_writer_set_meta(w, "mer.ids", "[\"a\",\"caf\xe9\"]") == 0);
+    CHECK(mer_st_writer_write(w, p) == -1);
+    expect_msg(p, "metadata 'mer.ids' is not valid UTF-8 (byte 9, near '[\"a\",\"caf\\xe9\"]')");
+    CHECK(!mer_path_exists(p));
+    CHECK_EQ_INT(temporaries_left(test_tmpdir()), 0);
+    CHECK(mer_st_writer_set_meta(w, "mer.ids", "[\"a\",\"caf\xc3\xa9\"]") == 0);
+    CHECK(mer_st_writer_add(w, "t\xff", MER_DTYPE_F32, 1, one, &x) == 0);
+    CHECK(mer_st_writer_write(w, p) == -1);
+    expect_msg(p, "a tensor name is not valid UTF-8 (byte 1, near 't\\xff')");
+    mer_st_writer_free(w);
+    w = mer_st_writer_new();
+    CHECK(mer_st_writer_set_meta(w, "k\xc3", "v") == 0); /* a truncated sequence */
+    CHECK(mer_st_writer_write(w, p) == -1);
+    expect_msg(p, "a metadata key is not valid UTF-8 (byte 1");
+    mer_st_writer_free(w);
+    CHECK(!mer_path_exists(p));
+    free(p);
+}
+
+/* Numbers in metadata are read whole, finite and in range, or refused by file and key. */
+static void meta_numbers(void)
+{
+    char *p = path_in_tmp("meta.safetensors");
+    mer_st_writer *w = mer_st_writer_new();
+    mer_st_file *f = NULL;
+    double d = -7;
+    int64_t i = -7;
+    CHECK(mer_st_writer_set_meta_num(w, "epoch", 12) == 0);
+    CHECK(mer_st_writer_set_meta_num(w, "waf", 0.875) == 0);
+    CHECK(mer_st_writer_set_meta(w, "huge", "1e300") == 0);
+    CHECK(mer_st_writer_set_meta(w, "inf", "inf") == 0);
+    CHECK(mer_st_writer_set_meta(w, "nan", "nan") == 0);
+    CHECK(mer_st_writer_set_meta(w, "junk", "12abc") == 0);
+    CHECK(mer_st_writer_set_meta(w, "half", "2.5") == 0);
+    CHECK(mer_st_writer_write(w, p) == 0);
+    mer_st_writer_free(w);
+    CHECK(mer_st_open(&f, p, 0) == 0);
+    if (!f)
+        return;
+    CHECK(mer_st_meta_int(f, "epoch", 0, 100, &i) == 0);
+    CHECK_EQ_INT(i, 12);
+    CHECK(mer_st_meta_number(f, "waf", -1, 1, &d) == 0);
+    CHECK(d == 0.875);
+    CHECK(mer_st_meta_int(f, "epoch", 0, 10, &i) == -1);
+    expect_msg(p, "metadata 'epoch' is 12, outside 0 to 10");
+    CHECK(mer_st_meta_int(f, "huge", 0, INT32_MAX, &i) == -1);
+    expect_msg(p, "metadata 'huge' is 1.0000000000000001e+300, outside 0 to 2147483647");
+    CHECK(mer_st_meta_number(f, "inf", 0, 1e308, &d) == -1);
+    expect_msg(p, "metadata 'inf' is 'inf', not a finite number");
+    CHECK(mer_st_meta_number(f, "nan", -1, 1, &d) == -1);
+    expect_msg(p, "metadata 'nan' is 'nan', not a finite number");
+    CHECK(mer_st_meta_number(f, "junk", 0, 100, &d) == -1);
+    expect_msg(p, "metadata 'junk' is '12abc', not a finite number");
+    CHECK(mer_st_meta_int(f, "half", 0, 10, &i) == -1);
+    expect_msg(p, "metadata 'half' is 2.5, not a whole number");
+    CHECK(mer_st_meta_number(f, "absent", 0, 1, &d) == -1);
+    expect_msg(p, "metadata 'absent' is missing");
+    CHECK_EQ_INT(i, 12); /* (failures leave *out alone) */
+    mer_st_close(f);
+    free(p);
+}
+
 static void half_floats(void)
 {
     static const struct {
@@ -735,6 +806,8 @@ int main(void)
 {
     TEST("write, read back") round_trip();
     TEST("the writer refuses bad tensors") writer_refuses();
+    TEST("the writer refuses text that is not UTF-8") writer_refuses_bad_text();
+    TEST("metadata numbers: whole, finite, in range") meta_numbers();
     TEST("half floats: known bit patterns, rounding, every half") half_floats();
     TEST("checksums: XXH64 and FNV-1a test vectors, streaming") checksums();
     TEST("crafted headers are refused with the file and the reason") crafted();
