@@ -525,6 +525,8 @@ static int load_fold(struct run *r, int k, struct mer_train_summary *sum)
     const float *test[16] = {0};
     const struct mer_st_tensor *oof;
     mer_st_file *f = NULL;
+    double waf, sps;
+    int64_t best_epoch;
     int ret = -1, found;
     if (!path)
         return mer_error("out of memory");
@@ -535,8 +537,6 @@ static int load_fold(struct run *r, int k, struct mer_train_summary *sum)
     oof = mer_st_find(f, "oof");
     if (!oof || oof->dtype != MER_DTYPE_F32 || (size_t)oof->numel != fold_size(r, k) * nc) {
         mer_error("'%s': does not fit this run's folds (tensor 'oof')", path);
-    double waf, sps;
-    int64_t best_epoch;
         goto done;
     }
     for (size_t s = 0; s < r->p->n_test_splits && s < 16; s++) {
@@ -549,6 +549,10 @@ static int load_fold(struct run *r, int k, struct mer_train_summary *sum)
         }
         test[s] = t->data;
     }
+    if (mer_st_meta_number(f, "best_waf", -1, 1, &waf) < 0 ||
+        mer_st_meta_int(f, "best_epoch", 0, INT_MAX, &best_epoch) < 0 ||
+        mer_st_meta_number(f, "steps_per_second", 0, DBL_MAX, &sps) < 0)
+        goto done;
     absorb_fold(r, k, oof->data, test);
     sum->fold_waf[k] = waf;
     sum->fold_best_epoch[k] = (int)best_epoch;
@@ -559,10 +563,6 @@ done:
     free(path);
     return ret;
 }
-    if (mer_st_meta_number(f, "best_waf", -1, 1, &waf) < 0 ||
-        mer_st_meta_int(f, "best_epoch", 0, INT_MAX, &best_epoch) < 0 ||
-        mer_st_meta_number(f, "steps_per_second", 0, DBL_MAX, &sps) < 0)
-        goto done;
 
 /* Out-of-fold and test predictions of the fold's best model, saved, then taken in. */
 static int fold_predictions(struct run *r, struct fold_state *fs, struct batch_buf *buf,
