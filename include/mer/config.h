@@ -13,6 +13,11 @@
  *
  * Resolution: the defaults, then the file (which may start from another with
  * "extends": "base.json", a path relative to the file), then each --set in order.
+ * Path-valued keys (data.*'s stores, train.pretrain.pseudo_labels, the file of
+ * prior.encoder=torchscript:<file>) are made absolute as they are set: a relative path
+ * against the directory of the config file that sets it, a --set's against the working
+ * directory. So a config means the same files from any directory, and the resolved config
+ * (config.json of a run) names them absolutely.
  * The resolved config holds every key of the schema. Keys are dotted paths into
  * nested objects: {"train": {"lr": 1e-3}} sets train.lr; a file may also spell a
  * key flat ({"train.lr": 1e-3}).
@@ -62,6 +67,14 @@ size_t mer_config_list_size(const mer_config *cfg, const char *key);
 const char *mer_config_list_item(const mer_config *cfg, const char *key, size_t i);
 /* Item i < mer_config_list_size of a number-list key. */
 double mer_config_list_number(const mer_config *cfg, const char *key, size_t i);
+
+/* Where key's value came from, for a message about it: "'x.json': key 'k'" (the file that
+ * set it), "--set k=v", or "key 'k'" (the default); written to buf, which is returned. */
+const char *mer_config_where(const mer_config *cfg, const char *key, char *buf, size_t size);
+/* 0 if the path-valued key is "" (or holds no path) or names something that can be read;
+ * else -1 with "'x.json': key 'data.labels': '/abs/labels.safetensors': cannot open: No such
+ * file or directory". */
+int mer_config_check_path(const mer_config *cfg, const char *key);
 
 /* 1 if key is in the schema. */
 int mer_config_has_key(const char *key);

@@ -17,7 +17,8 @@
  *
  * Accepted forms: -x, -x VALUE, -xVALUE, --name, --name VALUE, --name=VALUE,
  * --no-name for booleans, "--" ends options. A usage error prints one line
- * "mer <cmd>: <what>" plus a hint to stderr.
+ * "mer <cmd>: <what>" plus a "hint:" line to stderr. A boolean that is on before parsing
+ * (its default) shows as --[no-]name in --help, since --no-name is the form to give.
  */
 #ifndef MER_OPT_H
 #define MER_OPT_H
@@ -64,35 +65,48 @@ struct mer_option {
     void *value;
     const char *argh; /* name of the value in --help, e.g. "file" */
     const char *help;
+    const char *range; /* INT, DOUBLE: allowed values as range.h writes them ("[1,32]",
+                          "(0,)"), NULL: any; a value outside is a usage error */
 };
 
 #define MER_OPT_END()                                                                              \
     {                                                                                              \
-        MER_OPT_T_END, 0, NULL, NULL, NULL, NULL                                                   \
+        MER_OPT_T_END, 0, NULL, NULL, NULL, NULL, NULL                                             \
     }
 #define MER_OPT_BOOL(s, l, v, h)                                                                   \
     {                                                                                              \
-        MER_OPT_T_BOOL, (s), (l), (v), NULL, (h)                                                   \
+        MER_OPT_T_BOOL, (s), (l), (v), NULL, (h), NULL                                             \
     }
 #define MER_OPT_INT(s, l, v, h)                                                                    \
     {                                                                                              \
-        MER_OPT_T_INT, (s), (l), (v), "n", (h)                                                     \
+        MER_OPT_T_INT, (s), (l), (v), "n", (h), NULL                                               \
     }
 #define MER_OPT_DOUBLE(s, l, v, h)                                                                 \
     {                                                                                              \
-        MER_OPT_T_DOUBLE, (s), (l), (v), "x", (h)                                                  \
+        MER_OPT_T_DOUBLE, (s), (l), (v), "x", (h), NULL                                            \
+    }
+/* An integer or number option with a range, the one check of its value:
+ *     MER_OPT_INT_RANGE(0, "jobs", &jobs, "[1,32]", "parallel processes")
+ * "--jobs 0" is then "mer train: option '--jobs': expected an integer in [1, 32], got '0'". */
+#define MER_OPT_INT_RANGE(s, l, v, r, h)                                                           \
+    {                                                                                              \
+        MER_OPT_T_INT, (s), (l), (v), "n", (h), (r)                                                \
+    }
+#define MER_OPT_DOUBLE_RANGE(s, l, v, r, h)                                                        \
+    {                                                                                              \
+        MER_OPT_T_DOUBLE, (s), (l), (v), "x", (h), (r)                                             \
     }
 #define MER_OPT_STRING(s, l, v, a, h)                                                              \
     {                                                                                              \
-        MER_OPT_T_STRING, (s), (l), (v), (a), (h)                                                  \
+        MER_OPT_T_STRING, (s), (l), (v), (a), (h), NULL                                            \
     }
 #define MER_OPT_LIST(s, l, v, a, h)                                                                \
     {                                                                                              \
-        MER_OPT_T_LIST, (s), (l), (v), (a), (h)                                                    \
+        MER_OPT_T_LIST, (s), (l), (v), (a), (h), NULL                                              \
     }
 #define MER_OPT_SHARD(s, l, v, h)                                                                  \
     {                                                                                              \
-        MER_OPT_T_SHARD, (s), (l), (v), "i/n", (h)                                                 \
+        MER_OPT_T_SHARD, (s), (l), (v), "i/n", (h), NULL                                           \
     }
 
 #define MER_OPT_HELP  (-2) /* --help was printed */
@@ -119,7 +133,7 @@ int mer_usage_error(const char *cmd, const char *fmt, ...)
 #endif
     ;
 
-/* Parses "i/n"; returns 0 or -1 with mer_error set. */
+/* Parses "i/n"; returns 0 or -1 with mer_error set (the message quotes the whole text). */
 int mer_shard_parse(struct mer_shard *s, const char *text);
 
 #endif

@@ -54,7 +54,8 @@ int mer_prompt_template_parse(mer_prompt_template **out, const char *name, const
                               size_t len);
 /* Reads and parses a file; as mer_prompt_template_parse. */
 int mer_prompt_template_load(mer_prompt_template **out, const char *path);
-/* "en" or "zh": the shipped templates (configs/prompts/, compiled in); anything else: a file,
+/* "en" or "zh": the shipped templates (configs/prompts/, compiled in), for requests with a clip;
+ * "en-text" or "zh-text": their text-only versions (no clip to watch); anything else: a file,
  * as mer_prompt_template_load. */
 int mer_prompt_template_open(mer_prompt_template **out, const char *spec);
 void mer_prompt_template_free(mer_prompt_template *t);

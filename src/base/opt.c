@@ -1,5 +1,6 @@
 #include "mer/opt.h"
 #include "mer/error.h"
+#include "mer/range.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -29,15 +30,16 @@ int mer_strlist_push(struct mer_strlist *l, const char *s)
 
 int mer_shard_parse(struct mer_shard *s, const char *text)
 {
+    const char *count;
     char *end;
     long i, n;
     errno = 0;
     i = strtol(text, &end, 10);
     if (end == text || *end != '/' || errno)
         return mer_error("'%s': expected a shard as i/n, e.g. 0/4", text);
-    text = end + 1;
-    n = strtol(text, &end, 10);
-    if (end == text || *end || errno || n < 1 || n > INT_MAX || i < 0 || i >= n)
+    count = end + 1;
+    n = strtol(count, &end, 10);
+    if (end == count || *end || errno || n < 1 || n > INT_MAX || i < 0 || i >= n)
         return mer_error("'%s': expected a shard as i/n with 0 <= i < n", text);
     s->index = (int)i;
     s->count = (int)n;
@@ -66,13 +68,14 @@ void mer_opt_print_usage(FILE *f, const char *const *usage, const struct mer_opt
         fprintf(f, "%s%s\n", i ? "   or: " : "usage: ", usage[i]);
     fputc('\n', f);
     for (const struct mer_option *o = opts; o->type != MER_OPT_T_END; o++) {
-        char left[96];
-        int n = snprintf(left, sizeof(left), "    %s%c%s%s%s", o->short_name ? "-" : "",
-                         o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ",
-                         o->long_name ? "--" : "", o->long_name ? o->long_name : "");
-        if (o->short_name == 0)
-            n = snprintf(left, sizeof(left), "    %s%s", o->long_name ? "--" : "",
-                         o->long_name ? o->long_name : "");
+        /* A boolean on by default is given as --no-name: --[no-]name says so. */
+        const char *neg = o->type == MER_OPT_T_BOOL && *(const int *)o->value ? "[no-]" : "";
+        char left[96], sw[8] = "";
+        int n;
+        if (o->short_name)
+            snprintf(sw, sizeof(sw), "-%c%s", o->short_name, o->long_name ? ", " : "");
+        n = snprintf(left, sizeof(left), "    %s%s%s%s", sw, o->long_name ? "--" : "",
+                     o->long_name ? neg : "", o->long_name ? o->long_name : "");
         if (o->argh && n > 0 && (size_t)n < sizeof(left))
             snprintf(left + n, sizeof(left) - (size_t)n, " <%s>", o->argh);
         if (strlen(left) > 28)
@@ -81,6 +84,21 @@ void mer_opt_print_usage(FILE *f, const char *const *usage, const struct mer_opt
             fprintf(f, "%-30s%s\n", left, o->help ? o->help : "");
     }
     fprintf(f, "    %-26s%s\n", "-h, --help", "show this help");
+}
+
+/* The option's range check, the only one of its value: 0, or 2 with the usage error printed. */
+static int check_range(const char *cmd, const struct mer_option *o, double v, const char *arg)
+{
+    struct mer_range r;
+    char what[64];
+    if (!o->range)
+        return 0;
+    r = mer_range_parse(o->range);
+    if (mer_range_contains(&r, v))
+        return 0;
+    mer_range_describe(&r, what, sizeof(what));
+    return mer_usage_error(cmd, "option '--%s': expected %s %s, got '%s'", o->long_name,
+                           o->type == MER_OPT_T_INT ? "an integer" : "a number", what, arg);
 }
 
 static int parse_int(const char *cmd, const struct mer_option *o, const char *arg)
@@ -92,6 +110,8 @@ static int parse_int(const char *cmd, const struct mer_option *o, const char *ar
     if (end == arg || *end || errno || v < INT_MIN || v > INT_MAX)
         return mer_usage_error(cmd, "option '--%s': expected an integer, got '%s'", o->long_name,
                                arg);
+    if (check_range(cmd, o, (double)v, arg))
+        return 2;
     *(int *)o->value = (int)v;
     return 0;
 }
@@ -105,6 +125,8 @@ static int parse_double(const char *cmd, const struct mer_option *o, const char 
     if (end == arg || *end || errno || !isfinite(v))
         return mer_usage_error(cmd, "option '--%s': expected a number, got '%s'", o->long_name,
                                arg);
+    if (check_range(cmd, o, v, arg))
+        return 2;
     *(double *)o->value = v;
     return 0;
 }

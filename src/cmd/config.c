@@ -2,13 +2,15 @@
 #include "cmd/cmd.h"
 #include "mer/config.h"
 #include "mer/error.h"
+#include "mer/fs.h"
 #include "mer/opt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
 static const char *const usage[] = {
-    "mer config [--config <file>] [--set <key>=<value>]... [--print-config] [-o <out.json>]",
+    "mer config [--config <file>] [--set <key>=<value>]... [--print-config] [-o <out.json> "
+    "[--force]]",
     "mer config --defaults | --doc",
     NULL,
 };
@@ -28,13 +30,14 @@ int cmd_config(int argc, const char **argv)
     const char *path = NULL, *out = NULL;
     struct mer_strlist sets = MER_STRLIST_INIT;
     mer_config *cfg = NULL;
-    int doc = 0, defaults = 0, print = 0, n, ret = 1;
+    int doc = 0, defaults = 0, print = 0, force = 0, n, ret = 1;
     struct mer_option opts[] = {
         MER_OPT_STRING('c', "config", &path, "file", "JSON config (default: the defaults)"),
         MER_OPT_LIST(0, "set", &sets, "key=value", "override a key (repeatable, applied in order)"),
         MER_OPT_BOOL(0, "print-config", &print,
                      "print the resolved config (the default without -o)"),
         MER_OPT_STRING('o', "out", &out, "file", "write the resolved config here (atomically)"),
+        MER_OPT_BOOL(0, "force", &force, "overwrite an existing -o file"),
         MER_OPT_BOOL(0, "defaults", &defaults, "print the default config"),
         MER_OPT_BOOL(0, "doc", &doc, "print the table of every key (configs/README.md)"),
         MER_OPT_END(),
@@ -48,7 +51,7 @@ int cmd_config(int argc, const char **argv)
         ret = mer_usage_error("config", "unexpected argument '%s'", argv[0]);
         goto done;
     }
-    if ((doc || defaults) && (path || sets.n || out || print || (doc && defaults))) {
+    if ((doc || defaults) && (path || sets.n || out || print || force || (doc && defaults))) {
         ret = mer_usage_error("config", "--%s goes alone", doc ? "doc" : "defaults");
         goto done;
     }
@@ -57,7 +60,8 @@ int cmd_config(int argc, const char **argv)
         ret = 0;
         goto done;
     }
-    if (mer_config_load(&cfg, path, sets.items, sets.n) < 0 ||
+    if ((out && mer_output_check(out, force) < 0) ||
+        mer_config_load(&cfg, path, sets.items, sets.n) < 0 ||
         (out && mer_config_write(cfg, out) < 0) || ((print || !out) && print_config(cfg) < 0)) {
         ret = cmd_fail("config");
         goto done;

@@ -115,8 +115,14 @@ int cmd_import(int argc, const char **argv)
         goto done;
     }
     p.provenance = provenance;
+    /* One file (not a directory store, which keeps its own finished parts): the one rule. */
+    if (p.shard.count <= 1 && p.out[strlen(p.out) - 1] != '/' && !mer_is_dir(p.out) &&
+        mer_output_check(p.out, p.force) < 0) {
+        ret = cmd_fail("import");
+        goto done;
+    }
     ret = mer_import_npy_dir(&p, &rep) < 0 ? cmd_fail("import") : 0;
-    if (ret == 0)
+    if (ret == 0 && !quiet)
         print_report(&p, &rep);
 done:
     free(command);

@@ -128,8 +128,7 @@ int cmd_import_labels(int argc, const char **argv)
         }
         p.classes = classv;
     }
-    if (mer_path_exists(out) && !force) {
-        mer_error("'%s' exists (use --force to overwrite it)", out);
+    if (mer_output_check(out, force) < 0) {
         ret = cmd_fail("import-labels");
         goto done;
     }

@@ -23,8 +23,11 @@ static int resolve(struct mer_ingest_params *p, const char *config, const struct
                    const char *encoder, int dim, double min_rel)
 {
     mer_config *cfg = NULL;
-    if (mer_config_load(&cfg, config, sets->items, sets->n) < 0)
+    if (mer_config_load(&cfg, config, sets->items, sets->n) < 0 ||
+        (!encoder && mer_config_check_path(cfg, "prior.encoder") < 0)) {
+        mer_config_free(cfg);
         return -1;
+    }
     p->encoder = encoder ? encoder : mer_config_string(cfg, "prior.encoder");
     /* only the hash encoder takes the configured size; the others have their own */
     p->dim = dim >= 0 ? dim : !strcmp(p->encoder, "hash") ? mer_config_int(cfg, "prior.dim") : 0;
@@ -35,8 +38,8 @@ static int resolve(struct mer_ingest_params *p, const char *config, const struct
     return 0;
 }
 
-static int check_options(const struct mer_ingest_params *p, int n, const char *out, int dim,
-                         double min_rel)
+/* What the option table cannot say (--dim's and --min-reliability's ranges are in it). */
+static int check_options(const struct mer_ingest_params *p, int n, const char *out)
 {
     if (!n)
         return mer_usage_error("ingest", "no responses file given");
@@ -44,23 +47,19 @@ static int check_options(const struct mer_ingest_params *p, int n, const char *o
         return mer_usage_error("ingest", "no output given (-o <priors.safetensors>)");
     if (!p->labels)
         return mer_usage_error("ingest", "no labels store given (--labels <file>)");
-    if (dim == 0 || dim < -1)
-        return mer_usage_error("ingest", "--dim: expected a positive size, got %d", dim);
-    if (min_rel != -1 && (min_rel < 0 || min_rel > 1))
-        return mer_usage_error("ingest", "--min-reliability: expected a number in [0, 1], got %g",
-                               min_rel);
     return 0;
 }
 
-/* Every output must be new (or --force), and none may be an input. */
-static int check_outputs(const char *const *outs, size_t n_outs, int force, const char **argv,
-                         int n)
+/* Every output follows the one overwrite rule (new, or --force; never a directory), and none
+ * may be an input. rewritable[k]: outs[k] is a by-product rewritten by every run. */
+static int check_outputs(const char *const *outs, const int *rewritable, size_t n_outs, int force,
+                         const char **argv, int n)
 {
     for (size_t k = 0; k < n_outs; k++) {
         if (!outs[k])
             continue;
-        if (mer_path_exists(outs[k]) && !force)
-            return mer_error("'%s' exists (use --force to overwrite it)", outs[k]);
+        if (mer_output_check(outs[k], force || rewritable[k]) < 0)
+            return -1;
         for (int i = 0; i < n; i++)
             if (!strcmp(outs[k], argv[i]))
                 return mer_error("'%s' is both an input and an output", outs[k]);
@@ -84,10 +83,11 @@ int cmd_ingest(int argc, const char **argv)
         MER_OPT_STRING(0, "encoder", &encoder, "spec",
                        "text encoder: hash, torchscript:<model.pt>, precomputed:<file.jsonl> "
                        "(default prior.encoder)"),
-        MER_OPT_INT(0, "dim", &dim, "text embedding size of the hash encoder (default prior.dim)"),
-        MER_OPT_DOUBLE(0, "min-reliability", &min_rel,
-                       "traces less reliable than this are marked absent "
-                       "(default prior.min_reliability)"),
+        MER_OPT_INT_RANGE(0, "dim", &dim, "[1,)",
+                          "text embedding size of the hash encoder (default prior.dim)"),
+        MER_OPT_DOUBLE_RANGE(0, "min-reliability", &min_rel, "[0,1]",
+                             "traces less reliable than this are marked absent "
+                             "(default prior.min_reliability)"),
         MER_OPT_STRING(0, "fit-split", &p.fit_split, "name",
                        "split whose traces fit the hash encoder's IDF (default train)"),
         MER_OPT_STRING(0, "score-order", &p.score_order, "a,b,..",
@@ -109,7 +109,7 @@ int cmd_ingest(int argc, const char **argv)
         ret = mer_opt_exit_code(n);
         goto done;
     }
-    if ((ret = check_options(&p, n, out, dim, min_rel)) != 0)
+    if ((ret = check_options(&p, n, out)) != 0)
         goto done;
     ret = 1;
     if (!report) {
@@ -124,8 +124,9 @@ int cmd_ingest(int argc, const char **argv)
     }
     {
         /* the default report is a by-product, rewritten by every run beside its store */
-        const char *outs[] = {out, default_report ? NULL : report, pseudo};
-        if (check_outputs(outs, 3, force, argv, n) < 0)
+        const char *outs[] = {out, report, pseudo};
+        const int rewritable[] = {0, default_report != NULL, 0};
+        if (check_outputs(outs, rewritable, 3, force, argv, n) < 0)
             goto fail;
     }
     if (resolve(&p, config, &sets, encoder, dim, min_rel) < 0)

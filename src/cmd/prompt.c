@@ -9,7 +9,6 @@
 #include "mer/strmap.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,7 +210,7 @@ static int plan_jobs(struct job **out, size_t *n_out, const struct mer_csv *csv,
 struct run {
     const struct mer_csv *csv;
     const struct columns *cols;
-    const mer_prompt_template *tmpl;
+    const mer_prompt_template *tmpl, *text_tmpl; /* for requests with a clip, and without */
     const struct mer_prompt_config *cfg;
     const char *classes; /* "a, b, c" */
 };
@@ -228,7 +227,7 @@ static int write_job(FILE *fp, const struct run *run, const struct job *j)
     values[MER_PROMPT_SUBTITLE_EN] = run->cols->en >= 0 ? row->fields[run->cols->en] : "";
     values[MER_PROMPT_SUBTITLE_ZH] = run->cols->zh >= 0 ? row->fields[run->cols->zh] : "";
     values[MER_PROMPT_CLASSES] = run->classes;
-    if (!(text = mer_prompt_template_fill(run->tmpl, values)))
+    if (!(text = mer_prompt_template_fill(j->clip || j->mime ? run->tmpl : run->text_tmpl, values)))
         return mer_error("out of memory");
     req = (struct mer_prompt_request){values[MER_PROMPT_NAME], text, j->mime, j->clip, j->uri};
     ret = mer_prompt_write_request(fp, &req, run->cfg);
@@ -278,11 +277,6 @@ static int check_usage(const struct prompt_opts *o, enum mer_prompt_format *form
                                              : "no clips given (--clips <dir>, or --text-only)");
     if (o->allow_missing && !o->clips)
         return mer_usage_error("prompt", "--allow-missing needs --clips");
-    if (!isfinite(o->temperature) || o->temperature < 0 || o->temperature > 2)
-        return mer_usage_error("prompt", "--temperature: expected a number in [0, 2], got %g",
-                               o->temperature);
-    if (!(o->max_inline_mb >= 0))
-        return mer_usage_error("prompt", "--max-inline-mb: expected a number >= 0");
     if (!*o->model || !*o->subtitle_column)
         return mer_usage_error("prompt", *o->model ? "--subtitle-column: empty column name"
                                                    : "--model: empty model name");
@@ -304,7 +298,7 @@ static void print_summary(const struct prompt_opts *o, size_t n, const size_t co
 static int run_prompt(const struct prompt_opts *o, struct mer_prompt_config *cfg,
                       const char *const *classes, int n_classes)
 {
-    mer_prompt_template *tmpl = NULL;
+    mer_prompt_template *tmpl = NULL, *text_tmpl = NULL;
     struct mer_csv *csv = NULL;
     struct columns cols = {-1, -1, -1, -1, -1};
     struct job *jobs = NULL;
@@ -315,14 +309,21 @@ static int run_prompt(const struct prompt_opts *o, struct mer_prompt_config *cfg
         mer_error("out of memory");
         goto done;
     }
-    if (mer_path_exists(o->out) && !o->force) {
-        mer_error("'%s' exists (use --force to overwrite it)", o->out);
+    if (mer_output_check(o->out, o->force) < 0)
         goto done;
-    }
     if (mer_csv_read(&csv, o->dataset) < 0)
         goto done;
     if (mer_prompt_template_open(&tmpl, o->template_path) < 0)
         goto done;
+    /* A request without a clip asks for no watching: the built-in templates have a text-only
+     * version (en-text, zh-text); a template file serves both kinds. */
+    if ((o->text_only || o->allow_missing) &&
+        (!strcmp(o->template_path, "en") || !strcmp(o->template_path, "zh"))) {
+        char spec[16];
+        snprintf(spec, sizeof(spec), "%s-text", o->template_path);
+        if (mer_prompt_template_open(&text_tmpl, spec) < 0)
+            goto done;
+    }
     if (o->schema_path ? mer_prompt_schema_load(&schema, o->schema_path) < 0
                        : !(schema = mer_prompt_schema_new(classes, n_classes))) {
         if (!o->schema_path)
@@ -334,7 +335,7 @@ static int run_prompt(const struct prompt_opts *o, struct mer_prompt_config *cfg
         plan_jobs(&jobs, &n_jobs, csv, &cols, o) < 0)
         goto done;
     {
-        struct run run = {csv, &cols, tmpl, cfg, class_text};
+        struct run run = {csv, &cols, tmpl, text_tmpl ? text_tmpl : tmpl, cfg, class_text};
         if (write_all(o->out, &run, jobs, n_jobs, counts) < 0)
             goto done;
     }
@@ -345,6 +346,7 @@ done:
     free_jobs(jobs, n_jobs);
     mer_csv_free(csv);
     mer_prompt_template_free(tmpl);
+    mer_prompt_template_free(text_tmpl);
     free(schema);
     free(class_text);
     return ret;
@@ -374,22 +376,23 @@ int cmd_prompt(int argc, const char **argv)
         MER_OPT_BOOL(0, "allow-missing", &o.allow_missing,
                      "a row without a clip gets a text-only request instead of an error"),
         MER_OPT_STRING(0, "template", &o.template_path, "en|zh|file",
-                       "prompt template: en or zh (built in: configs/prompts/) or a file "
-                       "(default en)"),
+                       "prompt template: en or zh (built in: configs/prompts/, with en-text "
+                       "and zh-text for requests without a clip) or a file (default en)"),
         MER_OPT_STRING(0, "format", &o.format, "batch|requests",
                        "batch: Batch API input lines {key, request}; requests: one "
                        "GenerateContentRequest a line with its key (default batch)"),
         MER_OPT_STRING(0, "model", &o.model, "name", "model (default gemini-2.5-flash)"),
-        MER_OPT_DOUBLE(0, "temperature", &o.temperature, "sampling temperature (default 0.2)"),
+        MER_OPT_DOUBLE_RANGE(0, "temperature", &o.temperature, "[0,2]",
+                             "sampling temperature (default 0.2)"),
         MER_OPT_STRING(0, "schema", &o.schema_path, "file",
                        "response schema JSON (default: built in, see --print-schema)"),
         MER_OPT_STRING(0, "classes", &o.classes, "a,b,..",
                        "class names (default " DEFAULT_CLASSES ")"),
         MER_OPT_STRING(0, "subtitle-column", &o.subtitle_column, "name",
                        "the column {subtitle} reads (default chinese)"),
-        MER_OPT_DOUBLE(0, "max-inline-mb", &o.max_inline_mb,
-                       "inline a clip whose base64 is at most this many MB (10^6 bytes; "
-                       "default 20), else send it by URI"),
+        MER_OPT_DOUBLE_RANGE(0, "max-inline-mb", &o.max_inline_mb, "[0,)",
+                             "inline a clip whose base64 is at most this many MB (10^6 bytes; "
+                             "default 20), else send it by URI"),
         MER_OPT_STRING(0, "uri-column", &o.uri_column, "name",
                        "column with the uploaded file's URI for clips over --max-inline-mb"),
         MER_OPT_SHARD(0, "shard", &o.shard, "write rows i, i+n, i+2n, ... (0-based)"),

@@ -103,17 +103,68 @@ static int run_workers(const struct train_opts *o, const char *cfg_path)
     return failed ? mer_error("worker %d of %d failed (its error is above)", failed - 1, n) : 0;
 }
 
-/* eval.splits, or every split of the data other than the training split. */
-static size_t test_splits(const mer_config *cfg, const struct mer_dataset *ds, const char *train,
-                          const char **out, size_t max)
+/* eval.splits, or every split of the data other than the training split; a listed split the
+ * data lacks (or listed twice) is an error naming the key and the data's splits. */
+static int test_splits(const mer_config *cfg, const struct mer_dataset *ds, const char *train,
+                       const char **out, size_t max, size_t *n_out)
 {
     size_t n = 0, listed = mer_config_list_size(cfg, "eval.splits");
-    for (size_t i = 0; i < listed && n < max; i++)
-        out[n++] = mer_config_list_item(cfg, "eval.splits", i);
+    char where[1024];
+    mer_config_where(cfg, "eval.splits", where, sizeof(where));
+    if (listed > max)
+        return mer_error("%s: %zu splits listed, at most %zu", where, listed, max);
+    for (size_t i = 0; i < listed; i++) {
+        const char *s = mer_config_list_item(cfg, "eval.splits", i);
+        int found = 0;
+        for (int t = 0; t < ds->n_splits && !found; t++)
+            found = !strcmp(ds->splits[t], s);
+        for (size_t j = 0; j < n && found; j++)
+            if (!strcmp(out[j], s))
+                return mer_error("%s: split '%s' is listed twice", where, s);
+        if (!found) {
+            char have[1024] = "";
+            for (int t = 0, len = 0; t < ds->n_splits && len < (int)sizeof(have); t++)
+                len += snprintf(have + len, sizeof(have) - (size_t)len, "%s'%s'", t ? ", " : "",
+                                ds->splits[t]);
+            return mer_error("%s: the data has no split '%s' (its splits: %s)", where, s, have);
+        }
+        out[n++] = s;
+    }
     for (int s = 0; !listed && s < ds->n_splits && n < max; s++)
         if (strcmp(ds->splits[s], train))
             out[n++] = ds->splits[s];
-    return n;
+    *n_out = n;
+    return 0;
+}
+
+/* Every store the config names can be opened: else an error naming the key and the config
+ * that set it, before anything is loaded. */
+static int check_data_paths(const mer_config *cfg)
+{
+    static const char *const keys[] = {"data.audio", "data.video", "data.text", "data.labels",
+                                       "data.priors"};
+    for (size_t i = 0; i < MER_ARRAY_SIZE(keys); i++)
+        if (mer_config_check_path(cfg, keys[i]) < 0)
+            return -1;
+    if (mer_config_bool(cfg, "train.pretrain.enabled") &&
+        mer_config_check_path(cfg, "train.pretrain.pseudo_labels") < 0)
+        return -1;
+    return 0;
+}
+
+/* --fold and --shard name folds: below train.folds, known once the config is (exit 2). */
+static int check_fold_options(const struct train_opts *o, int folds)
+{
+    if (o->fold >= folds)
+        return mer_usage_error(
+            "train",
+            "option '--fold': expected an integer in [0, %d] (train.folds is %d), got '%d'",
+            folds - 1, folds, o->fold);
+    if (o->shard.index >= folds)
+        return mer_usage_error("train",
+                               "option '--shard': '%d/%d' trains no fold (train.folds is %d)",
+                               o->shard.index, o->shard.count, folds);
+    return 0;
 }
 
 /* --device, else train.device (auto = cuda when available); then train.engine (auto = the
@@ -158,8 +209,12 @@ static int run(struct train_opts *o)
         ret = 0;
         goto done;
     }
-    if (mer_train_params_from_config(cfg, &tp, &dp) < 0)
+    if (mer_train_params_from_config(cfg, &tp, &dp) < 0 || check_data_paths(cfg) < 0)
         goto done;
+    if (check_fold_options(o, tp.folds)) {
+        ret = 2;
+        goto done;
+    }
     tp.only_fold = o->fold;
     tp.resume = o->resume;
     tp.shard_index = o->shard.index;
@@ -175,15 +230,15 @@ static int run(struct train_opts *o)
         ((o->deterministic || mer_config_bool(cfg, "train.deterministic")) &&
          mer_torch_set_deterministic(1) < 0))
         goto done;
+    tp.test_splits = tests;
     if (prepare_run_dir(o->out, o, cfg) < 0 || mer_dataset_load(&ds, &dp) < 0 ||
+        test_splits(cfg, ds, tp.train_split, tests, MER_ARRAY_SIZE(tests), &tp.n_test_splits) < 0 ||
         mer_mkdir_p(o->out) < 0)
         goto done;
     /* Warnings before training starts; a worker leaves them to the process gathering folds. */
     if (o->quiet && o->shard.count > 1)
         mer_warn_clear();
     cmd_warnings("train");
-    tp.test_splits = tests;
-    tp.n_test_splits = test_splits(cfg, ds, tp.train_split, tests, MER_ARRAY_SIZE(tests));
     free(cfg_path);
     cfg_path = mer_path_join(o->out, "config.json");
     if (!cfg_path ||
@@ -215,14 +270,18 @@ int cmd_train(int argc, const char **argv)
         MER_OPT_STRING('c', "config", &o.config, "file", "JSON config (see configs/README.md)"),
         MER_OPT_LIST(0, "set", &o.sets, "key=value", "override a config key (repeatable)"),
         MER_OPT_STRING('o', "out", &o.out, "dir", "run directory (default runs/<config name>)"),
-        MER_OPT_INT(0, "seed", &o.seed, "override train.seed"),
-        MER_OPT_INT(0, "fold", &o.fold, "train only this fold (0-based)"),
+        MER_OPT_INT_RANGE(0, "seed", &o.seed, "[0,)", "override train.seed"),
+        MER_OPT_INT_RANGE(0, "fold", &o.fold, "[0,31]",
+                          "train only this fold (0-based, below train.folds)"),
         MER_OPT_BOOL(0, "resume", &o.resume,
                      "continue an interrupted run from its last epoch (same config)"),
-        MER_OPT_INT(0, "jobs", &o.jobs, "train folds in this many parallel processes"),
+        MER_OPT_INT_RANGE(0, "jobs", &o.jobs, "[1,32]",
+                          "train folds in this many parallel processes"),
         MER_OPT_SHARD(0, "shard", &o.shard, "train only folds k with k % n == i (no outputs)"),
-        MER_OPT_INT('j', "threads", &o.threads, "libtorch threads (default: all cores)"),
-        MER_OPT_STRING(0, "device", &o.device, "cpu|cuda:N", "where to train (default cpu)"),
+        MER_OPT_INT_RANGE('j', "threads", &o.threads, "[1,1024]",
+                          "libtorch and OpenBLAS threads (default: all cores)"),
+        MER_OPT_STRING(0, "device", &o.device, "auto|cpu|cuda:N",
+                       "where to train (default train.device, auto: cuda if available)"),
         MER_OPT_BOOL(0, "deterministic", &o.deterministic, "deterministic algorithms only"),
         MER_OPT_BOOL(0, "force", &o.force, "overwrite an existing run directory"),
         MER_OPT_BOOL(0, "print-config", &o.print_config, "print the resolved config and stop"),
@@ -259,7 +318,8 @@ int cmd_train(int argc, const char **argv)
         default_out = mer_strfmt("runs/%.*s", (int)len, base);
         o.out = default_out;
     }
-    ret = run(&o) < 0 ? cmd_fail("train") : 0;
+    ret = run(&o); /* 0, -1 (runtime error) or 2 (usage error, printed) */
+    ret = ret < 0 ? cmd_fail("train") : ret;
 done:
     free(default_out);
     mer_strlist_release(&o.sets);

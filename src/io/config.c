@@ -3,36 +3,45 @@
 #include "mer/csv.h"
 #include "mer/error.h"
 #include "mer/fs.h"
+#include "mer/range.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-enum cfg_type { T_BOOL, T_INT, T_NUMBER, T_STRING, T_ENUM, T_STRINGS, T_NUMBERS };
+/* T_PATH: a string naming a file; a relative one is resolved when it is set (against the
+ * directory of the config file that sets it, or the working directory for a --set) and
+ * stored absolute. With allow "a:|b:", only values starting with one of those prefixes hold a
+ * path (after the prefix); other values are kept as written. */
+enum cfg_type { T_BOOL, T_INT, T_NUMBER, T_STRING, T_ENUM, T_STRINGS, T_NUMBERS, T_PATH };
 
 struct cfg_key {
     const char *key;
     enum cfg_type type;
     const char *def;   /* default, as JSON text */
     const char *allow; /* T_ENUM, T_STRINGS: "a|b|c" (NULL: any string); T_INT, T_NUMBER,
-                          T_NUMBERS: a range "[lo,hi)", either end optional (NULL: any) */
+                          T_NUMBERS: a range "[lo,hi)" (range.h), either end optional (NULL:
+                          any); T_PATH: the prefixes before a path, "a:|b:" (NULL: all path) */
     const char *doc;   /* one line for configs/README.md */
 };
 
 /*
- * Every key mer knows. Defaults follow paper.md ("mer's defaults") and mer2024.md; where the
- * paper is silent the choice is ours and documented. configs/README.md is printed from this.
+ * Every key mer knows. Defaults follow the paper's stated setting and, where it is silent, mer's
+ * documented choices (configs/README.md, "The paper's choices and mer's"). configs/README.md's
+ * key table is printed from this.
  */
 static const struct cfg_key schema[] = {
-    {"data.audio", T_STRING, "\"\"", NULL,
+    {"data.audio", T_PATH, "\"\"", NULL,
      "audio feature store (`mer import`/`extract`); \"\" = modality not used"},
-    {"data.video", T_STRING, "\"\"", NULL, "video feature store; \"\" = not used"},
-    {"data.text", T_STRING, "\"\"", NULL, "text feature store; \"\" = not used"},
-    {"data.labels", T_STRING, "\"\"", NULL,
+    {"data.video", T_PATH, "\"\"", NULL, "video feature store; \"\" = not used"},
+    {"data.text", T_PATH, "\"\"", NULL, "text feature store; \"\" = not used"},
+    {"data.labels", T_PATH, "\"\"", NULL,
      "labels store (`mer import-labels`); required by `train`"},
-    {"data.priors", T_STRING, "\"\"", NULL, "priors store (`mer ingest`); \"\" = no priors"},
+    {"data.priors", T_PATH, "\"\"", NULL, "priors store (`mer ingest`); \"\" = no priors"},
     {"data.train_split", T_STRING, "\"train\"", NULL,
      "split that k-fold cross-validation runs over"},
     {"data.missing", T_ENUM, "\"error\"", "error|mask",
@@ -45,7 +54,8 @@ static const struct cfg_key schema[] = {
     {"model.dropout", T_NUMBER, "0.3", "[0,1)", "dropout probability in the encoders"},
     {"model.proj_dim", T_INT, "128", "[1,)",
      "size of the L2-normalised projection z used by the contrastive terms"},
-    {"model.valence_head", T_BOOL, "false", NULL, "add a valence regression head (MSE loss; MSE and CCC in metrics.json)"},
+    {"model.valence_head", T_BOOL, "false", NULL,
+     "add a valence regression head (MSE loss; MSE and CCC in metrics.json)"},
     {"model.fusion.attention_norm", T_ENUM, "\"softmax\"", "softmax|none",
      "modality attention weights: softmax, or raw as in the MER2024 baseline"},
     {"model.prior.mode", T_ENUM, "\"cross_attention\"", "none|concat|gate|film|cross_attention",
@@ -54,9 +64,9 @@ static const struct cfg_key schema[] = {
      "whose traces are injected: any of audio (acoustic), video (visual), text (textual)"},
     {"model.prior.heads", T_INT, "4", "[1,)", "attention heads of `cross_attention` injection"},
 
-    {"prior.encoder", T_STRING, "\"hash\"", NULL,
+    {"prior.encoder", T_PATH, "\"hash\"", "torchscript:|precomputed:",
      "text encoder of the reasoning traces (`mer ingest`): `hash`, `torchscript:<model.pt>` or "
-     "`precomputed:<file.jsonl>`"},
+     "`precomputed:<file.jsonl>` (a path, as the paths above)"},
     {"prior.dim", T_INT, "256", "[1,)", "size of a trace's text embedding (`hash` encoder)"},
     {"prior.min_reliability", T_NUMBER, "0.3", "[0,1]",
      "priors less reliable than this are masked"},
@@ -87,7 +97,7 @@ static const struct cfg_key schema[] = {
      "stop a fold after this many epochs without a better validation score; 0 = never"},
     {"train.select_metric", T_ENUM, "\"waf\"", "waf|accuracy|macro_f1",
      "validation score that picks each fold's best epoch"},
-    {"train.folds", T_INT, "5", "[2,)", "k of stratified k-fold cross-validation"},
+    {"train.folds", T_INT, "5", "[2,32]", "k of stratified k-fold cross-validation"},
     {"train.seed", T_INT, "0", "[0,)", "seed of folds, initialisation, shuffling and dropout"},
     {"train.device", T_ENUM, "\"auto\"", "auto|cpu|cuda",
      "where to train; auto = cuda if available"},
@@ -97,7 +107,7 @@ static const struct cfg_key schema[] = {
      "deterministic kernels only (bit-reproducible, slower on GPU)"},
     {"train.pretrain.enabled", T_BOOL, "false", NULL,
      "stage 1: pre-train on unlabeled clips' pseudo-labels before the supervised epochs"},
-    {"train.pretrain.pseudo_labels", T_STRING, "\"\"", NULL,
+    {"train.pretrain.pseudo_labels", T_PATH, "\"\"", NULL,
      "labels store of pseudo-labels from reliable traces"},
     {"train.pretrain.min_reliability", T_NUMBER, "0.8", "[0,1]",
      "pseudo-labels less reliable than this are left out"},
@@ -114,7 +124,8 @@ static const struct cfg_key schema[] = {
 #define MAX_EXTENDS 8 /* "extends" chain length: enough for any layering, stops cycles */
 
 struct mer_config {
-    cJSON *root;
+    cJSON *root;    /* the values, nested by section */
+    cJSON *sources; /* key -> where its value came from: "f<file>" or "s<key=value>" */
 };
 
 /* ---- the schema ---- */
@@ -142,60 +153,17 @@ static int is_section(const char *key)
     return 0;
 }
 
-struct range {
-    int has_lo, has_hi, lo_open, hi_open;
-    double lo, hi;
-};
-
-/* Reads "[lo,hi]" with ( ) for open ends and an empty lo or hi for none. */
-static struct range parse_range(const char *s)
-{
-    struct range r = {0};
-    char *end;
-    MER_ASSERT(s && (*s == '[' || *s == '('));
-    r.lo_open = *s++ == '(';
-    if (*s != ',') {
-        r.lo = strtod(s, &end);
-        r.has_lo = 1;
-        s = end;
-    }
-    MER_ASSERT(*s == ',');
-    if (*++s != ']' && *s != ')') {
-        r.hi = strtod(s, &end);
-        r.has_hi = 1;
-        s = end;
-    }
-    MER_ASSERT(*s == ']' || *s == ')');
-    r.hi_open = *s == ')';
-    return r;
-}
-
-static int in_range(const struct range *r, double v)
-{
-    if (r->has_lo && (r->lo_open ? v <= r->lo : v < r->lo))
-        return 0;
-    return !r->has_hi || (r->hi_open ? v < r->hi : v <= r->hi);
-}
-
 /* ">= 1", "> 0", "in [0, 1)": the range for messages and the README. */
 static void describe_range(const char *allow, char *buf, size_t size)
 {
-    struct range r = parse_range(allow);
-    if (r.has_lo && r.has_hi)
-        snprintf(buf, size, "in %c%g, %g%c", r.lo_open ? '(' : '[', r.lo, r.hi,
-                 r.hi_open ? ')' : ']');
-    else if (r.has_lo)
-        snprintf(buf, size, "%s %g", r.lo_open ? ">" : ">=", r.lo);
-    else if (r.has_hi)
-        snprintf(buf, size, "%s %g", r.hi_open ? "<" : "<=", r.hi);
-    else
-        snprintf(buf, size, "%s", "");
+    struct mer_range r = mer_range_parse(allow);
+    mer_range_describe(&r, buf, size);
 }
 
 static const char *type_name(enum cfg_type t)
 {
-    static const char *const names[] = {"boolean", "integer",         "number",         "string",
-                                        "string",  "list of strings", "list of numbers"};
+    static const char *const names[] = {"boolean", "integer",         "number",          "string",
+                                        "string",  "list of strings", "list of numbers", "string"};
     return names[t];
 }
 
@@ -284,7 +252,7 @@ static const char *json_kind(const cJSON *v)
     if (cJSON_IsBool(v))
         return "boolean";
     if (cJSON_IsNumber(v))
-        return isfinite(v->valuedouble) ? "number" : "a number out of range";
+        return isfinite(v->valuedouble) ? "number" : "out-of-range number";
     if (cJSON_IsString(v))
         return "string";
     if (cJSON_IsArray(v))
@@ -323,13 +291,13 @@ static const char *number_text(double v, char *buf, size_t size)
 static int check_range(const struct origin *o, const struct cfg_key *k, double v)
 {
     char range[64], num[32];
-    struct range r;
+    struct mer_range r;
     if (!k->allow)
         return 0;
-    r = parse_range(k->allow);
-    if (in_range(&r, v))
+    r = mer_range_parse(k->allow);
+    if (mer_range_contains(&r, v))
         return 0;
-    describe_range(k->allow, range, sizeof(range));
+    mer_range_describe(&r, range, sizeof(range));
     return key_error(o, k->key, "expected %s %s, got %s",
                      k->type == T_NUMBERS ? "numbers" : type_name(k->type), range,
                      number_text(v, num, sizeof(num)));
@@ -356,7 +324,7 @@ static int check_list(const struct origin *o, const struct cfg_key *k, const cJS
     cJSON_ArrayForEach(it, v)
     {
         if (want_string ? !cJSON_IsString(it) : !is_number(it))
-            return key_error(o, k->key, "expected %s, got an array with a %s", type_name(k->type),
+            return key_error(o, k->key, "expected %s, got %s in the array", type_name(k->type),
                              json_kind(it));
         if (want_string ? k->allow && check_enum(o, k, it->valuestring) < 0
                         : check_range(o, k, it->valuedouble) < 0)
@@ -381,6 +349,7 @@ static int check_value(const struct origin *o, const struct cfg_key *k, const cJ
         break;
     case T_STRING:
     case T_ENUM:
+    case T_PATH:
         ok = cJSON_IsString(v);
         break;
     case T_STRINGS:
@@ -447,15 +416,95 @@ static int put_item(cJSON *root, const char *key, cJSON *value)
                : (cJSON_Delete(value), mer_error("out of memory"));
 }
 
-static int set_checked(cJSON *root, const struct origin *o, const struct cfg_key *k,
+/* The directory a relative path set from o resolves against, absolute: the config file's,
+ * or the working directory's for a --set. New string, or NULL with the error set. */
+static char *base_dir(const struct origin *o)
+{
+    const char *slash = o->file ? strrchr(o->file, '/') : NULL;
+    char *dir = slash ? mer_strfmt("%.*s", (int)(slash - o->file + 1), o->file) : strdup(".");
+    char *abs = dir ? realpath(dir, NULL) : NULL;
+    if (!dir)
+        mer_error("out of memory");
+    else if (!abs)
+        mer_error("'%s': cannot resolve the directory: %s", dir, strerror(errno));
+    free(dir);
+    return abs;
+}
+
+/* The path in a T_PATH value: all of it, or what follows one of k->allow's prefixes (NULL:
+ * the value holds no path). */
+static const char *path_part(const struct cfg_key *k, const char *value)
+{
+    if (!k->allow)
+        return value;
+    for (const char *c = k->allow, *bar; c; c = bar ? bar + 1 : NULL) {
+        size_t n = (bar = strchr(c, '|')) ? (size_t)(bar - c) : strlen(c);
+        if (!strncmp(value, c, n))
+            return value + n;
+    }
+    return NULL;
+}
+
+/* value, with a relative path in it made absolute against base_dir(o): a new string in *out,
+ * or NULL there when the value stays as written ("", absolute, or no path). */
+static int resolve_path(const struct origin *o, const struct cfg_key *k, const char *value,
+                        char **out)
+{
+    const char *path = path_part(k, value);
+    int prefix = path ? (int)(path - value) : 0;
+    char *dir, *joined, *last, *parent = NULL;
+    *out = NULL;
+    if (!path || !*path || *path == '/')
+        return 0;
+    if (!(dir = base_dir(o)))
+        return key_error(o, k->key, "%s", mer_errmsg());
+    joined = mer_strfmt("%s/%s", dir, path);
+    free(dir);
+    if (!joined)
+        return mer_error("out of memory");
+    /* "configs/../out/x": when the parent exists, name it canonically (symlinks resolved as
+     * the kernel would); the last part stays as written, so the file need not exist yet. */
+    last = strrchr(joined, '/');
+    *last++ = '\0';
+    if (strcmp(last, "..") && strcmp(last, ".") && (parent = realpath(joined, NULL)))
+        *out = mer_strfmt("%.*s%s/%s", prefix, value, parent, last);
+    else
+        *out = mer_strfmt("%.*s%s/%s", prefix, value, joined, last);
+    free(parent);
+    free(joined);
+    return *out ? 0 : mer_error("out of memory");
+}
+
+/* Records where key's value came from, for mer_config_where. */
+static int put_source(mer_config *cfg, const struct origin *o, const char *key)
+{
+    char *text = o->file ? mer_strfmt("f%s", o->file) : mer_strfmt("s%s", o->set);
+    cJSON *s = text ? cJSON_CreateString(text) : NULL;
+    int ok = s && (cJSON_GetObjectItemCaseSensitive(cfg->sources, key)
+                       ? cJSON_ReplaceItemInObjectCaseSensitive(cfg->sources, key, s)
+                       : cJSON_AddItemToObject(cfg->sources, key, s));
+    if (!ok)
+        cJSON_Delete(s);
+    free(text);
+    return ok ? 0 : mer_error("out of memory");
+}
+
+static int set_checked(mer_config *cfg, const struct origin *o, const struct cfg_key *k,
                        const cJSON *value)
 {
     cJSON *copy;
+    char *abs = NULL;
     if (check_value(o, k, value) < 0)
         return -1;
-    if (!(copy = cJSON_Duplicate(value, 1)))
+    if (k->type == T_PATH && resolve_path(o, k, value->valuestring, &abs) < 0)
+        return -1;
+    copy = abs ? cJSON_CreateString(abs) : cJSON_Duplicate(value, 1);
+    free(abs);
+    if (!copy)
         return mer_error("out of memory");
-    return put_item(root, k->key, copy);
+    if (put_item(cfg->root, k->key, copy) < 0)
+        return -1;
+    return put_source(cfg, o, k->key);
 }
 
 static cJSON *defaults(void)
@@ -474,7 +523,8 @@ static cJSON *defaults(void)
 
 /* ---- merging a file ---- */
 
-static int merge_object(cJSON *root, const struct origin *o, const cJSON *obj, const char *prefix);
+static int merge_object(mer_config *cfg, const struct origin *o, const cJSON *obj,
+                        const char *prefix);
 
 /* 1 if a sibling before it has its name: cJSON keeps both, and the later would win unseen. */
 static int seen_before(const cJSON *obj, const cJSON *it)
@@ -485,22 +535,23 @@ static int seen_before(const cJSON *obj, const cJSON *it)
     return 0;
 }
 
-static int merge_item(cJSON *root, const struct origin *o, const cJSON *obj, const cJSON *it,
+static int merge_item(mer_config *cfg, const struct origin *o, const cJSON *obj, const cJSON *it,
                       const char *key)
 {
     const struct cfg_key *k = find_key(key);
     if (seen_before(obj, it))
         return key_error(o, key, "appears twice");
     if (k)
-        return set_checked(root, o, k, it);
+        return set_checked(cfg, o, k, it);
     if (!is_section(key))
         return unknown_key(o, key);
     if (!cJSON_IsObject(it))
         return key_error(o, key, "expected an object (a section of keys), got %s", json_kind(it));
-    return merge_object(root, o, it, key);
+    return merge_object(cfg, o, it, key);
 }
 
-static int merge_object(cJSON *root, const struct origin *o, const cJSON *obj, const char *prefix)
+static int merge_object(mer_config *cfg, const struct origin *o, const cJSON *obj,
+                        const char *prefix)
 {
     const cJSON *it;
     cJSON_ArrayForEach(it, obj)
@@ -511,7 +562,7 @@ static int merge_object(cJSON *root, const struct origin *o, const cJSON *obj, c
             continue; /* applied before the file's own keys */
         if (!(key = *prefix ? mer_strfmt("%s.%s", prefix, it->string) : strdup(it->string)))
             return mer_error("out of memory");
-        r = merge_item(root, o, obj, it, key);
+        r = merge_item(cfg, o, obj, it, key);
         free(key);
         if (r < 0)
             return -1;
@@ -563,10 +614,10 @@ static cJSON *parse_json(const char *name, const char *buf, size_t len)
     return NULL;
 }
 
-static int merge_text(cJSON *root, const char *name, const char *buf, size_t len, int depth);
+static int merge_text(mer_config *cfg, const char *name, const char *buf, size_t len, int depth);
 
 /* "extends": "base.json": the base file, relative to the directory of name, merged first. */
-static int merge_base(cJSON *root, const char *name, const cJSON *ext, int depth)
+static int merge_base(mer_config *cfg, const char *name, const cJSON *ext, int depth)
 {
     const char *slash = strrchr(name, '/');
     char *path = NULL, *text = NULL;
@@ -588,14 +639,14 @@ static int merge_base(cJSON *root, const char *name, const cJSON *ext, int depth
         mer_error_prefix("'%s': extends", name);
         goto done;
     }
-    ret = merge_text(root, path, text, len, depth + 1);
+    ret = merge_text(cfg, path, text, len, depth + 1);
 done:
     free(text);
     free(path);
     return ret;
 }
 
-static int merge_text(cJSON *root, const char *name, const char *buf, size_t len, int depth)
+static int merge_text(mer_config *cfg, const char *name, const char *buf, size_t len, int depth)
 {
     struct origin o = {name, NULL};
     cJSON *json = NULL, *ext;
@@ -607,9 +658,9 @@ static int merge_text(cJSON *root, const char *name, const char *buf, size_t len
         goto done;
     }
     if ((ext = cJSON_GetObjectItemCaseSensitive(json, "extends")) &&
-        merge_base(root, name, ext, depth) < 0)
+        merge_base(cfg, name, ext, depth) < 0)
         goto done;
-    ret = merge_object(root, &o, json, "");
+    ret = merge_object(cfg, &o, json, "");
 done:
     cJSON_Delete(json);
     return ret;
@@ -620,7 +671,8 @@ done:
 static mer_config *config_new(void)
 {
     mer_config *cfg = calloc(1, sizeof(*cfg));
-    if (cfg && !(cfg->root = defaults())) {
+    if (cfg && (!(cfg->root = defaults()) || !(cfg->sources = cJSON_CreateObject()))) {
+        cJSON_Delete(cfg->root);
         free(cfg);
         cfg = NULL;
     }
@@ -634,6 +686,7 @@ void mer_config_free(mer_config *cfg)
     if (!cfg)
         return;
     cJSON_Delete(cfg->root);
+    cJSON_Delete(cfg->sources);
     free(cfg);
 }
 
@@ -641,7 +694,7 @@ int mer_config_parse(mer_config **out, const char *name, const char *buf, size_t
 {
     mer_config *cfg = config_new();
     int ret = -1;
-    if (!cfg || merge_text(cfg->root, name, buf, len, 0) < 0)
+    if (!cfg || merge_text(cfg, name, buf, len, 0) < 0)
         goto done;
     *out = cfg;
     cfg = NULL;
@@ -660,8 +713,9 @@ static cJSON *set_value(const struct cfg_key *k, const char *text)
     cJSON *v = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     while (v && end && is_space(*end))
         end++;
-    if (v &&
-        (!end || *end || (k && (k->type == T_STRING || k->type == T_ENUM) && !cJSON_IsString(v)))) {
+    if (v && (!end || *end ||
+              (k && (k->type == T_STRING || k->type == T_ENUM || k->type == T_PATH) &&
+               !cJSON_IsString(v)))) {
         cJSON_Delete(v);
         v = NULL;
     }
@@ -674,33 +728,36 @@ int mer_config_set(mer_config *cfg, const char *assignment)
     const char *eq = strchr(assignment, '=');
     const struct cfg_key *k;
     char *key = NULL;
-    cJSON *value = NULL, *root = NULL;
+    cJSON *value = NULL;
+    mer_config copy = {NULL, NULL};
     int ret = -1;
     if (!eq || eq == assignment)
         return mer_error("--set '%s': expected key=value", assignment);
     if (!(key = mer_strfmt("%.*s", (int)(eq - assignment), assignment)) ||
         !(value = set_value(k = find_key(key), eq + 1)) ||
-        !(root = cJSON_Duplicate(cfg->root, 1))) {
+        !(copy.root = cJSON_Duplicate(cfg->root, 1)) ||
+        !(copy.sources = cJSON_Duplicate(cfg->sources, 1))) {
         mer_error("out of memory");
         goto done;
     }
     /* On a copy, so that a failing --set leaves cfg as it was. */
     if (k)
-        ret = set_checked(root, &o, k, value);
+        ret = set_checked(&copy, &o, k, value);
     else if (is_section(key) && cJSON_IsObject(value))
-        ret = merge_object(root, &o, value, key);
+        ret = merge_object(&copy, &o, value, key);
     else if (is_section(key))
         ret =
             key_error(&o, key, "'%s' is a section: set one of its keys (%s.<key>=value)", key, key);
     else
         ret = unknown_key(&o, key);
     if (ret == 0) {
-        cJSON_Delete(cfg->root);
-        cfg->root = root;
-        root = NULL;
+        mer_config old = *cfg;
+        *cfg = copy;
+        copy = old;
     }
 done:
-    cJSON_Delete(root);
+    cJSON_Delete(copy.root);
+    cJSON_Delete(copy.sources);
     cJSON_Delete(value);
     free(key);
     return ret;
@@ -733,9 +790,11 @@ static const cJSON *lookup(const mer_config *cfg, const char *key, enum cfg_type
 {
     const struct cfg_key *k = find_key(key);
     const cJSON *v;
+    enum cfg_type t;
     if (!k)
         MER_BUG("config: '%s' is not a key of the schema", key);
-    if (k->type != a && k->type != b)
+    t = k->type == T_PATH ? T_STRING : k->type;
+    if (t != a && t != b)
         MER_BUG("config: key '%s' is a %s, not a %s", key, type_name(k->type), type_name(a));
     v = get_item(cfg->root, key);
     MER_ASSERT(v != NULL); /* every schema key is present from the defaults on */
@@ -779,6 +838,38 @@ double mer_config_list_number(const mer_config *cfg, const char *key, size_t i)
     const cJSON *it = cJSON_GetArrayItem(lookup(cfg, key, T_NUMBERS, T_NUMBERS), (int)i);
     MER_ASSERT(it != NULL);
     return it->valuedouble;
+}
+
+const char *mer_config_where(const mer_config *cfg, const char *key, char *buf, size_t size)
+{
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(cfg->sources, key);
+    const char *s = cJSON_IsString(src) ? src->valuestring : NULL;
+    size_t n = strlen(key);
+    if (!find_key(key))
+        MER_BUG("config: '%s' is not a key of the schema", key);
+    if (s && *s == 'f')
+        snprintf(buf, size, "'%s': key '%s'", s + 1, key);
+    else if (s && !strncmp(s + 1, key, n) && s[1 + n] == '=')
+        snprintf(buf, size, "--set %s", s + 1);
+    else if (s)
+        snprintf(buf, size, "--set %s: key '%s'", s + 1, key);
+    else
+        snprintf(buf, size, "key '%s'", key);
+    return buf;
+}
+
+int mer_config_check_path(const mer_config *cfg, const char *key)
+{
+    const struct cfg_key *k = find_key(key);
+    const char *path;
+    char where[1024];
+    if (!k || k->type != T_PATH)
+        MER_BUG("config: '%s' is not a path key of the schema", key);
+    path = path_part(k, get_item(cfg->root, key)->valuestring);
+    if (!path || !*path || access(path, R_OK) == 0)
+        return 0;
+    return mer_error("%s: '%s': cannot open: %s", mer_config_where(cfg, key, where, sizeof(where)),
+                     path, strerror(errno));
 }
 
 /* A growing string; once out of memory it stays NULL. */
@@ -888,8 +979,12 @@ char *mer_config_diff(const mer_config *a, const mer_config *b)
 static void print_type(FILE *f, const struct cfg_key *k)
 {
     static const char *const short_names[] = {
-        "bool", "int", "number", "string", "enum", "list of strings", "list of numbers"};
+        "bool", "int", "number", "string", "enum", "list of strings", "list of numbers", "path"};
     char range[64];
+    if (k->type == T_PATH && k->allow) { /* a path only after a prefix */
+        fputs("string", f);
+        return;
+    }
     fputs(k->type == T_STRINGS && k->allow ? "list of" : short_names[k->type], f);
     if (k->type == T_ENUM || (k->type == T_STRINGS && k->allow)) {
         fputs(k->type == T_ENUM ? ":" : "", f);

@@ -76,21 +76,6 @@ static int check_split_names(const mer_config *cfg)
     return 0;
 }
 
-static int check_ranges(const struct mer_train_params *p)
-{
-    if (p->batch_size < 2)
-        return mer_error("key 'train.batch_size': must be at least 2, got %d", p->batch_size);
-    if (p->epochs < 1)
-        return mer_error("key 'train.epochs': must be at least 1, got %d", p->epochs);
-    if (!(p->lr > 0))
-        return mer_error("key 'train.lr': must be positive");
-    if (!(p->loss.tau > 0))
-        return mer_error("key 'loss.tau': must be positive");
-    if (p->model.dropout < 0 || p->model.dropout >= 1)
-        return mer_error("key 'model.dropout': must be in [0, 1)");
-    return 0;
-}
-
 int mer_train_params_from_config(const mer_config *cfg, struct mer_train_params *p,
                                  struct mer_dataset_params *d)
 {
@@ -146,5 +131,5 @@ int mer_train_params_from_config(const mer_config *cfg, struct mer_train_params 
     if (prior_modalities(cfg, p->prior_modality) < 0 || refuse_unimplemented(cfg) < 0 ||
         check_split_names(cfg) < 0)
         return -1;
-    return check_ranges(p);
+    return 0; /* every key's range is checked by the config schema, when it is resolved */
 }

@@ -165,12 +165,23 @@ int mer_prompt_template_load(mer_prompt_template **out, const char *path)
 
 int mer_prompt_template_open(mer_prompt_template **out, const char *spec)
 {
-    if (!strcmp(spec, "en"))
-        return mer_prompt_template_parse(out, "built-in template en", (const char *)template_en,
-                                         sizeof(template_en) - 1);
-    if (!strcmp(spec, "zh"))
-        return mer_prompt_template_parse(out, "built-in template zh", (const char *)template_zh,
-                                         sizeof(template_zh) - 1);
+    static const struct {
+        const char *name;
+        const unsigned char *text;
+        size_t len;
+    } builtin[] = {
+        {"en", template_en, sizeof(template_en) - 1},
+        {"zh", template_zh, sizeof(template_zh) - 1},
+        {"en-text", template_en_text, sizeof(template_en_text) - 1},
+        {"zh-text", template_zh_text, sizeof(template_zh_text) - 1},
+    };
+    for (size_t i = 0; i < MER_ARRAY_SIZE(builtin); i++)
+        if (!strcmp(spec, builtin[i].name)) {
+            char name[64];
+            snprintf(name, sizeof(name), "built-in template %s", spec);
+            return mer_prompt_template_parse(out, name, (const char *)builtin[i].text,
+                                             builtin[i].len);
+        }
     return mer_prompt_template_load(out, spec);
 }
 

@@ -36,7 +36,8 @@ expect_match resolved.json '^    "epochs": 40,$'
 expect_match resolved.json '^    "lr": 0.0001,$'
 expect_match resolved.json '^      "modalities": \["text"\],$'
 expect_match resolved.json '^      "mode": "gate",$'
-expect_match resolved.json '^    "audio": "features/a.safetensors",$'
+# (a path given with --set is taken against the working directory, and recorded absolute)
+expect_match resolved.json "^    \"audio\": \"$PWD/features/a.safetensors\",\$"
 expect_match resolved.json '^    "folds": 5,$'
 # The resolved config reads back to itself.
 expect_exit 0 "$MER" config -c resolved.json --print-config -o again.json

@@ -15,7 +15,7 @@ for i in range(9):
 PY
 
 for pool in mean max none; do
-  expect_exit 0 "$MER" import -q --pool $pool fra -o $pool.safetensors
+  expect_exit 0 "$MER" import --pool $pool fra -o $pool.safetensors
 done
 expect_match out "^imported 9 samples \[D = 5, frame level\] into 'none.safetensors'$"
 "$MER_PYTHON" - <<'PY' || fail "pooled features differ from numpy's"
@@ -41,7 +41,7 @@ expect_match out '^    offsets      I64  \[10\]$'
 # --pool none on utterance-level inputs stays utterance level (no offsets).
 mkdir utt
 "$MER_PYTHON" -c 'import numpy as np; [np.save(f"utt/u{i}.npy", np.ones((1, 3), "<f4") * i) for i in range(3)]'
-expect_exit 0 "$MER" import -q --pool none utt -o utt.safetensors
+expect_exit 0 "$MER" import --pool none utt -o utt.safetensors
 expect_match out "^imported 3 samples \[D = 3\] into 'utt.safetensors'$"
 expect_exit 0 "$MER" info utt.safetensors
 expect_match out '^    features     F32  \[3, 3\]$'

@@ -14,7 +14,7 @@ PY
 expect_exit 0 "$MER" import -q npy -o whole.safetensors
 
 # Shard 0 of 3: its part and the index; the store is not complete yet.
-expect_exit 0 "$MER" import -q npy -o parts --shard 0/3
+expect_exit 0 "$MER" import npy -o parts --shard 0/3
 expect_match out "^imported 3 samples \[D = 4\] into 'parts/part-00000.safetensors'$"
 [ -f parts/index.json ] || fail "no index.json after shard 0"
 expect_exit 1 "$MER" info parts
@@ -47,7 +47,7 @@ PY
 
 # A rerun keeps a finished part; --force writes it again.
 cp parts/part-00001.safetensors before
-expect_exit 0 "$MER" import -q npy -o parts --shard 1/3
+expect_exit 0 "$MER" import npy -o parts --shard 1/3
 expect_match out "^'parts/part-00001.safetensors' exists: part 1 of 3 already done \(--force redoes it\)$"
 cmp -s before parts/part-00001.safetensors || fail "a finished part was rewritten"
 sleep 1 # the provenance time has a resolution of one second
@@ -56,7 +56,7 @@ cmp -s before parts/part-00001.safetensors && fail "--force did not rewrite the 
 expect_exit 0 "$MER" info parts
 
 # More shards than samples: empty parts are fine.
-expect_exit 0 "$MER" import -q npy -o many --shard 8/9
+expect_exit 0 "$MER" import npy -o many --shard 8/9
 expect_match out "^imported 0 samples \[D = 0\] into 'many/part-00008.safetensors'$"
 for i in 0 1 2 3 4 5 6 7; do
   expect_exit 0 "$MER" import -q npy -o many --shard $i/9
@@ -71,14 +71,14 @@ import numpy as np
 for i, t in enumerate([3, 1, 2, 1]):
     np.save(f"fra/f{i}.npy", np.full((t, 2), i, dtype=np.float32))
 PY
-expect_exit 0 "$MER" import -q --pool none fra -o mixed --shard 0/2
+expect_exit 0 "$MER" import --pool none fra -o mixed --shard 0/2
 expect_match out "frame level"
 expect_exit 0 "$MER" import -q --pool none fra -o mixed --shard 1/2
 expect_exit 0 "$MER" info mixed
 expect_match out '^  dimension: 2, frame level$'
 
 # -o dir/ without --shard: one part, its index.
-expect_exit 0 "$MER" import -q npy -o onepart/
+expect_exit 0 "$MER" import npy -o onepart/
 expect_match out "into 'onepart/part-00000.safetensors'"
 expect_exit 0 "$MER" info onepart
 expect_match out '^  parts: 1 \(index.json\)$'

@@ -32,7 +32,7 @@ expect_err_line "^mer import-labels: 'absent.csv': cannot open: No such file or 
 printf 'name,label\na,happy\n' >good.csv
 echo keep >exists.safetensors
 expect_exit 1 "$MER" import-labels good.csv -o exists.safetensors
-expect_err_line "^mer import-labels: 'exists.safetensors' exists \(use --force to overwrite it\)$"
+expect_err_line "^mer import-labels: 'exists.safetensors' exists \(--force overwrites it\)$"
 expect_match exists.safetensors '^keep$'
 printf 'name,label\na,joy\n' >bad.csv
 expect_exit 1 "$MER" import-labels --force bad.csv -o exists.safetensors

@@ -180,26 +180,53 @@ parts = json.loads(open("missing.jsonl").read().splitlines()[2])["request"]["con
 assert len(parts) == 1 and list(parts[0]) == ["text"], parts
 ' || fail "text-only requests hold more than the text"
 
-# The shipped templates parse, and fill from the sample transcripts.
-for lang in en zh; do
-  expect_exit 0 "$MER" prompt --dataset "$MER_SRC/data/sample/transcripts.csv" --text-only \
+# The shipped templates parse, and fill from the sample transcripts; each built in is the
+# file's bytes (from a directory without configs/). en and zh ask to watch the clip: with clips
+# (empty .wav files named after the rows); en-text and zh-text are their text-only versions.
+mkdir -p elsewhere sclips
+"$MER_PYTHON" - "$MER_SRC/data/sample/transcripts.csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], encoding="utf-8")))
+for r in rows[::100]:
+    open("sclips/%s.wav" % r["name"], "wb").write(b"RIFF")
+PY
+for lang in en zh en-text zh-text; do
+  case $lang in *-text) media=--text-only ;; *) media="--clips $PWD/sclips" ;; esac
+  expect_exit 0 "$MER" prompt --dataset "$MER_SRC/data/sample/transcripts.csv" $media \
     --template "$MER_SRC/configs/prompts/$lang.txt" -o $lang.jsonl --shard 0/100
   expect_match out "^wrote 7 requests "
   "$MER_PYTHON" -c '
 import json, sys
 o = json.loads(open(sys.argv[1]).readline())
-text = o["request"]["contents"][0]["parts"][0]["text"]
+text = o["request"]["contents"][0]["parts"][-1]["text"]
 assert "样本 0001" in text and "worried, happy, neutral, angry, surprise, sad" in text, text
 assert "{" + "subtitle}" not in text and "{" + "classes}" not in text
+# only a request with a clip asks to watch and listen to it
+watch = "Watch and listen" in text or "观看并聆听" in text
+assert watch == (not sys.argv[1].endswith("-text.jsonl")), (sys.argv[1], text[:80])
 ' $lang.jsonl || fail "the $lang template was not filled"
-  # The same template built in, from a directory without configs/: the same bytes.
-  mkdir -p elsewhere
-  (cd elsewhere && "$MER" prompt --dataset "$MER_SRC/data/sample/transcripts.csv" --text-only \
+  (cd elsewhere && "$MER" prompt --dataset "$MER_SRC/data/sample/transcripts.csv" $media \
     --template $lang -o ../$lang-builtin.jsonl --shard 0/100 >/dev/null) ||
     fail "--template $lang failed outside the repository"
   cmp -s $lang.jsonl $lang-builtin.jsonl || fail "the built-in $lang template differs from the file"
 done
+# --text-only with en or zh (en, the default) takes its text-only version.
 (cd elsewhere && "$MER" prompt --dataset "$MER_SRC/data/sample/transcripts.csv" --text-only \
   -o ../default.jsonl --shard 0/100 >/dev/null) || fail "the default template failed"
-cmp -s en.jsonl default.jsonl || fail "the default template is not the built-in en"
+cmp -s en-text.jsonl default.jsonl || fail "--text-only did not take the built-in en-text"
+(cd elsewhere && "$MER" prompt --dataset "$MER_SRC/data/sample/transcripts.csv" --text-only \
+  --template zh -o ../zh-default.jsonl --shard 0/100 >/dev/null) || fail "--template zh failed"
+cmp -s zh-text.jsonl zh-default.jsonl || fail "--text-only --template zh did not take zh-text"
+# --allow-missing: the rows without a clip get the text-only version, the others the clip one.
+rm "sclips/$(ls sclips | head -1)"
+(cd elsewhere && "$MER" prompt --dataset "$MER_SRC/data/sample/transcripts.csv" \
+  --clips ../sclips --allow-missing -o ../mixed.jsonl --shard 0/100 >/dev/null) ||
+  fail "--allow-missing failed"
+"$MER_PYTHON" - <<'PY' || fail "--allow-missing mixed the templates up"
+import json
+for line in open("mixed.jsonl"):
+    parts = json.loads(line)["request"]["contents"][0]["parts"]
+    assert ("Watch and listen" in parts[-1]["text"]) == (len(parts) == 2), parts[-1]["text"][:80]
+PY
+n_checks=$((n_checks + 1))
 done_testing

@@ -77,7 +77,7 @@ fails 1 "'slash.csv':2: sample name '../a1' has a '/' \(names are clip file name
 # An existing output is refused without --force and survives a failed --force run.
 echo keep >out.jsonl
 expect_exit 1 "$MER" prompt "${ok[@]}"
-expect_err_line "^mer prompt: 'out.jsonl' exists \(use --force to overwrite it\)$"
+expect_err_line "^mer prompt: 'out.jsonl' exists \(--force overwrites it\)$"
 expect_exit 1 "$MER" prompt "${ok[@]}" --force --template bad.txt
 expect_match out.jsonl '^keep$'
 expect_exit 0 "$MER" prompt "${ok[@]}" --force

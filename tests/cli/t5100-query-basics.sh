@@ -25,9 +25,9 @@ expect_exit 2 "$MER" query req.jsonl
 expect_exit 2 "$MER" query -o resp.jsonl
 expect_exit 2 "$MER" query req.jsonl -o resp.jsonl --concurrency x
 expect_exit 2 "$MER" query req.jsonl -o resp.jsonl --concurrency 0
-expect_match err "^mer query: --concurrency: expected 1 to 1024, got 0$"
+expect_match err "^mer query: option '--concurrency': expected an integer in \\[1, 1024\\], got '0'$"
 expect_exit 2 "$MER" query req.jsonl -o resp.jsonl --timeout 0
-expect_match err "^mer query: --timeout and --connect-timeout: expected 0 < seconds <= 1e6$"
+expect_match err "^mer query: option '--timeout': expected a number in \\(0, 1000000\\], got '0'$"
 [ ! -e resp.jsonl ] || fail "a bad option made a responses file"
 
 expect_exit 0 "$MER" query -q req.jsonl -o resp.jsonl --endpoint "$endpoint" --model mock-model

@@ -189,7 +189,7 @@ expect_same c1 c2
 
 # existing outputs are kept unless --force
 expect_exit 1 "$MER" ingest responses.jsonl --labels labels.safetensors -o priors.safetensors
-expect_err_line "^mer ingest: 'priors.safetensors' exists \(use --force to overwrite it\)$"
+expect_err_line "^mer ingest: 'priors.safetensors' exists \(--force overwrites it\)$"
 expect_exit 0 "$MER" ingest -q --force responses.jsonl --labels labels.safetensors \
   -o priors.safetensors --min-reliability 0.9 --dim 32
 "$MER_PYTHON" -c "

@@ -26,10 +26,10 @@ expect_match err "no responses file given"
 expect_exit 2 "$MER" ingest good.jsonl --labels labels.safetensors
 expect_match err "no output given"
 expect_exit 2 "$MER" ingest good.jsonl --labels labels.safetensors -o out.safetensors --dim 0
-expect_match err "^mer ingest: --dim: expected a positive size, got 0$"
+expect_match err "^mer ingest: option '--dim': expected an integer >= 1, got '0'$"
 expect_exit 2 "$MER" ingest good.jsonl --labels labels.safetensors -o out.safetensors \
   --min-reliability 1.5
-expect_match err "min-reliability: expected a number in \[0, 1\], got 1.5"
+expect_match err "^mer ingest: option '--min-reliability': expected a number in \\[0, 1\\], got '1.5'$"
 nothing_written
 
 # missing and broken inputs

@@ -3,7 +3,10 @@
 #include "mer/error.h"
 #include "testhelp.h"
 
+#include <limits.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +22,22 @@ static char *write_file(const char *name, const char *text)
         fclose(f);
     }
     return path;
+}
+
+/* dir (absolute) + "/" + rel, in a static buffer: what a relative path resolves to. */
+static const char *under(const char *dir, const char *rel)
+{
+    static char buf[2][4200];
+    static int i;
+    i = !i;
+    snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, rel);
+    return buf[i];
+}
+
+static const char *cwd(void)
+{
+    static char buf[4096];
+    return getcwd(buf, sizeof(buf)) ? buf : "?";
 }
 
 /* The config from JSON text (as 'c.json'); NULL on error. */
@@ -129,7 +148,8 @@ static void files(void)
         CHECK_EQ_INT(mer_config_int(cfg, "train.pretrain.epochs"), 3);
         CHECK_EQ_INT(mer_config_int(cfg, "train.epochs"), 100); /* untouched keys keep defaults */
         CHECK_EQ_STR(mer_config_string(cfg, "model.prior.mode"), "gate");
-        CHECK_EQ_STR(mer_config_string(cfg, "data.audio"), "a.safetensors");
+        /* a path, relative to the file's directory ('c.json': the working directory) */
+        CHECK_EQ_STR(mer_config_string(cfg, "data.audio"), under(cwd(), "a.safetensors"));
         mer_config_free(cfg);
     }
     TEST("unknown keys: named, with the nearest key as a hint")
@@ -163,8 +183,8 @@ static void files(void)
                      "'c.json': key 'model.prior.modalities': expected list of strings (a JSON "
                      "array), got string");
         CHECK_EQ_STR(parse_error("{\"model\": {\"prior\": {\"modalities\": [\"audio\", 1]}}}"),
-                     "'c.json': key 'model.prior.modalities': expected list of strings, got an "
-                     "array with a number");
+                     "'c.json': key 'model.prior.modalities': expected list of strings, got "
+                     "number in the array");
         CHECK_EQ_STR(parse_error("{\"loss\": {\"class_weights\": [1, -1]}}"),
                      "'c.json': key 'loss.class_weights': expected numbers > 0, got -1");
         CHECK_EQ_STR(parse_error("{\"train\": 5}"),
@@ -172,7 +192,10 @@ static void files(void)
         CHECK_EQ_STR(parse_error("{\"data\": {\"audio\": null}}"),
                      "'c.json': key 'data.audio': expected string, got null");
         CHECK_EQ_STR(parse_error("{\"train\": {\"lr\": 1e999}}"),
-                     "'c.json': key 'train.lr': expected number, got a number out of range");
+                     "'c.json': key 'train.lr': expected number, got out-of-range number");
+        CHECK_EQ_STR(parse_error("{\"loss\": {\"class_weights\": [1, 1e999]}}"),
+                     "'c.json': key 'loss.class_weights': expected list of numbers, got "
+                     "out-of-range number in the array");
         CHECK_EQ_STR(parse_error("{\"train\": {\"lr\": 1, \"lr\": 2}}"),
                      "'c.json': key 'train.lr': appears twice");
     }
@@ -222,9 +245,11 @@ static void sets(void)
         CHECK_EQ_INT(mer_config_list_size(cfg, "model.prior.modalities"), 1);
         CHECK_EQ_STR(mer_config_list_item(cfg, "model.prior.modalities", 0), "text");
         CHECK_EQ_STR(mer_config_string(cfg, "model.prior.mode"), "gate");
-        CHECK_EQ_STR(mer_config_string(cfg, "data.audio"), "features/a b.safetensors");
-        CHECK_EQ_STR(mer_config_string(cfg, "data.video"), "quoted");
-        CHECK_EQ_STR(mer_config_string(cfg, "data.text"), "123");
+        /* paths given with --set resolve against the working directory */
+        CHECK_EQ_STR(mer_config_string(cfg, "data.audio"),
+                     under(cwd(), "features/a b.safetensors"));
+        CHECK_EQ_STR(mer_config_string(cfg, "data.video"), under(cwd(), "quoted"));
+        CHECK_EQ_STR(mer_config_string(cfg, "data.text"), under(cwd(), "123"));
         CHECK_EQ_INT(mer_config_int(cfg, "train.batch_size"), 16);
         CHECK_NEAR(mer_config_list_number(cfg, "loss.class_weights", 1), 2.5, 0);
         CHECK_EQ_INT(mer_config_int(cfg, "train.seed"), 9);
@@ -238,6 +263,9 @@ static void sets(void)
         CHECK_EQ_STR(set_error("train.lr=1e-4x"),
                      "--set train.lr=1e-4x: expected number, got string");
         CHECK_EQ_STR(set_error("train.lr=-1"), "--set train.lr=-1: expected number > 0, got -1");
+        /* the schema's range is the one check: mer config refuses what mer train would */
+        CHECK_EQ_STR(set_error("train.folds=100000"),
+                     "--set train.folds=100000: expected integer in [2, 32], got 100000");
         CHECK_EQ_STR(set_error("loss.tauu=0.2"),
                      "--set loss.tauu=0.2: unknown key (did you mean 'loss.tau'?)");
         CHECK_EQ_STR(set_error("model.prior.mode=1"),
@@ -355,6 +383,82 @@ static int aborts(void (*fn)(const mer_config *), const mer_config *cfg)
     return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
 }
 
+static void paths(void)
+{
+    TEST("paths resolve against the config file that sets them; --set against the cwd")
+    {
+        char dir[4200], sub[4300], real[4096], *base, *top, *back;
+        mer_config *cfg = NULL, *again = NULL;
+        const char *sets[] = {"data.priors=p.safetensors", "train.pretrain.pseudo_labels=/abs/x"};
+        snprintf(dir, sizeof(dir), "%s/paths", test_tmpdir());
+        snprintf(sub, sizeof(sub), "%s/cfg", dir);
+        CHECK(mkdir(dir, 0777) == 0 && mkdir(sub, 0777) == 0);
+        CHECK(mkdir(under(dir, "stores"), 0777) == 0);
+        CHECK(realpath(dir, real) != NULL);
+        base = write_file("paths/base.json", "{\"data\": {\"video\": \"stores/v.safetensors\"}}");
+        top = write_file("paths/cfg/top.json",
+                         "{\"extends\": \"../base.json\",\n"
+                         " \"data\": {\"audio\": \"../stores/a.safetensors\", \"text\": \"\",\n"
+                         "          \"labels\": \"../none/l.safetensors\"},\n"
+                         " \"prior\": {\"encoder\": \"torchscript:enc/model.pt\"}}");
+        CHECK(mer_config_load(&cfg, top, sets, MER_ARRAY_SIZE(sets)) == 0);
+        if (!cfg)
+            return;
+        /* the base's path against the base's directory; ".." folded where the parent exists */
+        CHECK_EQ_STR(mer_config_string(cfg, "data.video"), under(real, "stores/v.safetensors"));
+        CHECK_EQ_STR(mer_config_string(cfg, "data.audio"), under(real, "stores/a.safetensors"));
+        CHECK_EQ_STR(mer_config_string(cfg, "data.labels"),
+                     under(real, "cfg/../none/l.safetensors"));
+        CHECK_EQ_STR(mer_config_string(cfg, "data.text"), ""); /* "" = not used, kept */
+        CHECK_EQ_STR(mer_config_string(cfg, "data.priors"), under(cwd(), "p.safetensors"));
+        CHECK_EQ_STR(mer_config_string(cfg, "train.pretrain.pseudo_labels"), "/abs/x");
+        {
+            char want[4400];
+            snprintf(want, sizeof(want), "torchscript:%s/cfg/enc/model.pt", real);
+            CHECK_EQ_STR(mer_config_string(cfg, "prior.encoder"), want);
+        }
+        /* where each value came from, for messages */
+        {
+            char w[4400], want[4400];
+            snprintf(want, sizeof(want), "'%s/../base.json': key 'data.video'", sub);
+            CHECK_EQ_STR(mer_config_where(cfg, "data.video", w, sizeof(w)), want);
+            CHECK_EQ_STR(mer_config_where(cfg, "data.priors", w, sizeof(w)),
+                         "--set data.priors=p.safetensors");
+            CHECK_EQ_STR(mer_config_where(cfg, "train.lr", w, sizeof(w)), "key 'train.lr'");
+            /* a path that cannot be opened: the key, the config and the resolved path */
+            CHECK(mer_config_check_path(cfg, "data.text") == 0);
+            CHECK(mer_config_check_path(cfg, "data.labels") == -1);
+            snprintf(want, sizeof(want),
+                     "'%s': key 'data.labels': '%s/cfg/../none/l.safetensors': cannot open: No "
+                     "such file or directory",
+                     top, real);
+            CHECK_EQ_STR(mer_errmsg(), want);
+        }
+        /* the resolved config reads back to itself, from anywhere (the resume check) */
+        back = write_file("paths/cfg/resolved.json", "");
+        CHECK(mer_config_write(cfg, back) == 0);
+        CHECK(mer_config_load(&again, back, NULL, 0) == 0);
+        if (again) {
+            char *diff = mer_config_diff(cfg, again);
+            CHECK_EQ_STR(diff, "");
+            free(diff);
+        }
+        {
+            const char *hash[] = {"prior.encoder=hash"};
+            mer_config *h = NULL;
+            CHECK(mer_config_load(&h, NULL, hash, 1) == 0);
+            if (h)
+                CHECK_EQ_STR(mer_config_string(h, "prior.encoder"), "hash"); /* no path in it */
+            mer_config_free(h);
+        }
+        mer_config_free(again);
+        mer_config_free(cfg);
+        free(back);
+        free(base);
+        free(top);
+    }
+}
+
 static void get_unknown(const mer_config *cfg)
 {
     (void)mer_config_int(cfg, "train.epoch");
@@ -391,6 +495,7 @@ int main(void)
     files();
     sets();
     load_write();
+    paths();
     getters();
     return test_report();
 }
