@@ -1,5 +1,5 @@
 /*
- * model.h: the prior-injected fusion network and its losses (paper.md), in C over
+ * model.h: the prior-injected fusion network and its losses (configs/README.md), in C over
  * the torch shim. The math is stated in python/mer_model.py, which the
  * oracle test compares against (forward, every loss term, every gradient).
  *

@@ -1,6 +1,7 @@
 /*
  * response.h: one line of a Gemini responses file -> per-modality reasoning traces with a
- * reliability (paper.md "Traces"). Used by `mer ingest`; fuzzed (tests/fuzz/fuzz_response.c).
+ * reliability (configs/README.md, "Traces"). Used by `mer ingest`; fuzzed
+ * (tests/fuzz/fuzz_response.c).
  *
  * A line is a JSON object, as the Batch API writes its output and `mer query` appends it:
  *   {"key": K, "response": GenerateContentResponse, ...}    an answer

@@ -1,6 +1,6 @@
 /*
  * textenc.h: text encoders that turn a reasoning trace into a fixed-size vector
- * (the text part of a prior, paper.md "Prior vector"). Chosen by `prior.encoder`:
+ * (the text part of a prior, configs/README.md, "Prior vector"). Chosen by `prior.encoder`:
  *
  *   "hash"                      character n-gram hashing, TF-IDF weights fitted on the
  *                               training split (mer_textenc_fit), signed random projection
