@@ -1,11 +1,13 @@
 /* mer: the command table, and nothing else (STYLE.md lesson 10). */
 #include "cmd/cmd.h"
 #include "mer/error.h"
+#include "mer/progress.h"
 #include "mer/torch.h"
 #include "mer/version.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum mer_cmd_flags {
@@ -120,6 +122,8 @@ int main(int argc, char **argv)
         print_overview(stderr);
         return 2;
     }
+    if (getenv("MER_PROGRESS_INTERVAL")) /* seconds between plain progress lines (logs) */
+        mer_progress_interval(atof(getenv("MER_PROGRESS_INTERVAL")));
     if (!strcmp(args[1], "--version") || !strcmp(args[1], "-V"))
         return finish_stdout(run_command(find_command("version"), 1, args + 1));
     if (!strcmp(args[1], "help") || !strcmp(args[1], "--help") || !strcmp(args[1], "-h"))

@@ -57,8 +57,20 @@ struct mer_train_params {
     int quiet;
 };
 
+/* The most splits a run predicts besides its training split (eval.splits). */
+#define MER_MAX_TEST_SPLITS 16
+
+/* The metrics of one labelled test split, from the fold ensemble. */
+struct mer_split_score {
+    const char *split; /* borrowed from the params' test_splits */
+    size_t n;          /* samples scored */
+    double waf, acc, macro_f1;
+};
+
 struct mer_train_summary {
     double cv_waf, cv_acc, cv_macro_f1;
+    struct mer_split_score test[MER_MAX_TEST_SPLITS]; /* the labelled test splits */
+    size_t n_test;
     double fold_waf[32];
     int fold_best_epoch[32];
     int folds;
@@ -70,11 +82,6 @@ struct mer_config;
  * -1 with an error naming the key on a value out of range. */
 int mer_train_params_from_config(const struct mer_config *cfg, struct mer_train_params *p,
                                  struct mer_dataset_params *d);
-
-/* Removes what an earlier run in run_dir left for --resume (fold-K checkpoints and finished
- * folds' predictions) for the folds k with k % shard_count == shard_index, so a fresh run
- * (--force) cannot later resume into stale folds. */
-int mer_train_clear(const char *run_dir, int folds, int shard_index, int shard_count);
 
 /* Trains (all folds or only_fold), writes the run directory, fills the summary. */
 int mer_train_run(const struct mer_dataset *ds, const struct mer_train_params *p,

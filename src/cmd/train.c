@@ -5,6 +5,8 @@
 #include "mer/error.h"
 #include "mer/fs.h"
 #include "mer/opt.h"
+#include "mer/progress.h"
+#include "mer/rundir.h"
 #include "mer/torch.h"
 #include "mer/train.h"
 
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -40,11 +43,47 @@ static void print_summary(const struct mer_train_summary *s, const struct mer_tr
             printf("fold-%-2d %9.4f %10d\n", k, s->fold_waf[k], s->fold_best_epoch[k]);
     printf("\ncross-validated (out-of-fold) on '%s': WAF %.4f  accuracy %.4f  macro-F1 %.4f\n",
            p->train_split, s->cv_waf, s->cv_acc, s->cv_macro_f1);
+    for (size_t t = 0; t < s->n_test; t++)
+        printf("test split '%s' (%zu samples, fold ensemble): WAF %.4f  accuracy %.4f  "
+               "macro-F1 %.4f\n",
+               s->test[t].split, s->test[t].n, s->test[t].waf, s->test[t].acc, s->test[t].macro_f1);
     printf("training speed: %.1f steps/s\n", s->steps_per_second);
 }
 
+/* The run directory is this process's alone (a sharded run's workers share it, each with
+ * its folds): a second mer on it is refused, naming the first's pid. */
+static int lock_run(const struct train_opts *o, int folds, struct mer_run_lock *lock)
+{
+    if (o->jobs > 1) /* this process gathers; its workers lock their folds */
+        return mer_run_lock_gather(lock, o->out);
+    if (o->shard.count > 1)
+        return mer_run_lock_shard(lock, o->out, folds, o->shard.index, o->shard.count);
+    return mer_run_lock_whole(lock, o->out);
+}
+
+/* A fresh run (--force over an old one) starts from nothing mer wrote before, a worker's from
+ * none of its folds; a resumed one drops the temporary files of writers that were killed. */
+static int clean_run_dir(const struct train_opts *o)
+{
+    if (o->resume)
+        return mer_run_remove_stale_tmp(o->out, o->shard.index, o->shard.count, NULL);
+    if (o->shard.count > 1)
+        return mer_run_clear_folds(o->out, o->shard.index, o->shard.count);
+    return mer_run_clear(o->out);
+}
+
+/* Undoes lock_run's mkdir when the run was refused before it wrote anything. */
+static void remove_lock_dir(const char *dir)
+{
+    char *path = mer_path_join(dir, MER_RUN_LOCK_FILE);
+    if (path)
+        unlink(path);
+    rmdir(dir);
+    free(path);
+}
+
 /* Refuses to overwrite a run unless --force; --resume needs one whose config is unchanged.
- * Creates nothing: the directory is made once the data has loaded. */
+ * Runs under the run's lock, so no other mer can start the same run meanwhile. */
 static int prepare_run_dir(const char *dir, const struct train_opts *o, const mer_config *cfg)
 {
     char *path = mer_path_join(dir, "config.json"), *diff = NULL;
@@ -70,18 +109,71 @@ static int prepare_run_dir(const char *dir, const struct train_opts *o, const me
     return ret;
 }
 
+/* The progress line of a run whose folds other processes train: every fold's epochs so far
+ * (from the fold logs they write), and the best validation WAF yet. */
+static void show_folds(struct mer_progress *bar, const char *dir, const struct mer_train_params *tp)
+{
+    char note[sizeof(bar->note)];
+    int64_t done = 0;
+    double best = -1;
+    size_t len = 0;
+    for (int k = 0; k < tp->folds && len < sizeof(note); k++) {
+        struct mer_fold_status st;
+        if (mer_run_fold_status(dir, k, &st) < 0)
+            return;
+        done += st.finished ? tp->epochs : st.epochs;
+        best = st.best_val_waf > best ? st.best_val_waf : best;
+        len += (size_t)(st.finished
+                            ? snprintf(note + len, sizeof(note) - len, "f%d done ", k)
+                            : snprintf(note + len, sizeof(note) - len, "f%d %d ", k, st.epochs));
+    }
+    if (best >= 0 && len < sizeof(note))
+        snprintf(note + len, sizeof(note) - len, " best val WAF %.4f", best);
+    mer_progress_note(bar, "%s", note);
+    mer_progress_update(bar, done);
+}
+
+/* Waits for the workers, showing the run's progress meanwhile; 1 + the index of a worker that
+ * failed, or 0. */
+static int watch_workers(const struct train_opts *o, const struct mer_train_params *tp,
+                         const pid_t *pids, int n)
+{
+    struct mer_progress bar;
+    int exited[32] = {0}, left = n, failed = 0;
+    mer_progress_quiet(o->quiet);
+    mer_progress_start(&bar, "training", (int64_t)tp->folds * tp->epochs, "epochs");
+    while (left > 0) {
+        for (int j = 0; j < n; j++) {
+            int status = 0;
+            pid_t got = exited[j] ? 0 : waitpid(pids[j], &status, WNOHANG);
+            if (got == 0)
+                continue;
+            exited[j] = 1;
+            left--;
+            if (got < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                failed = j + 1;
+        }
+        show_folds(&bar, o->out, tp);
+        if (left > 0)
+            nanosleep(&(struct timespec){0, 200 * 1000 * 1000}, NULL);
+    }
+    mer_progress_finish(&bar);
+    return failed;
+}
+
 /* --jobs N: N workers (this binary, --shard j/N) train disjoint folds, in parallel processes. */
-static int run_workers(const struct train_opts *o, const char *cfg_path)
+static int run_workers(const struct train_opts *o, const struct mer_train_params *tp,
+                       const char *cfg_path)
 {
     char self[4096], shard[32][32], threads[16];
     pid_t pids[32];
-    int failed = 0, n = o->jobs > 32 ? 32 : o->jobs;
+    int started = 0, n = o->jobs > 32 ? 32 : o->jobs, failed;
     ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
     if (len <= 0)
         return mer_error("cannot find the mer binary (/proc/self/exe)");
     self[len] = '\0';
     snprintf(threads, sizeof(threads), "%d", o->threads > n ? o->threads / n : 1);
-    for (int j = 0; j < n; j++) {
+    for (int j = 0; j < n; j++, started++) {
         const char *argv[16] = {self,       "train",     "--config", cfg_path,  "--out",  o->out,
                                 "--resume", "--threads", threads,    "--shard", shard[j], "-q"};
         int a = 12;
@@ -93,13 +185,11 @@ static int run_workers(const struct train_opts *o, const char *cfg_path)
             argv[a++] = o->device;
         }
         if (posix_spawn(&pids[j], self, NULL, NULL, (char *const *)argv, environ) != 0)
-            return mer_error("cannot start worker %d", j);
+            break;
     }
-    for (int j = 0; j < n; j++) {
-        int status = 0;
-        if (waitpid(pids[j], &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-            failed = j + 1;
-    }
+    failed = watch_workers(o, tp, pids, started);
+    if (started < n)
+        return mer_error("cannot start worker %d of %d", started, n);
     return failed ? mer_error("worker %d of %d failed (its error is above)", failed - 1, n) : 0;
 }
 
@@ -190,9 +280,10 @@ static int run(struct train_opts *o)
     struct mer_dataset_params dp;
     struct mer_train_params tp;
     struct mer_train_summary sum;
-    const char *tests[16];
+    struct mer_run_lock lock = MER_RUN_LOCK_INIT;
+    const char *tests[MER_MAX_TEST_SPLITS];
     char *cfg_path = NULL;
-    int ret = -1, threads;
+    int ret = -1, threads, created = 0;
     if (o->resume && !o->config) { /* resume with the run's own config */
         o->config = cfg_path = mer_path_join(o->out, "config.json");
         if (cfg_path && !mer_path_exists(cfg_path)) {
@@ -231,22 +322,22 @@ static int run(struct train_opts *o)
          mer_torch_set_deterministic(1) < 0))
         goto done;
     tp.test_splits = tests;
-    if (prepare_run_dir(o->out, o, cfg) < 0 || mer_dataset_load(&ds, &dp) < 0 ||
-        test_splits(cfg, ds, tp.train_split, tests, MER_ARRAY_SIZE(tests), &tp.n_test_splits) < 0 ||
-        mer_mkdir_p(o->out) < 0)
+    created = !mer_path_exists(o->out);
+    if (lock_run(o, tp.folds, &lock) < 0 || prepare_run_dir(o->out, o, cfg) < 0 ||
+        mer_dataset_load(&ds, &dp) < 0 ||
+        test_splits(cfg, ds, tp.train_split, tests, MER_ARRAY_SIZE(tests), &tp.n_test_splits) < 0)
         goto done;
     /* Warnings before training starts; a worker leaves them to the process gathering folds. */
     if (o->quiet && o->shard.count > 1)
         mer_warn_clear();
     cmd_warnings("train");
+    created = 0; /* from here on the run directory holds a run */
     free(cfg_path);
     cfg_path = mer_path_join(o->out, "config.json");
-    if (!cfg_path ||
-        (!o->resume && (mer_config_write(cfg, cfg_path) < 0 ||
-                        mer_train_clear(o->out, tp.folds, o->shard.index, o->shard.count) < 0)))
+    if (!cfg_path || clean_run_dir(o) < 0 || (!o->resume && mer_config_write(cfg, cfg_path) < 0))
         goto done;
     if (o->jobs > 1) { /* the workers train; this process gathers their folds */
-        if (run_workers(o, cfg_path) < 0)
+        if (run_workers(o, &tp, cfg_path) < 0)
             goto done;
         tp.resume = 1;
     }
@@ -256,6 +347,9 @@ static int run(struct train_opts *o)
         print_summary(&sum, &tp);
     ret = 0;
 done:
+    if (created) /* refused before anything was written: leave no empty run behind */
+        remove_lock_dir(o->out);
+    mer_run_lock_release(&lock);
     free(cfg_path);
     mer_dataset_free(ds);
     mer_config_free(cfg);

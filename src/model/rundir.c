@@ -266,8 +266,10 @@ int mer_run_fold_status(const char *dir, int k, struct mer_fold_status *st)
         goto out;
     }
     st->finished = mer_path_exists(done);
-    if (!(f = fopen(log, "r")))
+    if (!(f = mer_fopen_regular(log))) { /* not there yet (or not a file): nothing to show */
+        mer_error_clear();
         goto out;
+    }
     while (fgets(line, sizeof(line), f)) {
         const char *v = strstr(line, "\"val_waf\": ");
         if (!strchr(line, '\n'))

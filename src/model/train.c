@@ -335,6 +335,13 @@ done:
     return ret;
 }
 
+/* What train.select_metric picks the best epoch by, as the progress line names it. */
+static const char *selected_metric_name(int select_metric)
+{
+    static const char *const names[] = {"WAF", "accuracy", "macro-F1"};
+    return select_metric >= 0 && select_metric < 3 ? names[select_metric] : "?";
+}
+
 /* Appends one epoch's record to fold-K/log.jsonl (flushed: a killed run keeps its log). */
 static int log_epoch(FILE *log, int epoch, const struct epoch_stats *st, double lr,
                      const struct mer_metrics *tr, const struct mer_metrics *va, double secs,
@@ -364,6 +371,7 @@ struct fold_state {
     int best_epoch;
     int64_t steps;
     double train_seconds;
+    double last_loss, last_val_waf; /* the latest epoch's, for the progress line */
 };
 
 /* One pass over base[0..n-1], in an order (and with dropout) drawn from (seed, fold, key)
@@ -416,6 +424,8 @@ static int run_epoch(const struct run *r, struct fold_state *fs, struct batch_bu
         score(r, fs->va, fs->n_va, va_logits, &va) < 0 ||
         log_epoch(log, epoch, &st, p->lr, &tr, &va, mer_now() - t0, r->mc.valence_head) < 0)
         goto done;
+    fs->last_loss = st.total / (st.seen ? (double)st.seen : 1);
+    fs->last_val_waf = va.waf;
     score_now = r->p->select_metric == 1   ? va.accuracy
                 : r->p->select_metric == 2 ? va.macro_f1
                                            : va.waf;
@@ -723,8 +733,6 @@ static int train_fold(struct run *r, int k, struct mer_train_summary *sum)
     int ret = -1, bad = 0, start;
     fs.k = k;
     fs.best_waf = -1;
-    op.lr = p->lr;
-    op.weight_decay = p->weight_decay;
     if (!dir || mer_mkdir_p(dir) < 0 || split_fold(r, &fs) < 0 ||
         batch_buf_init(&buf, r, PREDICT_CHUNK > p->batch_size ? PREDICT_CHUNK : p->batch_size) < 0)
         goto done;
@@ -755,6 +763,9 @@ static int train_fold(struct run *r, int k, struct mer_train_summary *sum)
         bad = fs.best_epoch == before ? bad + 1 : 0;
         if (save_checkpoint(&fs, dir, e, bad) < 0)
             goto done;
+        mer_progress_note(&bar, "loss %.4f  val WAF %.4f  best %s %.4f (epoch %d)", fs.last_loss,
+                          fs.last_val_waf, selected_metric_name(p->select_metric), fs.best_waf,
+                          fs.best_epoch);
         mer_progress_update(&bar, e);
     }
     mer_progress_finish(&bar);
@@ -967,6 +978,9 @@ static int write_outputs(struct run *r, struct mer_train_summary *sum)
             struct mer_metrics tm;
             if (score(r, r->test_idx[s], r->n_test[s], r->test_logits[s], &tm) < 0)
                 goto done;
+            if (sum->n_test < MER_MAX_TEST_SPLITS)
+                sum->test[sum->n_test++] = (struct mer_split_score){
+                    p->test_splits[s], r->n_test[s], tm.waf, tm.accuracy, tm.macro_f1};
             cJSON_AddItemToObject(tests, p->test_splits[s],
                                   with_valence(r, mer_metrics_to_json(&tm, r->ds->classes),
                                                r->test_idx[s], r->n_test[s], r->test_logits[s],
@@ -1067,24 +1081,6 @@ static void release(struct run *r)
     free(r->train_idx);
     free(r->fold_of);
     free(r->oof_logits);
-}
-
-int mer_train_clear(const char *run_dir, int folds, int shard_index, int shard_count)
-{
-    static const char *const files[] = {"checkpoint.safetensors", "predictions.safetensors"};
-    for (int k = shard_index; k < folds; k += shard_count)
-        for (size_t i = 0; i < MER_ARRAY_SIZE(files); i++) {
-            char *path = mer_strfmt("%s/fold-%d/%s", run_dir, k, files[i]);
-            if (!path)
-                return mer_error("out of memory");
-            if (unlink(path) < 0 && errno != ENOENT) {
-                mer_error("'%s': cannot remove: %s", path, strerror(errno));
-                free(path);
-                return -1;
-            }
-            free(path);
-        }
-    return 0;
 }
 
 int mer_train_run(const struct mer_dataset *ds, const struct mer_train_params *p,
