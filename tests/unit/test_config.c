@@ -30,7 +30,8 @@ static const char *under(const char *dir, const char *rel)
     static char buf[2][4200];
     static int i;
     i = !i;
-    snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, rel);
+    if (snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, rel) >= (int)sizeof(buf[i]))
+        buf[i][0] = '\0'; /* too long: no path matches, and the check fails */
     return buf[i];
 }
 
