@@ -9,9 +9,12 @@
  *     struct mer_snapshot best = {0};
  *     mer_snapshot_take(&best, model);                  // host copies of every parameter
  *     struct mer_checkpoint_meta meta = {.epoch = 3, ...};
- *     mer_checkpoint_save(dir, model, &best, opt, &meta);
+ *     struct mer_checkpoint_optim o = {mer_optim_state(opt), mer_optim_state_size(opt),
+ *                                      mer_optim_steps(opt)};
+ *     mer_checkpoint_save(dir, model, &best, &o, &meta);
  *     ...
- *     int found = mer_checkpoint_load(dir, model, &best, opt, &meta);  // 1, 0 if none, -1
+ *     int found = mer_checkpoint_load(dir, model, &best, &o, &meta);  // 1, 0 if none, -1
+ *     if (found > 0) mer_optim_set_steps(opt, o.steps);
  *     mer_snapshot_release(&best);
  */
 #ifndef MER_CHECKPOINT_H
@@ -46,13 +49,23 @@ struct mer_checkpoint_meta {
     double train_seconds; /* time in training passes so far */
 };
 
+/* An optimizer's state, borrowed from whichever engine's optimizer holds it (torch.h's
+ * mer_optim_state, the plain-C engine's mer_adam_state, in one layout): size floats of
+ * moments, and the steps taken. */
+struct mer_checkpoint_optim {
+    float *state; /* written by a load */
+    size_t size;
+    int64_t steps; /* set by a load; the caller gives it back to the optimizer */
+};
+
 /* Writes dir/checkpoint.safetensors: m's weights, best's, opt's state and step count, meta. */
 int mer_checkpoint_save(const char *dir, mer_model *m, const struct mer_snapshot *best,
-                        mer_optim *opt, const struct mer_checkpoint_meta *meta);
+                        const struct mer_checkpoint_optim *opt,
+                        const struct mer_checkpoint_meta *meta);
 /* Restores m, best, opt and meta from dir/checkpoint.safetensors: 1 if restored, 0 if there
  * is none, -1 with an error naming the file (a tensor or the optimizer state that does not fit
  * this model: "config changed?"). */
-int mer_checkpoint_load(const char *dir, mer_model *m, struct mer_snapshot *best, mer_optim *opt,
-                        struct mer_checkpoint_meta *meta);
+int mer_checkpoint_load(const char *dir, mer_model *m, struct mer_snapshot *best,
+                        struct mer_checkpoint_optim *opt, struct mer_checkpoint_meta *meta);
 
 #endif

@@ -2,7 +2,8 @@
  * cnet.h: the fusion model's training step in plain C on the CPU (llm.c style): forward,
  * every loss term and the backward pass by hand (the layers' forward and input-gradient
  * products through linear.h, their weight gradients through OpenBLAS), over the model's own
- * parameters, which mer_cnet_new moves into one contiguous block (mer_tensors_flatten).
+ * parameters, which mer_cnet_new moves into one contiguous block, and its own Adam over that
+ * block (src/model/adam.h).
  * The math is model.h's: test_model holds its outputs, losses and gradients to the PyTorch
  * reference (python/mer_model.py) to 1e-5 in every injection mode and loss variant.
  *
@@ -11,11 +12,13 @@
  * nearly all its time is in its forty-odd matrix products and the optimizer's one pass.
  *
  *     struct mer_cnet *net;
- *     if (mer_cnet_new(&net, model, &cfg, 32) < 0) ...;  // its tensors now view the block
+ *     mer_adam *opt;
+ *     if (mer_cnet_new(&net, model, &cfg, 32) < 0 ||     // its tensors now view the block
+ *         mer_adam_new(&opt, mer_cnet_params(net), &op) < 0) ...;
  *     mer_cnet_step(net, &batch, &loss_cfg, &rng, &losses, logits);  // gradients written
- *     mer_clip_grad_norm(...); mer_cnet_defer_step(net, opt);  // torch's optimizer, same
- *     ...                                                      // tensors, applied lazily
+ *     mer_clip_grad_norm(...); mer_cnet_defer_step(net, opt);  // applied lazily
  *     mer_cnet_flush(net);                           // before reading the weights otherwise
+ *     mer_adam_free(opt);
  *     mer_cnet_free(net);                            // before mer_model_free
  */
 #ifndef MER_CNET_H
@@ -27,6 +30,8 @@
 #include <stdint.h>
 
 struct mer_cnet;
+struct mer_params;                /* src/model/adam.h */
+typedef struct mer_adam mer_adam; /* src/model/adam.h */
 
 /* One batch on the host; every pointer borrowed. Rows are samples. */
 struct mer_host_batch {
@@ -48,7 +53,11 @@ struct mer_cnet_losses {
  * gradients move into contiguous blocks that both the engine and torch use. */
 int mer_cnet_new(struct mer_cnet **out, mer_model *m, const struct mer_model_config *c,
                  int64_t cap);
+/* Gives m's parameters storage of their own back; before mer_model_free. */
 void mer_cnet_free(struct mer_cnet *e);
+/* The block m's parameters live in, for the engine's optimizer (mer_adam_new); borrowed,
+ * valid until mer_cnet_free. */
+const struct mer_params *mer_cnet_params(const struct mer_cnet *e);
 
 /* Forward, losses and backward on b: every gradient is overwritten (not accumulated). With
  * rng, dropout is on (masks drawn from it); NULL is evaluation mode. logits [N, K] are
@@ -61,10 +70,10 @@ int mer_cnet_step(struct mer_cnet *e, const struct mer_host_batch *b,
  * parameter just before the next forward reads it, while its weights are in cache, instead
  * of in one pass that leaves them cold; identical results. Every update is done before the
  * next backward overwrites the gradients, and by mer_cnet_flush. */
-void mer_cnet_defer_step(struct mer_cnet *e, mer_optim *opt);
+void mer_cnet_defer_step(struct mer_cnet *e, mer_adam *opt);
 /* Applies the updates still deferred (before reading the weights any other way: predictions
- * through torch, snapshots, checkpoints). -1 if an update failed. */
-int mer_cnet_flush(struct mer_cnet *e);
+ * through torch, snapshots, checkpoints). */
+void mer_cnet_flush(struct mer_cnet *e);
 
 /* The forward pass alone, in evaluation mode (no dropout, no gradients): predictions. */
 int mer_cnet_forward(struct mer_cnet *e, const struct mer_host_batch *b);

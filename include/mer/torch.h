@@ -138,13 +138,15 @@ int mer_tensor_backward(mer_tensor *loss);
 int mer_tensor_grad(mer_tensor **out, const mer_tensor *t);
 /* Sets t's gradient to zeros where it has one (torch 1.13's zero_grad(set_to_none=False)). */
 int mer_tensor_zero_grad(mer_tensor *t);
-/* Moves n float32 CPU leaf tensors (a model's parameters) into one contiguous block, each
- * becoming a view of it with its values kept, and gives each a zero gradient viewing a second
- * block; their host addresses go to *values and *grads, valid while the tensors live. Tensor
- * i starts at the sum of the numels before it, in both. For plain-C kernels that work on all
- * parameters at once (src/model/cnet.c); torch ops and optimizers keep working on the tensors.
- * -1 for a tensor that is not float32 on the CPU. */
-int mer_tensors_flatten(mer_tensor *const *t, size_t n, float **values, float **grads);
+/* Makes float32 CPU leaf t a view of host memory: its values are copied into values (its numel
+ * floats), where torch reads and writes them from then on, and its gradient becomes a view of
+ * grad (as it is: zero it first for a zero gradient). Both stay the caller's and must outlive
+ * t's use until mer_tensor_unbind_host(t). For plain-C kernels over all of a model's parameters
+ * in one block (src/model/adam.c); torch ops keep working on t. -1 for a tensor that is not
+ * float32 on the CPU. */
+int mer_tensor_bind_host(mer_tensor *t, float *values, float *grad);
+/* Gives t, and its gradient if it has one, storage of their own again, values kept. */
+int mer_tensor_unbind_host(mer_tensor *t);
 /* dst <- src in place, outside autograd (loading weights); src broadcasts to dst's shape and
  * is converted to its dtype and device. */
 int mer_tensor_copy_(mer_tensor *dst, const mer_tensor *src);
@@ -222,21 +224,14 @@ struct mer_optim_params mer_optim_default_params(enum mer_optim_kind kind);
 /* A new optimizer over params (borrowed: they must outlive it; free with mer_optim_free).
  * SGD (no momentum), Adam and AdamW follow torch.optim 1.13's arithmetic, bias correction and
  * eps placement included: p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
- * Adam/AdamW keep their moments in one contiguous float32 block and update contiguous
- * float32 CPU parameters in one fused loop over raw memory each (llm.c's gpt2_update);
- * other parameters (CUDA, float64) take the same arithmetic through tensor ops. */
+ * Adam/AdamW keep their moments in one contiguous float32 block and update each parameter
+ * through tensor ops, on its device and in its dtype. (The plain-C engine has its own Adam
+ * over its parameter block, src/model/adam.h; both keep the same moments for checkpoints.) */
 int mer_optim_new(mer_optim **out, mer_tensor *const *params, size_t n,
                   const struct mer_optim_params *p);
 void mer_optim_free(mer_optim *o);
 /* One update of every parameter that has a gradient (others are left alone, as in torch). */
 int mer_optim_step(mer_optim *o);
-/* The same step in two phases, for a caller that updates each parameter just before it next
- * reads it, while its weights are in cache (the plain-C engine): mer_optim_begin_step counts
- * the step, then mer_optim_step_param(o, i) updates parameter i once for it and zeroes its
- * gradient (in the same pass), so the next backward can add to it. The weights are
- * mer_optim_step's, bit for bit, when every parameter is updated before the next begin. */
-void mer_optim_begin_step(mer_optim *o);
-int mer_optim_step_param(mer_optim *o, size_t i);
 /* Zeroes every parameter's gradient (mer_tensor_zero_grad over the list). */
 int mer_optim_zero_grad(mer_optim *o);
 void mer_optim_set_lr(mer_optim *o, double lr);

@@ -70,12 +70,13 @@ static int add_params(mer_st_writer *w, mer_model *m, const char *prefix, float 
     return 0;
 }
 
-static int add_meta(mer_st_writer *w, const struct mer_checkpoint_meta *meta, mer_optim *opt)
+static int add_meta(mer_st_writer *w, const struct mer_checkpoint_meta *meta,
+                    const struct mer_checkpoint_optim *opt)
 {
     if (mer_st_writer_set_meta(w, "mer.kind", "checkpoint") < 0 ||
         mer_st_writer_set_meta_num(w, "epoch", meta->epoch) < 0 ||
         mer_st_writer_set_meta_num(w, "steps", (double)meta->steps) < 0 ||
-        mer_st_writer_set_meta_num(w, "optim_steps", (double)mer_optim_steps(opt)) < 0 ||
+        mer_st_writer_set_meta_num(w, "optim_steps", (double)opt->steps) < 0 ||
         mer_st_writer_set_meta_num(w, "best_waf", meta->best_waf) < 0 ||
         mer_st_writer_set_meta_num(w, "best_epoch", meta->best_epoch) < 0 ||
         mer_st_writer_set_meta_num(w, "bad", meta->bad) < 0 ||
@@ -85,12 +86,13 @@ static int add_meta(mer_st_writer *w, const struct mer_checkpoint_meta *meta, me
 }
 
 int mer_checkpoint_save(const char *dir, mer_model *m, const struct mer_snapshot *best,
-                        mer_optim *opt, const struct mer_checkpoint_meta *meta)
+                        const struct mer_checkpoint_optim *opt,
+                        const struct mer_checkpoint_meta *meta)
 {
     struct mer_snapshot now = {0};
     mer_st_writer *w = mer_st_writer_new();
     char *path = mer_strfmt("%s/checkpoint.safetensors", dir);
-    int64_t osize = (int64_t)mer_optim_state_size(opt);
+    int64_t osize = (int64_t)opt->size;
     int ret = -1;
     if (!w || !path) {
         mer_error("out of memory");
@@ -98,8 +100,7 @@ int mer_checkpoint_save(const char *dir, mer_model *m, const struct mer_snapshot
     }
     if (mer_snapshot_take(&now, m) < 0 || add_params(w, m, "", now.w) < 0 ||
         add_params(w, m, "best/", best->w) < 0 ||
-        (osize &&
-         mer_st_writer_add(w, "optim", MER_DTYPE_F32, 1, &osize, mer_optim_state(opt)) < 0) ||
+        (osize && mer_st_writer_add(w, "optim", MER_DTYPE_F32, 1, &osize, opt->state) < 0) ||
         add_meta(w, meta, opt) < 0)
         goto done;
     ret = mer_st_writer_write(w, path);
@@ -127,17 +128,15 @@ static int read_params(const mer_st_file *f, mer_model *m, const char *prefix, f
     return 0;
 }
 
-static int read_optim(const mer_st_file *f, mer_optim *opt)
+static int read_optim(const mer_st_file *f, struct mer_checkpoint_optim *opt)
 {
     const struct mer_st_tensor *o = mer_st_find(f, "optim");
-    int64_t steps;
-    if (mer_optim_state_size(opt) && (!o || o->nbytes != mer_optim_state_size(opt) * sizeof(float)))
+    if (opt->size && (!o || o->nbytes != opt->size * sizeof(float)))
         return mer_error("'%s': optimizer state does not fit (config changed?)", mer_st_path(f));
-    if (mer_st_meta_int(f, "optim_steps", 0, MER_ST_META_INT_MAX, &steps) < 0)
+    if (mer_st_meta_int(f, "optim_steps", 0, MER_ST_META_INT_MAX, &opt->steps) < 0)
         return -1;
     if (o)
-        memcpy(mer_optim_state(opt), o->data, o->nbytes);
-    mer_optim_set_steps(opt, steps);
+        memcpy(opt->state, o->data, o->nbytes);
     return 0;
 }
 
@@ -160,8 +159,8 @@ static int read_meta(const mer_st_file *f, struct mer_checkpoint_meta *meta)
     return 0;
 }
 
-int mer_checkpoint_load(const char *dir, mer_model *m, struct mer_snapshot *best, mer_optim *opt,
-                        struct mer_checkpoint_meta *meta)
+int mer_checkpoint_load(const char *dir, mer_model *m, struct mer_snapshot *best,
+                        struct mer_checkpoint_optim *opt, struct mer_checkpoint_meta *meta)
 {
     char *path = mer_strfmt("%s/checkpoint.safetensors", dir);
     struct mer_snapshot now = {0};

@@ -9,6 +9,7 @@
 #include "mer/cnet.h"
 #include "mer/error.h"
 #include "mer/linear.h"
+#include "model/adam.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -55,43 +56,38 @@ struct mer_cnet {
     size_t i_norm_w, i_norm_b, i_proto;
     struct acts s;
     float *arena;
+    /* The model's parameters, moved into one block (adam.h) for the engine's life. */
+    struct mer_params params;
     /* A deferred optimizer step (mer_cnet_defer_step): pending[i] while parameter i waits for
-     * its update; err once an update failed. */
-    mer_optim *opt;
+     * its update. */
+    mer_adam *opt;
     unsigned char *pending;
-    size_t n_params;
-    int err;
-    /* The gradient block; backward adds to it, so it must be zero before: the deferred step
-     * zeroes each gradient as it consumes it (grads_zero once all are), else a memset. */
-    float *grads;
-    size_t n_grads;
+    /* Backward adds to the gradient block, so it must be zero before: the deferred step zeroes
+     * each gradient as it consumes it (grads_zero once all are), else a memset. */
     int grads_zero, step_deferred;
 };
 
-/* ---- parameters: found by their PyTorch names in the flattened block ---- */
+/* ---- parameters: found by their PyTorch names in the block ---- */
 
 struct binder {
     mer_model *m;
-    float *values, *grads;
+    const struct mer_params *pb;
 };
 
 static int find(const struct binder *bd, const char *name, int64_t numel, float **v, float **g,
                 size_t *index)
 {
-    int64_t at = 0;
-    for (size_t i = 0; i < mer_model_n_params(bd->m); i++) {
-        mer_tensor *t = mer_model_param(bd->m, i);
+    const int64_t *at = bd->pb->offset;
+    for (size_t i = 0; i < mer_model_n_params(bd->m); i++)
         if (!strcmp(mer_model_param_name(bd->m, i), name)) {
-            if (mer_tensor_numel(t) != numel)
+            if (at[i + 1] - at[i] != numel)
                 MER_BUG("cnet: parameter %s has %lld values, expected %lld", name,
-                        (long long)mer_tensor_numel(t), (long long)numel);
-            *v = bd->values + at;
-            *g = bd->grads + at;
+                        (long long)(at[i + 1] - at[i]), (long long)numel);
+            *v = bd->pb->values + at[i];
+            *g = bd->pb->grads + at[i];
             *index = i;
             return 0;
         }
-        at += mer_tensor_numel(t);
-    }
     return mer_error("cnet: the model has no parameter '%s'", name);
 }
 
@@ -262,7 +258,7 @@ static void carve_all(struct mer_cnet *e, struct carver *cv)
 int mer_cnet_new(struct mer_cnet **out, mer_model *m, const struct mer_model_config *c, int64_t cap)
 {
     struct mer_cnet *e;
-    struct binder bd = {m, NULL, NULL};
+    struct binder bd = {m, NULL};
     struct carver cv = {NULL, 0};
     if (c->n_classes > 64) /* the losses' per-class sums live on the stack */
         return mer_error("cnet: %d classes (at most 64)", c->n_classes);
@@ -274,16 +270,13 @@ int mer_cnet_new(struct mer_cnet **out, mer_model *m, const struct mer_model_con
     e->priors = c->prior_mode != MER_PRIOR_NONE && c->prior_dim > 0;
     if (c->encoder_layers > MAX_LAYERS)
         MER_BUG("cnet: %d encoder layers", c->encoder_layers);
-    if (mer_tensors_flatten(mer_model_params(m), mer_model_n_params(m), &bd.values, &bd.grads) <
-            0 ||
+    bd.pb = &e->params;
+    if (mer_params_flatten(&e->params, mer_model_params(m), mer_model_n_params(m)) < 0 ||
         bind_all(e, &bd) < 0)
         goto fail;
     carve_all(e, &cv);
-    e->n_params = mer_model_n_params(m);
-    e->grads = bd.grads;
-    e->n_grads = (size_t)mer_model_n_weights(m);
-    e->grads_zero = 1; /* mer_tensors_flatten's gradients start at zero */
-    if (!(e->pending = calloc(e->n_params + 1, 1)) ||
+    e->grads_zero = 1; /* mer_params_flatten's gradients start at zero */
+    if (!(e->pending = calloc(e->params.n + 1, 1)) ||
         !(e->arena = aligned_alloc(64, cv.used * sizeof(float)))) {
         mer_error("out of memory (%zu MB of activations)", cv.used * sizeof(float) >> 20);
         goto fail;
@@ -295,6 +288,7 @@ int mer_cnet_new(struct mer_cnet **out, mer_model *m, const struct mer_model_con
     *out = e;
     return 0;
 fail:
+    mer_params_release(&e->params);
     free(e->pending);
     free(e);
     return -1;
@@ -304,9 +298,15 @@ void mer_cnet_free(struct mer_cnet *e)
 {
     if (!e)
         return;
+    mer_params_release(&e->params);
     free(e->arena);
     free(e->pending);
     free(e);
+}
+
+const struct mer_params *mer_cnet_params(const struct mer_cnet *e)
+{
+    return &e->params;
 }
 
 /* ---- the deferred optimizer step ---- */
@@ -317,26 +317,24 @@ static void ensure(struct mer_cnet *e, size_t i)
     if (!e->pending[i])
         return;
     e->pending[i] = 0;
-    if (mer_optim_step_param(e->opt, i) < 0)
-        e->err = -1;
+    mer_adam_step_param(e->opt, i);
 }
 
-void mer_cnet_defer_step(struct mer_cnet *e, mer_optim *opt)
+void mer_cnet_defer_step(struct mer_cnet *e, mer_adam *opt)
 {
     e->opt = opt;
     e->step_deferred = 1;
-    mer_optim_begin_step(opt);
-    memset(e->pending, 1, e->n_params);
+    mer_adam_begin_step(opt);
+    memset(e->pending, 1, e->params.n);
 }
 
-int mer_cnet_flush(struct mer_cnet *e)
+void mer_cnet_flush(struct mer_cnet *e)
 {
-    for (size_t i = 0; i < e->n_params; i++)
+    for (size_t i = 0; i < e->params.n; i++)
         ensure(e, i);
-    if (e->step_deferred && !e->err)
+    if (e->step_deferred)
         e->grads_zero = 1; /* every update zeroed its gradient */
     e->step_deferred = 0;
-    return e->err;
 }
 
 /* ---- building blocks ---- */
@@ -1055,8 +1053,9 @@ static void forward(struct mer_cnet *e, const struct mer_host_batch *b, struct m
 
 int mer_cnet_forward(struct mer_cnet *e, const struct mer_host_batch *b)
 {
-    if (check_size(e, b) < 0 || mer_cnet_flush(e) < 0)
+    if (check_size(e, b) < 0)
         return -1;
+    mer_cnet_flush(e);
     forward(e, b, NULL);
     return 0;
 }
@@ -1073,10 +1072,9 @@ int mer_cnet_step(struct mer_cnet *e, const struct mer_host_batch *b,
     if (lc->ce != MER_CE_PLAIN && !lc->class_counts)
         return mer_error("loss: class-weighted and logit-adjusted cross-entropy need class counts");
     forward(e, b, rng);
-    if (mer_cnet_flush(e) < 0) /* what the forward did not read: before backward adds */
-        return -1;
+    mer_cnet_flush(e); /* what the forward did not read: before backward adds */
     if (!e->grads_zero)
-        memset(e->grads, 0, e->n_grads * sizeof(float));
+        memset(e->params.grads, 0, (size_t)e->params.offset[e->params.n] * sizeof(float));
     e->grads_zero = 0;
     memset(s->dz, 0, (size_t)(n * z) * sizeof(float));
     memset(s->dC, 0, (size_t)(c->n_classes * z) * sizeof(float));

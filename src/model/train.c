@@ -13,6 +13,7 @@
 #include "mer/progress.h"
 #include "mer/rng.h"
 #include "mer/store.h"
+#include "model/adam.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -258,7 +259,8 @@ struct epoch_stats {
  * step runs in C (train.engine), its dropout drawing from drop. */
 struct learner {
     mer_model *model;
-    mer_optim *opt;
+    mer_optim *opt; /* torch's, for the libtorch step */
+    mer_adam *adam; /* the plain-C engine's own, for its step (net) */
     struct mer_cnet *net;
     struct mer_rng drop;
 };
@@ -299,7 +301,7 @@ static int step_c(const struct run *r, struct learner *ln, struct batch_buf *buf
     gather_batch(r, buf, idx, n, labels, 1, &hb);
     if (mer_cnet_step(ln->net, &hb, &r->p->loss, &ln->drop, &l, NULL) < 0 || clip(r, ln->model) < 0)
         return -1;
-    mer_cnet_defer_step(ln->net, ln->opt); /* applied as the next forward reads each weight */
+    mer_cnet_defer_step(ln->net, ln->adam); /* applied as the next forward reads each weight */
     return record_step(r, st, &l, mer_cnet_logits(ln->net), hb.y, n);
 }
 
@@ -364,7 +366,8 @@ struct fold_state {
     int64_t *tr, *va, *tr_base; /* tr: this epoch's order, a shuffle of tr_base */
     size_t n_tr, n_va;
     mer_model *model;
-    mer_optim *opt;
+    mer_optim *opt;       /* torch's optimizer, or NULL */
+    mer_adam *adam;       /* the plain-C engine's (with net), or NULL */
     struct mer_cnet *net; /* the plain-C step (train.engine), or NULL */
     struct mer_snapshot best;
     double best_waf;
@@ -396,7 +399,9 @@ static int train_pass(const struct run *r, int fold, struct learner *ln, struct 
             return -1;
         st->steps++;
     }
-    return ln->net ? mer_cnet_flush(ln->net) : 0;
+    if (ln->net)
+        mer_cnet_flush(ln->net);
+    return 0;
 }
 
 static int run_epoch(const struct run *r, struct fold_state *fs, struct batch_buf *buf, int epoch,
@@ -413,7 +418,7 @@ static int run_epoch(const struct run *r, struct fold_state *fs, struct batch_bu
         mer_error("out of memory");
         goto done;
     }
-    struct learner ln = {fs->model, fs->opt, fs->net, {{0}}};
+    struct learner ln = {fs->model, fs->opt, fs->adam, fs->net, {{0}}};
     if (train_pass(r, fs->k, &ln, buf, fs->tr, fs->tr_base, fs->n_tr, r->ds->label, (uint64_t)epoch,
                    &st) < 0)
         goto done;
@@ -604,15 +609,26 @@ done:
 
 /* ---- checkpoints (checkpoint.h): everything an epoch boundary needs to go on exactly ---- */
 
+/* The fold's optimizer state, from whichever engine's optimizer it has. */
+static struct mer_checkpoint_optim optim_state(const struct fold_state *fs)
+{
+    if (fs->adam)
+        return (struct mer_checkpoint_optim){
+            mer_adam_state(fs->adam), mer_adam_state_size(fs->adam), mer_adam_steps(fs->adam)};
+    return (struct mer_checkpoint_optim){mer_optim_state(fs->opt), mer_optim_state_size(fs->opt),
+                                         mer_optim_steps(fs->opt)};
+}
+
 static int save_checkpoint(const struct fold_state *fs, const char *dir, int epoch, int bad)
 {
+    const struct mer_checkpoint_optim o = optim_state(fs);
     const struct mer_checkpoint_meta meta = {.epoch = epoch,
                                              .bad = bad,
                                              .best_epoch = fs->best_epoch,
                                              .best_waf = fs->best_waf,
                                              .steps = fs->steps,
                                              .train_seconds = fs->train_seconds};
-    return mer_checkpoint_save(dir, fs->model, &fs->best, fs->opt, &meta);
+    return mer_checkpoint_save(dir, fs->model, &fs->best, &o, &meta);
 }
 
 /* Keeps the first `epochs` lines of the fold's log (the ones the checkpoint covers). */
@@ -636,15 +652,33 @@ static int trim_log(const char *path, int epochs)
 static int load_checkpoint(struct fold_state *fs, const char *dir, int *bad)
 {
     struct mer_checkpoint_meta meta;
-    int found = mer_checkpoint_load(dir, fs->model, &fs->best, fs->opt, &meta);
+    struct mer_checkpoint_optim o = optim_state(fs);
+    int found = mer_checkpoint_load(dir, fs->model, &fs->best, &o, &meta);
     if (found <= 0)
         return found;
+    if (fs->adam)
+        mer_adam_set_steps(fs->adam, o.steps);
+    else
+        mer_optim_set_steps(fs->opt, o.steps);
     fs->steps = meta.steps;
     fs->best_waf = meta.best_waf;
     fs->best_epoch = meta.best_epoch;
     fs->train_seconds = meta.train_seconds;
     *bad = meta.bad;
     return meta.epoch;
+}
+
+/* A new optimizer (train.optimizer, train.lr, train.weight_decay) for model m: the plain-C
+ * engine's own over its parameter block when it has one (net), else torch's. */
+static int optim_new(const struct mer_train_params *p, mer_model *m, struct mer_cnet *net,
+                     mer_optim **opt, mer_adam **adam)
+{
+    struct mer_optim_params op = mer_optim_default_params(p->optimizer);
+    op.lr = p->lr;
+    op.weight_decay = p->weight_decay;
+    if (net)
+        return mer_adam_new(adam, mer_cnet_params(net), &op);
+    return mer_optim_new(opt, mer_model_params(m), mer_model_n_params(m), &op);
 }
 
 /* Stage 1 (train.pretrain): unlabeled clips with a reliable pseudo-label, before the fold's
@@ -655,10 +689,8 @@ static int pretrain(const struct run *r, struct fold_state *fs, struct batch_buf
 {
     const struct mer_train_params *p = r->p;
     const struct mer_dataset *ds = r->ds;
-    struct mer_optim_params op = mer_optim_default_params(p->optimizer);
     int64_t *base = malloc((ds->n + 1) * sizeof(int64_t)), *order = NULL;
     char *path = mer_strfmt("%s/pretrain.jsonl", dir);
-    mer_optim *opt = NULL;
     struct learner ln = {0};
     FILE *log = NULL;
     size_t n = 0;
@@ -677,13 +709,10 @@ static int pretrain(const struct run *r, struct fold_state *fs, struct batch_buf
                   n, p->pretrain_min_reliability);
         goto done;
     }
-    op.lr = p->lr;
-    op.weight_decay = p->weight_decay;
-    if (mer_optim_new(&opt, mer_model_params(fs->model), mer_model_n_params(fs->model), &op) < 0)
-        goto done;
     ln.model = fs->model;
-    ln.opt = opt;
     ln.net = fs->net;
+    if (optim_new(p, ln.model, ln.net, &ln.opt, &ln.adam) < 0)
+        goto done;
     if (!(log = fopen(path, "w"))) {
         mer_error("'%s': cannot write", path);
         goto done;
@@ -712,7 +741,8 @@ static int pretrain(const struct run *r, struct fold_state *fs, struct batch_buf
 done:
     if (log)
         fclose(log);
-    mer_optim_free(opt);
+    mer_optim_free(ln.opt);
+    mer_adam_free(ln.adam);
     free(base);
     free(order);
     free(path);
@@ -724,7 +754,6 @@ static int train_fold(struct run *r, int k, struct mer_train_summary *sum)
     const struct mer_train_params *p = r->p;
     struct fold_state fs = {0};
     struct batch_buf buf = {0};
-    struct mer_optim_params op = mer_optim_default_params(p->optimizer);
     struct mer_progress bar;
     char *dir = mer_strfmt("%s/fold-%d", p->run_dir, k), *path = NULL, label[64];
     FILE *log = NULL;
@@ -741,7 +770,7 @@ static int train_fold(struct run *r, int k, struct mer_train_summary *sum)
     mer_torch_manual_seed(mix_seed(p->seed, (uint64_t)k, 0));
     if (!va_logits || !path || mer_model_new(&fs.model, &r->mc) < 0 ||
         (p->c_engine && mer_cnet_new(&fs.net, fs.model, &r->mc, p->batch_size) < 0) ||
-        mer_optim_new(&fs.opt, mer_model_params(fs.model), mer_model_n_params(fs.model), &op) < 0)
+        optim_new(p, fs.model, fs.net, &fs.opt, &fs.adam) < 0)
         goto done;
     /* --resume: go on after the last epoch the checkpoint holds; the log keeps those epochs. */
     start = p->resume ? load_checkpoint(&fs, dir, &bad) : 0;
@@ -783,6 +812,7 @@ done:
     if (log)
         fclose(log);
     mer_optim_free(fs.opt);
+    mer_adam_free(fs.adam);
     mer_cnet_free(fs.net);
     mer_model_free(fs.model);
     mer_snapshot_release(&fs.best);

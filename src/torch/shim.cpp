@@ -390,30 +390,28 @@ int mer_tensor_zero_grad(mer_tensor *t)
     MER_CATCH
 }
 
-int mer_tensors_flatten(mer_tensor *const *t, size_t n, float **values, float **grads)
+int mer_tensor_bind_host(mer_tensor *t, float *values, float *grad)
 {
     MER_TRY torch::NoGradGuard no_grad;
-    int64_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        const torch::Tensor &p = t[i]->t;
-        if (!p.device().is_cpu() || p.scalar_type() != torch::kFloat32)
-            return mer_error("flatten: tensor %zu is not float32 on the CPU", i);
-        total += p.numel();
-    }
+    torch::Tensor &p = t->t;
+    if (!p.device().is_cpu() || p.scalar_type() != torch::kFloat32)
+        return mer_error("bind: the tensor is not float32 on the CPU");
     auto f32 = torch::TensorOptions().dtype(torch::kFloat32);
-    torch::Tensor vb = torch::empty({total}, f32), gb = torch::zeros({total}, f32);
-    int64_t at = 0;
-    for (size_t i = 0; i < n; i++) {
-        torch::Tensor &p = t[i]->t;
-        const int64_t k = p.numel();
-        torch::Tensor v = vb.narrow(0, at, k).view(p.sizes());
-        v.copy_(p);
-        p.set_data(v); // the leaf keeps its identity and requires_grad; its storage moves
-        p.mutable_grad() = gb.narrow(0, at, k).view(p.sizes());
-        at += k;
-    }
-    *values = vb.data_ptr<float>();
-    *grads = gb.data_ptr<float>();
+    torch::Tensor v = torch::from_blob(values, p.sizes(), f32);
+    v.copy_(p);
+    p.set_data(v); // the leaf keeps its identity and requires_grad; its storage moves
+    p.mutable_grad() = torch::from_blob(grad, p.sizes(), f32);
+    return 0;
+    MER_CATCH
+}
+
+int mer_tensor_unbind_host(mer_tensor *t)
+{
+    MER_TRY torch::NoGradGuard no_grad;
+    torch::Tensor &p = t->t;
+    p.set_data(p.clone());
+    if (p.grad().defined())
+        p.mutable_grad() = p.grad().clone();
     return 0;
     MER_CATCH
 }
@@ -566,44 +564,6 @@ struct mer_optim {
 namespace
 {
 
-// One parameter, torch.optim.Adam/AdamW's arithmetic (torch 1.13, single-tensor path):
-//   adamw: p *= 1 - lr * wd          adam: g += wd * p
-//   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
-//   p -= lr / (1 - b1^t) * m / (sqrt(v) * (1 / sqrt(1 - b2^t)) + eps)
-// torch divides by sqrt(1 - b2^t); multiplying by its reciprocal instead saves one of the two
-// divisions per element, a quarter of this loop's time (the divisions bound it, not memory),
-// and moves the denominator by at most an ulp.
-// Every scalar is computed in double and rounded to float once, as torch's kernels get them:
-// (float)(1 - b1) is not 1 - (float)b1, and the difference showed in the weights in six steps.
-// Built twice, for AVX2 and for any x86-64, the loader picking one (an ifunc): memory-bound
-// as it is, twice the vector width still halves its time. With zero, the gradient is zeroed
-// in the same pass (cheaper than a pass of its own while its lines are in cache).
-__attribute__((target_clones("avx2", "default"))) void adam_update(float *p, float *g, float *m,
-                                                                   float *v, size_t n,
-                                                                   const mer_optim_params &o,
-                                                                   int64_t t, bool zero)
-{
-    const float b1 = (float)o.beta1, b2 = (float)o.beta2;
-    const double bc1 = 1.0 - std::pow(o.beta1, (double)t), bc2 = 1.0 - std::pow(o.beta2, (double)t);
-    const float step = (float)(o.lr / bc1), inv_bc2_sqrt = (float)(1.0 / std::sqrt(bc2)),
-                eps = (float)o.eps;
-    const float decay = (float)(1.0 - o.lr * o.weight_decay), wd = (float)o.weight_decay;
-    const float a1 = (float)(1.0 - o.beta1), a2 = (float)(1.0 - o.beta2);
-    const bool decoupled = o.kind == MER_OPTIM_ADAMW;
-    for (size_t i = 0; i < n; i++) {
-        float gi = g[i];
-        if (decoupled)
-            p[i] *= decay;
-        else if (wd != 0.0f)
-            gi += wd * p[i];
-        m[i] = m[i] * b1 + a1 * gi;
-        v[i] = v[i] * b2 + a2 * gi * gi;
-        p[i] += -step * (m[i] / (std::sqrt(v[i]) * inv_bc2_sqrt + eps));
-        if (zero)
-            g[i] = 0.0f;
-    }
-}
-
 void sgd_update(torch::Tensor &p, const torch::Tensor &g, const mer_optim_params &o)
 {
     torch::NoGradGuard no_grad;
@@ -615,9 +575,14 @@ bool fusable(const torch::Tensor &t)
     return t.device().is_cpu() && t.scalar_type() == torch::kFloat32 && t.is_contiguous();
 }
 
-// The same Adam through tensor ops, for any device and dtype (CUDA, float64 parameters).
-void adam_update_tensors(torch::Tensor &p, const torch::Tensor &g, torch::Tensor &m,
-                         torch::Tensor &v, const mer_optim_params &o, int64_t t)
+// One parameter, torch.optim.Adam/AdamW's arithmetic (torch 1.13, single-tensor path) through
+// tensor ops, on any device and dtype:
+//   adamw: p *= 1 - lr * wd          adam: g += wd * p
+//   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+//   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+// (The plain-C engine has its own fused loop, src/model/adam.c.)
+void adam_update(torch::Tensor &p, const torch::Tensor &g, torch::Tensor &m, torch::Tensor &v,
+                 const mer_optim_params &o, int64_t t)
 {
     torch::NoGradGuard no_grad;
     torch::Tensor gi = g;
@@ -631,32 +596,10 @@ void adam_update_tensors(torch::Tensor &p, const torch::Tensor &g, torch::Tensor
     p.addcdiv_(m, v.sqrt() * (1.0 / std::sqrt(bc2)) + o.eps, -o.lr / bc1);
 }
 
-// One parameter's Adam/AdamW step; m and v are its moments in the optimizer's float32 block.
-// Float32 contiguous CPU parameters take the fused loop; any other (CUDA, float64) takes
-// tensor ops in its own dtype and device over the moments, which travel there and back
-// (no copy for float32 on the CPU, where mt views the block itself).
-void adam_step(torch::Tensor &p, torch::Tensor &g, float *m, float *v, const mer_optim_params &o,
-               int64_t t, bool zero)
-{
-    if (fusable(p) && fusable(g)) {
-        adam_update(p.data_ptr<float>(), g.data_ptr<float>(), m, v, (size_t)p.numel(), o, t, zero);
-        torch::autograd::impl::bump_version(p); // as an in-place op would: stale graphs notice
-        return;
-    }
-    auto host = torch::TensorOptions().dtype(torch::kFloat32);
-    torch::Tensor mh = torch::from_blob(m, p.sizes(), host),
-                  vh = torch::from_blob(v, p.sizes(), host);
-    torch::Tensor mt = mh.to(p.device(), p.scalar_type()), vt = vh.to(p.device(), p.scalar_type());
-    adam_update_tensors(p, g, mt, vt, o, t);
-    mh.copy_(mt); // a no-op where mt is mh
-    vh.copy_(vt);
-    if (zero)
-        g.zero_();
-}
-
-// Parameter i's update for the optimizer's current step count; with zero, its gradient is
-// zeroed afterwards.
-void step_one(mer_optim *o, size_t i, bool zero)
+// Parameter i's update for the optimizer's current step count. Adam's moments live in the
+// optimizer's float32 block; they travel to the parameter's device and dtype and back (no
+// copy for a float32 CPU parameter, where mt views the block itself).
+void step_one(mer_optim *o, size_t i)
 {
     torch::Tensor &p = o->params[i]->t;
     torch::Tensor g = p.grad();
@@ -664,12 +607,16 @@ void step_one(mer_optim *o, size_t i, bool zero)
         return; // as torch.optim: a parameter without a gradient is left alone
     if (o->p.kind == MER_OPTIM_SGD) {
         sgd_update(p, g, o->p);
-        if (zero)
-            g.zero_();
         return;
     }
     float *m = o->moments.data() + o->offset[i];
-    adam_step(p, g, m, m + p.numel(), o->p, o->steps, zero);
+    auto host = torch::TensorOptions().dtype(torch::kFloat32);
+    torch::Tensor mh = torch::from_blob(m, p.sizes(), host),
+                  vh = torch::from_blob(m + p.numel(), p.sizes(), host);
+    torch::Tensor mt = mh.to(p.device(), p.scalar_type()), vt = vh.to(p.device(), p.scalar_type());
+    adam_update(p, g, mt, vt, o->p, o->steps);
+    mh.copy_(mt); // a no-op where mt is mh
+    vh.copy_(vt);
 }
 
 // Gradient clipping's two passes, as fused loops over raw memory where the gradient is a
@@ -759,21 +706,7 @@ int mer_optim_step(mer_optim *o)
 {
     MER_TRY o->steps++;
     for (size_t i = 0; i < o->params.size(); i++)
-        step_one(o, i, false);
-    return 0;
-    MER_CATCH
-}
-
-void mer_optim_begin_step(mer_optim *o)
-{
-    o->steps++;
-}
-
-int mer_optim_step_param(mer_optim *o, size_t i)
-{
-    if (i >= o->params.size())
-        return mer_error("optimizer: no parameter %zu (it has %zu)", i, o->params.size());
-    MER_TRY step_one(o, i, true);
+        step_one(o, i);
     return 0;
     MER_CATCH
 }
