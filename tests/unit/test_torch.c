@@ -1,8 +1,9 @@
 /*
  * The torch shim against Python torch (tests/oracle/torch_mlp.py): a 2-layer MLP trained
- * from identical weights with SGD, Adam and AdamW + clipping must follow the same loss
- * curve and end at the same weights (1e-5); single ops and a TorchScript module must
- * give the same outputs; errors must come back as messages, and scopes must free.
+ * from identical weights with SGD, Adam and AdamW + clipping (the libtorch engine's optimizer;
+ * the plain-C engine's is test_adam's) must follow the same loss curve and end at the same
+ * weights (1e-5); single ops and a TorchScript module must give the same outputs; errors must
+ * come back as messages, and scopes must free.
  */
 #include "mer/error.h"
 #include "mer/torch.h"
@@ -229,8 +230,9 @@ static void torchscript(void)
     mer_scope_end(s);
 }
 
-/* Adam's and clipping's tensor-op paths (float64 parameters) against their fused loops
- * (float32), and the fused loop's in-place write seen by autograd as an in-place op's. */
+/* Adam and clipping on float64 parameters (clipping's tensor-op path; Adam's moments kept in
+ * float32 travel to float64 and back) against float32 ones (clipping's fused loops), and
+ * Adam's in-place update seen by autograd. */
 static void optimizer_paths(void)
 {
     static const int64_t N[] = {37};
@@ -271,7 +273,7 @@ static void optimizer_paths(void)
     for (int i = 0; i < 37; i++)
         d = fmax(d, fabs(got64[i] - got32[i]));
     CHECK(d < 1e-6);
-    printf("clip + adamw float64 (tensor ops) vs float32 (fused loops) maxdiff %.3g\n", d);
+    printf("clip + adamw float64 vs float32 maxdiff %.3g\n", d);
     {
         mer_scope *s = mer_scope_begin();
         mer_tensor *sq = NULL, *l = NULL;
