@@ -158,6 +158,18 @@ static int check_finite(float *row, int64_t d, const struct mer_dataset *ds, siz
     return 0;
 }
 
+/* Samples of split s (*n) and how many of them the store has (*covered_n). */
+static void split_coverage(const struct mer_dataset *ds, const unsigned char *covered, int s,
+                           size_t *n, size_t *covered_n)
+{
+    *n = *covered_n = 0;
+    for (size_t i = 0; i < ds->n; i++)
+        if (ds->split[i] == s) {
+            *n += 1;
+            *covered_n += covered[i];
+        }
+}
+
 /* A store that has none of the samples of some split was made for other data: training and
  * predicting that split without it (data.missing=mask) would be silently wrong, so it is
  * refused whatever the policy. covered[i] is 1 where the store has sample i. */
@@ -171,12 +183,8 @@ static int check_split_coverage(const struct mer_dataset *ds, const char *path, 
         return mer_error("'%s' covers 0 of the %zu samples of '%s' (%s)", path, ds->n, labels,
                          hint);
     for (int s = 0; s < ds->n_splits; s++) {
-        size_t n = 0, c = 0;
-        for (size_t i = 0; i < ds->n; i++)
-            if (ds->split[i] == s) {
-                n++;
-                c += covered[i];
-            }
+        size_t n, c;
+        split_coverage(ds, covered, s, &n, &c);
         if (n && !c)
             return mer_error("'%s' covers 0 of the %zu samples of split '%s' in '%s' (%s)", path, n,
                              ds->splits[s], labels, hint);
@@ -381,12 +389,8 @@ static void worst_split(const struct mer_dataset *ds, const unsigned char *cover
     double worst = 2;
     *buf = '\0';
     for (int s = 0; s < ds->n_splits; s++) {
-        size_t n = 0, c = 0;
-        for (size_t i = 0; i < ds->n; i++)
-            if (ds->split[i] == s) {
-                n++;
-                c += covered[i];
-            }
+        size_t n, c;
+        split_coverage(ds, covered, s, &n, &c);
         if (n && (double)c / (double)n < worst) {
             worst = (double)c / (double)n;
             snprintf(buf, size, "; %zu of the %zu of split '%s'", c, n, ds->splits[s]);
