@@ -5,9 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Printable form of an untrusted name for an error message: controls, quotes, backslashes
- * and bytes outside ASCII as \xNN, at most out_size - 1 bytes. */
-static const char *escaped(const char *name, char *out, size_t out_size)
+const char *mer_name_escape(const char *name, char *out, size_t out_size)
 {
     size_t o = 0;
     for (const unsigned char *p = (const unsigned char *)name; *p && o + 5 < out_size; p++) {
@@ -18,11 +16,6 @@ static const char *escaped(const char *name, char *out, size_t out_size)
     }
     out[o] = '\0';
     return out;
-}
-
-const char *mer_name_escape(const char *name, char *out, size_t out_size)
-{
-    return escaped(name, out, out_size);
 }
 
 static int safe_ascii(unsigned char c)
@@ -39,17 +32,17 @@ int mer_name_check(const char *kind, const char *name)
         return mer_error("%s name is empty", kind);
     if (len > MER_NAME_MAX)
         return mer_error("%s '%.40s...': longer than %d bytes", kind,
-                         escaped(name, buf, sizeof(buf)), MER_NAME_MAX);
+                         mer_name_escape(name, buf, sizeof(buf)), MER_NAME_MAX);
     if (mer_utf8_check(name, len) != len)
-        return mer_error("%s '%s': not valid UTF-8", kind, escaped(name, buf, sizeof(buf)));
+        return mer_error("%s '%s': not valid UTF-8", kind, mer_name_escape(name, buf, sizeof(buf)));
     if (name[0] == '.' || name[0] == '-')
         return mer_error("%s '%s': may not start with '%c' (names become file names)", kind,
-                         escaped(name, buf, sizeof(buf)), name[0]);
+                         mer_name_escape(name, buf, sizeof(buf)), name[0]);
     for (const unsigned char *p = (const unsigned char *)name; *p; p++)
         if (*p < 0x80 && !safe_ascii(*p))
             return mer_error("%s '%s': character '%s' is not allowed (names become file names: "
                              "letters, digits, non-ASCII text and ._+-=@)",
-                             kind, escaped(name, buf, sizeof(buf)),
-                             escaped((const char[]){(char)*p, 0}, bad, sizeof(bad)));
+                             kind, mer_name_escape(name, buf, sizeof(buf)),
+                             mer_name_escape((const char[]){(char)*p, 0}, bad, sizeof(bad)));
     return 0;
 }
