@@ -23,11 +23,12 @@
 #define MER_RUNDIR_H
 
 struct mer_run_lock {
-    int fd; /* -1 when not held */
+    int fd;    /* -1 when not held */
+    int whole; /* the whole run is held (mer_run_lock_whole) */
 };
 #define MER_RUN_LOCK_INIT                                                                          \
     {                                                                                              \
-        -1                                                                                         \
+        -1, 0                                                                                      \
     }
 
 /* The lock file's name inside a run directory (never cleared). */
@@ -42,6 +43,11 @@ int mer_run_lock_shard(struct mer_run_lock *l, const char *dir, int folds, int s
 int mer_run_lock_gather(struct mer_run_lock *l, const char *dir);
 /* Releases the locks (and closes the file); accepts a lock never taken. */
 void mer_run_lock_release(struct mer_run_lock *l);
+/* For a run refused before it wrote anything into a directory it made: removes the lock file
+ * and the directory if that leaves it empty (only while holding the whole run, so no other
+ * mer's lock is lost: one that opened the old file sees it replaced and locks again), then
+ * releases. Otherwise the same as mer_run_lock_release. */
+void mer_run_lock_discard(struct mer_run_lock *l, const char *dir);
 
 /* Removes every file mer writes in a run directory (config.json, folds.json, metrics.json,
  * submission-*.csv, predictions/<split>.csv, fold-K/{model,checkpoint,predictions}.safetensors,

@@ -72,16 +72,6 @@ static int clean_run_dir(const struct train_opts *o)
     return mer_run_clear(o->out);
 }
 
-/* Undoes lock_run's mkdir when the run was refused before it wrote anything. */
-static void remove_lock_dir(const char *dir)
-{
-    char *path = mer_path_join(dir, MER_RUN_LOCK_FILE);
-    if (path)
-        unlink(path);
-    rmdir(dir);
-    free(path);
-}
-
 /* Refuses to overwrite a run unless --force; --resume needs one whose config is unchanged.
  * Runs under the run's lock, so no other mer can start the same run meanwhile. */
 static int prepare_run_dir(const char *dir, const struct train_opts *o, const mer_config *cfg)
@@ -348,7 +338,7 @@ static int run(struct train_opts *o)
     ret = 0;
 done:
     if (created) /* refused before anything was written: leave no empty run behind */
-        remove_lock_dir(o->out);
+        mer_run_lock_discard(&lock, o->out);
     mer_run_lock_release(&lock);
     free(cfg_path);
     mer_dataset_free(ds);

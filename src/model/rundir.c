@@ -53,10 +53,37 @@ static int fail_release(struct mer_run_lock *l)
     return -1;
 }
 
+/* 1 if the lock file at dir still is the file l->fd holds (a run refused before it wrote
+ * anything removes its directory, lock file included, while it holds the run exclusively). */
+static int lock_file_current(const struct mer_run_lock *l, const char *dir)
+{
+    struct stat held, now;
+    char *path = mer_path_join(dir, MER_RUN_LOCK_FILE);
+    int same = path && fstat(l->fd, &held) == 0 && stat(path, &now) == 0 &&
+               held.st_dev == now.st_dev && held.st_ino == now.st_ino;
+    free(path);
+    return same;
+}
+
+/* Opens the lock file and locks the run (type: F_WRLCK whole, F_RDLCK shared), again if the
+ * file was removed meanwhile; then it is the lock file every other mer sees. */
+static int lock_run_byte(struct mer_run_lock *l, const char *dir, short type)
+{
+    for (int attempt = 0; attempt < 8; attempt++) {
+        if (open_lock(l, dir) < 0 || lock_byte(l, dir, type, LOCK_RUN, "the run") < 0)
+            return fail_release(l);
+        if (lock_file_current(l, dir))
+            return 0;
+        mer_run_lock_release(l);
+    }
+    return mer_error("'%s': its lock file keeps being replaced", dir);
+}
+
 int mer_run_lock_whole(struct mer_run_lock *l, const char *dir)
 {
-    if (open_lock(l, dir) < 0 || lock_byte(l, dir, F_WRLCK, LOCK_RUN, "the run") < 0)
-        return fail_release(l);
+    if (lock_run_byte(l, dir, F_WRLCK) < 0)
+        return -1;
+    l->whole = 1;
     return 0;
 }
 
@@ -64,8 +91,8 @@ int mer_run_lock_shard(struct mer_run_lock *l, const char *dir, int folds, int s
                        int shard_count)
 {
     char what[32];
-    if (open_lock(l, dir) < 0 || lock_byte(l, dir, F_RDLCK, LOCK_RUN, "the run") < 0)
-        return fail_release(l);
+    if (lock_run_byte(l, dir, F_RDLCK) < 0)
+        return -1;
     for (int k = shard_index; k < folds; k += shard_count) {
         snprintf(what, sizeof(what), "fold %d", k);
         if (lock_byte(l, dir, F_WRLCK, LOCK_FOLD0 + k, what) < 0)
@@ -76,7 +103,7 @@ int mer_run_lock_shard(struct mer_run_lock *l, const char *dir, int folds, int s
 
 int mer_run_lock_gather(struct mer_run_lock *l, const char *dir)
 {
-    if (open_lock(l, dir) < 0 || lock_byte(l, dir, F_RDLCK, LOCK_RUN, "the run") < 0 ||
+    if (lock_run_byte(l, dir, F_RDLCK) < 0 ||
         lock_byte(l, dir, F_WRLCK, LOCK_GATHER, "the run") < 0)
         return fail_release(l);
     return 0;
@@ -87,6 +114,16 @@ void mer_run_lock_release(struct mer_run_lock *l)
     if (l->fd >= 0)
         close(l->fd); /* drops every record lock this process holds on the file */
     l->fd = -1;
+    l->whole = 0;
+}
+
+void mer_run_lock_discard(struct mer_run_lock *l, const char *dir)
+{
+    char *path = l->whole ? mer_path_join(dir, MER_RUN_LOCK_FILE) : NULL;
+    if (path && unlink(path) == 0) /* under the lock: a waiting mer sees it gone, and retries */
+        rmdir(dir);                /* fails, as it should, if anything else is there */
+    free(path);
+    mer_run_lock_release(l);
 }
 
 /* ---- what mer writes ---- */

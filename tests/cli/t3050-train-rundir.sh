@@ -42,6 +42,21 @@ expect_err_line "'race' is in use"
 kill -CONT "$first"
 wait "$first" || fail "the first training failed"
 [ -e race/metrics.json ] || fail "the first training left no metrics"
+# Started at the same moment into a new directory: exactly one of the two trains, and the
+# refused one's clean-up never takes the directory from under the other.
+for t in 1 2 3 4 5; do
+  "$MER" train --config cfg.json --out "same$t" --threads 1 -q 2>"same$t.err1" &
+  a=$!
+  "$MER" train --config cfg.json --out "same$t" --threads 1 -q 2>"same$t.err2" &
+  b=$!
+  ra=0 rb=0
+  wait "$a" || ra=$?
+  wait "$b" || rb=$?
+  [ $((ra + rb)) -eq 1 ] || { cat "same$t.err1" "same$t.err2" >&2; fail "trial $t: exits $ra and $rb"; }
+  grep -Eq "'same$t' is in use: the run is held by another mer \(pid [0-9]+\)" \
+    "same$t.err1" "same$t.err2" || fail "trial $t: the refusal does not name the holder"
+  [ -e "same$t/metrics.json" ] || fail "trial $t: the run that trained left no metrics"
+done
 # A refused run into a new directory leaves no directory behind.
 expect_exit 1 "$MER" train --config cfg.json --set data.text=nosuch.safetensors --out fresh -q
 [ ! -e fresh ] || fail "a refused run left 'fresh' behind"
