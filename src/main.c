@@ -1,4 +1,4 @@
-/* mer: the command table, and nothing else (STYLE.md lesson 10). */
+/* mer: the command table, and nothing else (commands live in src/cmd/, one file each). */
 #include "cmd/cmd.h"
 #include "mer/error.h"
 #include "mer/progress.h"
@@ -34,23 +34,6 @@ static const struct mer_cmd commands[] = {
     {"config", cmd_config, "resolve a config with --set overrides and print it", 0},
     {"version", cmd_version, "print the versions of mer and its libraries", MER_CMD_TORCH},
 };
-
-int cmd_fail(const char *cmd)
-{
-    const char *msg = mer_errmsg();
-    /* Every error path records a message; an empty one is a bug, reported as one. */
-    fprintf(stderr, "mer %s: %s\n", cmd, *msg ? msg : "internal error: no message recorded");
-    return 1;
-}
-
-void cmd_warnings(const char *cmd)
-{
-    for (size_t i = 0; i < mer_warn_count(); i++)
-        fprintf(stderr, "mer %s: warning: %s\n", cmd, mer_warn_get(i));
-    if (mer_warn_dropped())
-        fprintf(stderr, "mer %s: warning: %zu more warnings not shown\n", cmd, mer_warn_dropped());
-    mer_warn_clear();
-}
 
 /* Runs a command, after the shared setup its row asks for; then prints the warnings left over
  * (a failed command's error line stays the only line). */

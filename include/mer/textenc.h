@@ -36,16 +36,4 @@ int mer_textenc_encode(struct mer_textenc *e, const char *name, const char *moda
                        const char *text, float *out);
 void mer_textenc_free(struct mer_textenc *e);
 
-/* ---- the TorchScript backend (src/traces/tsenc.c), used by mer_textenc_open ----
- * The module's forward(input_ids int64 [1, T], attention_mask int64 [1, T]) returns a float
- * [1, H] or [H] sentence embedding; the text is WordPiece-tokenized (uncased BERT rules) with
- * vocab_path, as [CLS] ... [SEP], truncated to max_tokens. Needs libtorch loaded
- * (mer_torch_load). */
-struct mer_tsenc;
-int mer_tsenc_open(struct mer_tsenc **out, const char *model_path, const char *vocab_path,
-                   int max_tokens);
-int64_t mer_tsenc_dim(const struct mer_tsenc *e); /* H, known after open (one probe run) */
-int mer_tsenc_encode(struct mer_tsenc *e, const char *text, float *out);
-void mer_tsenc_free(struct mer_tsenc *e);
-
 #endif

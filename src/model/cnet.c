@@ -6,9 +6,9 @@
  * are vectorized with `omp simd` reductions (-fopenmp-simd: no OpenMP runtime); their order
  * is fixed, so results stay deterministic.
  */
-#include "mer/cnet.h"
+#include "model/cnet.h"
 #include "mer/error.h"
-#include "mer/linear.h"
+#include "model/linear.h"
 #include "model/adam.h"
 
 #include <cblas.h>

@@ -6,7 +6,7 @@
  * vectors along I. Vectors are GCC/Clang vector extensions: AVX2 registers in the build for CPUs
  * with AVX2 and FMA, SSE or NEON pairs in the plain one.
  */
-#include "mer/linear.h"
+#include "model/linear.h"
 
 #include <string.h>
 

@@ -6,6 +6,7 @@
  */
 #include "mer/error.h"
 #include "mer/model.h"
+#include "model/model_impl.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -16,10 +17,6 @@
         if ((x) < 0)                                                                               \
             goto fail;                                                                             \
     } while (0)
-
-/* The parts of the model the losses need. */
-mer_tensor *mer_model_prototypes_impl(const mer_model *m);
-int mer_model_n_classes_impl(const mer_model *m);
 
 static int f32_tensor(mer_tensor **out, const float *v, int ndim, const int64_t *shape)
 {

@@ -6,6 +6,7 @@
 #include "mer/model.h"
 #include "mer/error.h"
 #include "mer/store.h"
+#include "model/model_impl.h"
 
 #include <math.h>
 #include <stdio.h>

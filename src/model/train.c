@@ -5,7 +5,7 @@
  */
 #include "mer/train.h"
 #include "mer/checkpoint.h"
-#include "mer/cnet.h"
+#include "model/cnet.h"
 #include "mer/csv.h"
 #include "mer/error.h"
 #include "mer/fs.h"

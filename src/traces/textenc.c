@@ -18,6 +18,7 @@
 #include "mer/strmap.h"
 #include "mer/textenc.h"
 #include "mer/torch.h"
+#include "traces/textenc_backend.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -1,13 +1,13 @@
 /*
- * The TorchScript text encoder (include/mer/textenc.h): WordPiece ids from
+ * The TorchScript text encoder (src/traces/textenc_backend.h): WordPiece ids from
  * src/traces/wordpiece.c into a user-exported sentence encoder,
  * forward(input_ids int64 [1, T], attention_mask int64 [1, T]) -> float [1, H] or [H].
  * One text at a time, so the mask is all ones and no padding is ever made.
  */
 #include "mer/error.h"
-#include "mer/textenc.h"
 #include "mer/torch.h"
 #include "mer/wordpiece.h"
+#include "traces/textenc_backend.h"
 
 #include <math.h>
 #include <stdio.h>

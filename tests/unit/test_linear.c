@@ -2,7 +2,7 @@
  * that hit every edge of their blocking (rows past a panel of 32 or a tile of 4, widths not a
  * multiple of 8 or 16, outputs not a multiple of 3, strided rows, adding to dx or not), in
  * both builds; and the forward's result is the same on every call. */
-#include "mer/linear.h"
+#include "model/linear.h"
 #include "mer/rng.h"
 #include "testhelp.h"
 

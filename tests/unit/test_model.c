@@ -4,7 +4,7 @@
  * agree to 1e-5, for each prior injection mode, cross-entropy variant and fusion normalisation.
  * The plain-C training step (cnet.h) is held to the same reference on every case.
  */
-#include "mer/cnet.h"
+#include "model/cnet.h"
 #include "mer/error.h"
 #include "mer/model.h"
 #include "mer/store.h"

@@ -6,8 +6,8 @@
  * errors: missing model or vocabulary, a vocabulary without [UNK], exports of the wrong shape.
  */
 #include "mer/error.h"
-#include "mer/textenc.h"
 #include "mer/torch.h"
+#include "traces/textenc_backend.h"
 #include "testhelp.h"
 
 #include <stdint.h>

@@ -1,9 +1,9 @@
 /*
- * cnet.h: the fusion model's training step in plain C on the CPU (llm.c style): forward,
- * every loss term and the backward pass by hand (the layers' forward and input-gradient
- * products through linear.h, their weight gradients through OpenBLAS), over the model's own
- * parameters, which mer_cnet_new moves into one contiguous block, and its own Adam over that
- * block (src/model/adam.h).
+ * cnet.h (private to src/model): the fusion model's training step in plain C on the CPU
+ * (llm.c style): forward, every loss term and the backward pass by hand (the layers' forward
+ * and input-gradient products through linear.h, their weight gradients through OpenBLAS),
+ * over the model's own parameters, which mer_cnet_new moves into one contiguous block, and its
+ * own Adam over that block (src/model/adam.h).
  * The math is model.h's: test_model holds its outputs, losses and gradients to the PyTorch
  * reference (python/mer_model.py) to 1e-5 in every injection mode and loss variant.
  *
@@ -21,8 +21,8 @@
  *     mer_adam_free(opt);
  *     mer_cnet_free(net);                            // before mer_model_free
  */
-#ifndef MER_CNET_H
-#define MER_CNET_H
+#ifndef MER_MODEL_CNET_H
+#define MER_MODEL_CNET_H
 
 #include "mer/model.h"
 #include "mer/rng.h"

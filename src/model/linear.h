@@ -1,6 +1,7 @@
 /*
- * linear.h: nn.Linear's forward, y = x W^T + b, and its input gradient, dx = dy W, for the
- * plain-C engine's batches (cnet.h): a few dozen rows against weights of hundreds of rows.
+ * linear.h (private to src/model): nn.Linear's forward, y = x W^T + b, and its input
+ * gradient, dx = dy W, for the plain-C engine's batches (cnet.h): a few dozen rows against
+ * weights of hundreds of rows.
  * OpenBLAS packs the whole weight into its own layout on every such call, and that copy, of a
  * weight the optimizer has just rewritten, costs as much as a third of the multiply (measured:
  * 75 GFLOPS for a 256 x 1024 weight against 32 rows, where this forward does 105). Here the
@@ -17,8 +18,8 @@
  * Deterministic: every output sums its terms in the same order on a given machine (an
  * AVX2+FMA build where the CPU has them, else a plain one; the two round differently).
  */
-#ifndef MER_LINEAR_H
-#define MER_LINEAR_H
+#ifndef MER_MODEL_LINEAR_H
+#define MER_MODEL_LINEAR_H
 
 #include <stdint.h>
 

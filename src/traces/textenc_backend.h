@@ -1,0 +1,22 @@
+/*
+ * textenc_backend.h (private to src/traces): the TorchScript backend of the text encoders
+ * (src/traces/tsenc.c), used by mer_textenc_open for "torchscript:<model.pt>".
+ *
+ * The module's forward(input_ids int64 [1, T], attention_mask int64 [1, T]) returns a float
+ * [1, H] or [H] sentence embedding; the text is WordPiece-tokenized (uncased BERT rules) with
+ * vocab_path, as [CLS] ... [SEP], truncated to max_tokens. Needs libtorch loaded
+ * (mer_torch_load).
+ */
+#ifndef MER_TRACES_TEXTENC_BACKEND_H
+#define MER_TRACES_TEXTENC_BACKEND_H
+
+#include <stdint.h>
+
+struct mer_tsenc;
+int mer_tsenc_open(struct mer_tsenc **out, const char *model_path, const char *vocab_path,
+                   int max_tokens);
+int64_t mer_tsenc_dim(const struct mer_tsenc *e); /* H, known after open (one probe run) */
+int mer_tsenc_encode(struct mer_tsenc *e, const char *text, float *out);
+void mer_tsenc_free(struct mer_tsenc *e);
+
+#endif
