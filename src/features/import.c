@@ -1,5 +1,4 @@
 /* The .npy-folder importer behind `mer import`; see importer.h. */
-#include "mer/csv.h"
 #include "mer/error.h"
 #include "mer/fs.h"
 #include "mer/importer.h"
@@ -9,6 +8,7 @@
 #include "mer/progress.h"
 #include "mer/strmap.h"
 #include "mer/strv.h"
+#include "mer/utf8.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
