@@ -1,10 +1,10 @@
 /* Configuration: one schema table; defaults, file, --set overrides; see config.h. */
 #include "mer/config.h"
-#include "mer/csv.h"
 #include "mer/error.h"
 #include "mer/fs.h"
 #include "mer/modeldef.h"
 #include "mer/range.h"
+#include "mer/utf8.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>

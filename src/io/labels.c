@@ -6,6 +6,7 @@
 #include "mer/names.h"
 #include "mer/store.h"
 #include "mer/strmap.h"
+#include "mer/strv.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -23,20 +24,13 @@ struct mer_labels_params mer_labels_default_params(void)
     return p;
 }
 
-static void free_strv(char **v, size_t n)
-{
-    for (size_t i = 0; v && i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 void mer_labels_free(struct mer_labels *l)
 {
     if (!l)
         return;
-    free_strv(l->names, l->n);
-    free_strv(l->classes, (size_t)l->n_classes);
-    free_strv(l->splits, (size_t)l->n_splits);
+    mer_strv_free(l->names, l->n);
+    mer_strv_free(l->classes, (size_t)l->n_classes);
+    mer_strv_free(l->splits, (size_t)l->n_splits);
     free(l->label);
     free(l->valence);
     free(l->split);

@@ -1,9 +1,9 @@
 /* The safetensors writer: header by cJSON, data appended, all through the atomic writer. */
-#include "mer/csv.h"
 #include "mer/error.h"
 #include "mer/fs.h"
 #include "mer/names.h"
 #include "mer/store.h"
+#include "mer/utf8.h"
 #include "mer/version.h"
 
 #include <cjson/cJSON.h>

@@ -366,15 +366,17 @@ done:
 
 int mer_ingest_write_priors(const struct mer_ingest *g, const char *path, const char *provenance)
 {
-    static const char *const mods[] = {"audio", "video", "text"};
+    const char *mods[M];
     mer_st_writer *w = mer_st_writer_new();
     int64_t n = (int64_t)g->l->n, s3[3] = {n, M, g->pdim}, s2[2] = {n, M}, s1[1] = {n};
     char *ids = mer_st_json_strings((const char *const *)g->l->names, g->l->n);
     char *classes =
         mer_st_json_strings((const char *const *)g->l->classes, (size_t)g->l->n_classes);
-    char *modj = mer_st_json_strings(mods, 3);
-    char dim[32], rel[32];
+    char *modj, dim[32], rel[32];
     int ret = -1;
+    for (int m = 0; m < M; m++)
+        mods[m] = mer_modality_name((enum mer_modality)m);
+    modj = mer_st_json_strings(mods, M);
     snprintf(dim, sizeof(dim), "%lld", (long long)g->dim);
     snprintf(rel, sizeof(rel), "%g", g->p.min_reliability);
     if (!w || !ids || !classes || !modj) {
