@@ -131,6 +131,14 @@ int mer_st_writer_set_meta(mer_st_writer *w, const char *key, const char *value)
     return 0;
 }
 
+int mer_st_writer_set_strings(mer_st_writer *w, const char *key, const char *const *v, size_t n)
+{
+    char *json = mer_st_json_strings(v, n);
+    int ret = json ? mer_st_writer_set_meta(w, key, json) : mer_error("out of memory");
+    free(json);
+    return ret;
+}
+
 int mer_st_writer_set_meta_num(mer_st_writer *w, const char *key, double value)
 {
     char buf[64];
