@@ -27,6 +27,13 @@
 #include "mer/dataset.h"
 #include "mer/model.h"
 
+/* Limits of a run; settings.h refuses a config beyond them, naming the key. */
+#define MER_MAX_TEST_SPLITS 16 /* splits a run predicts besides its training split */
+#define MER_MAX_FOLDS       32 /* train.folds (the config schema's range) */
+#define MER_MAX_CLASSES     64 /* classes of the labels; loss.class_weights */
+
+/* What a run trains and predicts (settings.h fills it from the config), then the runtime
+ * options its command sets. */
 struct mer_train_params {
     struct mer_model_config model; /* n_mod, dims and prior_dim are filled from the data */
     struct mer_loss_config loss;
@@ -34,16 +41,16 @@ struct mer_train_params {
     double lr, weight_decay, grad_clip;
     int batch_size, epochs, patience, folds;
     uint64_t seed;
-    int c_engine;                 /* steps in plain C (cnet.h) instead of libtorch's autograd */
-    int only_fold;                /* -1: all folds */
-    int shard_index, shard_count; /* train folds k with k % count == index; count > 1 writes
-                                     only the folds' own files (--jobs workers) */
-    int resume;                   /* continue from fold-K/checkpoint and keep finished folds */
-    int select_metric;            /* best epoch by 0 = WAF, 1 = accuracy, 2 = macro-F1 */
-    int ensemble_probs;           /* average the folds' probabilities instead of raw logits */
-    int write_submission;         /* submission-<split>.csv (name,discrete) per predicted split */
-    double class_weights[64];     /* loss.class_weights, n_class_weights of them (0 = derived) */
-    int pretrain_epochs;          /* stage 1 on pseudo-labeled unlabeled clips; 0 = off */
+    /* Steps in plain C (cnet.h) instead of libtorch's autograd: train.engine on the run's
+     * device (mer_settings_select_engine). */
+    int c_engine;
+    int select_metric;    /* best epoch by 0 = WAF, 1 = accuracy, 2 = macro-F1 */
+    int ensemble_probs;   /* average the folds' probabilities instead of raw logits */
+    int write_submission; /* submission-<split>.csv (name,discrete) per predicted split */
+    /* loss.class_weights, n_class_weights of them (0 = derived from the data's class counts:
+     * mer_settings_complete_loss) */
+    double class_weights[MER_MAX_CLASSES];
+    int pretrain_epochs; /* stage 1 on pseudo-labeled unlabeled clips; 0 = off */
     double pretrain_min_reliability;
     int n_class_weights;
     int use_modality[MER_N_MODALITIES];   /* from the data: which stores are given */
@@ -51,14 +58,17 @@ struct mer_train_params {
     double min_reliability;
     int scale_by_reliability;
     const char *train_split;
-    const char *const *test_splits;
+    const char *const *test_splits; /* at most MER_MAX_TEST_SPLITS */
     size_t n_test_splits;
+
+    /* Runtime options: the command's, never the config's. */
+    int only_fold;                /* -1: all folds */
+    int shard_index, shard_count; /* train folds k with k % count == index; count > 1 writes
+                                     only the folds' own files (--jobs workers) */
+    int resume;                   /* continue from fold-K/checkpoint and keep finished folds */
     const char *run_dir;
     int quiet;
 };
-
-/* The most splits a run predicts besides its training split (eval.splits). */
-#define MER_MAX_TEST_SPLITS 16
 
 /* The metrics of one labelled test split, from the fold ensemble. */
 struct mer_split_score {
@@ -71,17 +81,11 @@ struct mer_train_summary {
     double cv_waf, cv_acc, cv_macro_f1;
     struct mer_split_score test[MER_MAX_TEST_SPLITS]; /* the labelled test splits */
     size_t n_test;
-    double fold_waf[32];
-    int fold_best_epoch[32];
+    double fold_waf[MER_MAX_FOLDS];
+    int fold_best_epoch[MER_MAX_FOLDS];
     int folds;
     double steps_per_second;
 };
-
-struct mer_config;
-/* Fills p and d from a resolved config (test_splits, run_dir and quiet are left to the caller);
- * -1 with an error naming the key on a value out of range. */
-int mer_train_params_from_config(const struct mer_config *cfg, struct mer_train_params *p,
-                                 struct mer_dataset_params *d);
 
 /* Trains (all folds or only_fold), writes the run directory, fills the summary. */
 int mer_train_run(const struct mer_dataset *ds, const struct mer_train_params *p,

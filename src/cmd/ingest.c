@@ -7,6 +7,7 @@
 #include "mer/opt.h"
 #include "mer/progress.h"
 #include "mer/provenance.h"
+#include "mer/settings.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,15 +24,17 @@ static int resolve(struct mer_ingest_params *p, const char *config, const struct
                    const char *encoder, int dim, double min_rel)
 {
     mer_config *cfg = NULL;
+    struct mer_prior_settings prior;
     if (mer_config_load(&cfg, config, sets->items, sets->n) < 0 ||
         (!encoder && mer_config_check_path(cfg, "prior.encoder") < 0)) {
         mer_config_free(cfg);
         return -1;
     }
-    p->encoder = encoder ? encoder : mer_config_string(cfg, "prior.encoder");
+    mer_prior_settings_from_config(cfg, &prior);
+    p->encoder = encoder ? encoder : prior.encoder;
     /* only the hash encoder takes the configured size; the others have their own */
-    p->dim = dim >= 0 ? dim : !strcmp(p->encoder, "hash") ? mer_config_int(cfg, "prior.dim") : 0;
-    p->min_reliability = min_rel >= 0 ? min_rel : mer_config_number(cfg, "prior.min_reliability");
+    p->dim = dim >= 0 ? dim : !strcmp(p->encoder, "hash") ? prior.dim : 0;
+    p->min_reliability = min_rel >= 0 ? min_rel : prior.min_reliability;
     if (!encoder && !(p->encoder = strdup(p->encoder))) /* outlives cfg */
         return mer_error("out of memory");
     mer_config_free(cfg);

@@ -7,6 +7,7 @@
 #include "mer/opt.h"
 #include "mer/progress.h"
 #include "mer/rundir.h"
+#include "mer/settings.h"
 #include "mer/torch.h"
 #include "mer/train.h"
 
@@ -183,51 +184,16 @@ static int run_workers(const struct train_opts *o, const struct mer_train_params
     return failed ? mer_error("worker %d of %d failed (its error is above)", failed - 1, n) : 0;
 }
 
-/* eval.splits, or every split of the data other than the training split; a listed split the
- * data lacks (or listed twice) is an error naming the key and the data's splits. */
-static int test_splits(const mer_config *cfg, const struct mer_dataset *ds, const char *train,
-                       const char **out, size_t max, size_t *n_out)
-{
-    size_t n = 0, listed = mer_config_list_size(cfg, "eval.splits");
-    char where[1024];
-    mer_config_where(cfg, "eval.splits", where, sizeof(where));
-    if (listed > max)
-        return mer_error("%s: %zu splits listed, at most %zu", where, listed, max);
-    for (size_t i = 0; i < listed; i++) {
-        const char *s = mer_config_list_item(cfg, "eval.splits", i);
-        int found = 0;
-        for (int t = 0; t < ds->n_splits && !found; t++)
-            found = !strcmp(ds->splits[t], s);
-        for (size_t j = 0; j < n && found; j++)
-            if (!strcmp(out[j], s))
-                return mer_error("%s: split '%s' is listed twice", where, s);
-        if (!found) {
-            char have[1024] = "";
-            for (int t = 0, len = 0; t < ds->n_splits && len < (int)sizeof(have); t++)
-                len += snprintf(have + len, sizeof(have) - (size_t)len, "%s'%s'", t ? ", " : "",
-                                ds->splits[t]);
-            return mer_error("%s: the data has no split '%s' (its splits: %s)", where, s, have);
-        }
-        out[n++] = s;
-    }
-    for (int s = 0; !listed && s < ds->n_splits && n < max; s++)
-        if (strcmp(ds->splits[s], train))
-            out[n++] = ds->splits[s];
-    *n_out = n;
-    return 0;
-}
-
 /* Every store the config names can be opened: else an error naming the key and the config
  * that set it, before anything is loaded. */
-static int check_data_paths(const mer_config *cfg)
+static int check_data_paths(const mer_config *cfg, const struct mer_dataset_params *dp)
 {
     static const char *const keys[] = {"data.audio", "data.video", "data.text", "data.labels",
                                        "data.priors"};
     for (size_t i = 0; i < MER_ARRAY_SIZE(keys); i++)
         if (mer_config_check_path(cfg, keys[i]) < 0)
             return -1;
-    if (mer_config_bool(cfg, "train.pretrain.enabled") &&
-        mer_config_check_path(cfg, "train.pretrain.pseudo_labels") < 0)
+    if (dp->pseudo_labels && mer_config_check_path(cfg, "train.pretrain.pseudo_labels") < 0)
         return -1;
     return 0;
 }
@@ -249,17 +215,13 @@ static int check_fold_options(const struct train_opts *o, int folds)
 
 /* --device, else train.device (auto = cuda when available); then train.engine (auto = the
  * plain-C step on the CPU, which is faster there than libtorch's autograd). */
-static int select_device(const mer_config *cfg, const char *flag, struct mer_train_params *tp)
+static int select_device(struct mer_settings *s, const char *flag)
 {
-    const char *dev = flag ? flag : mer_config_string(cfg, "train.device");
-    const char *engine = mer_config_string(cfg, "train.engine");
-    int cpu;
+    const char *dev = flag ? flag : s->device.device;
     if (!strcmp(dev, "auto"))
         dev = mer_torch_cuda_available() ? "cuda" : "cpu";
-    cpu = !strcmp(dev, "cpu");
-    if (!cpu && !strcmp(engine, "c"))
-        return mer_error("train.engine=c runs on the CPU only, and the device is '%s'", dev);
-    tp->c_engine = !strcmp(engine, "c") || (cpu && !strcmp(engine, "auto"));
+    if (mer_settings_select_engine(s, dev) < 0)
+        return -1;
     return mer_torch_set_device(dev);
 }
 
@@ -267,11 +229,10 @@ static int run(struct train_opts *o)
 {
     mer_config *cfg = NULL;
     struct mer_dataset *ds = NULL;
-    struct mer_dataset_params dp;
-    struct mer_train_params tp;
+    struct mer_settings set;
+    struct mer_train_params *tp = &set.train;
     struct mer_train_summary sum;
     struct mer_run_lock lock = MER_RUN_LOCK_INIT;
-    const char *tests[MER_MAX_TEST_SPLITS];
     char *cfg_path = NULL;
     int ret = -1, threads, created = 0;
     if (o->resume && !o->config) { /* resume with the run's own config */
@@ -290,32 +251,29 @@ static int run(struct train_opts *o)
         ret = 0;
         goto done;
     }
-    if (mer_train_params_from_config(cfg, &tp, &dp) < 0 || check_data_paths(cfg) < 0)
+    if (mer_settings_from_config(cfg, &set) < 0 || check_data_paths(cfg, &set.data) < 0)
         goto done;
-    if (check_fold_options(o, tp.folds)) {
+    if (check_fold_options(o, tp->folds)) {
         ret = 2;
         goto done;
     }
-    tp.only_fold = o->fold;
-    tp.resume = o->resume;
-    tp.shard_index = o->shard.index;
-    tp.shard_count = o->shard.count;
-    tp.quiet = o->quiet;
-    tp.run_dir = o->out;
+    tp->only_fold = o->fold;
+    tp->resume = o->resume;
+    tp->shard_index = o->shard.index;
+    tp->shard_count = o->shard.count;
+    tp->quiet = o->quiet;
+    tp->run_dir = o->out;
     threads = o->threads > 0 ? o->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     /* One count for libtorch and for OpenBLAS under it: OpenBLAS starts a thread per core, and
      * spare ones spin in sched_yield (a fifth of a one-thread step, measured). */
     mer_torch_set_threads(threads);
     openblas_set_num_threads(threads);
-    if (select_device(cfg, o->device, &tp) < 0 ||
-        ((o->deterministic || mer_config_bool(cfg, "train.deterministic")) &&
-         mer_torch_set_deterministic(1) < 0))
+    if (select_device(&set, o->device) < 0 ||
+        ((o->deterministic || set.device.deterministic) && mer_torch_set_deterministic(1) < 0))
         goto done;
-    tp.test_splits = tests;
     created = !mer_path_exists(o->out);
-    if (lock_run(o, tp.folds, &lock) < 0 || prepare_run_dir(o->out, o, cfg) < 0 ||
-        mer_dataset_load(&ds, &dp) < 0 ||
-        test_splits(cfg, ds, tp.train_split, tests, MER_ARRAY_SIZE(tests), &tp.n_test_splits) < 0)
+    if (lock_run(o, tp->folds, &lock) < 0 || prepare_run_dir(o->out, o, cfg) < 0 ||
+        mer_dataset_load(&ds, &set.data) < 0 || mer_settings_resolve_splits(&set, cfg, ds) < 0)
         goto done;
     /* Warnings before training starts; a worker leaves them to the process gathering folds. */
     if (o->quiet && o->shard.count > 1)
@@ -327,14 +285,14 @@ static int run(struct train_opts *o)
     if (!cfg_path || clean_run_dir(o) < 0 || (!o->resume && mer_config_write(cfg, cfg_path) < 0))
         goto done;
     if (o->jobs > 1) { /* the workers train; this process gathers their folds */
-        if (run_workers(o, &tp, cfg_path) < 0)
+        if (run_workers(o, tp, cfg_path) < 0)
             goto done;
-        tp.resume = 1;
+        tp->resume = 1;
     }
-    if (mer_train_run(ds, &tp, &sum) < 0)
+    if (mer_train_run(ds, tp, &sum) < 0)
         goto done;
-    if (!o->quiet && tp.shard_count <= 1)
-        print_summary(&sum, &tp);
+    if (!o->quiet && tp->shard_count <= 1)
+        print_summary(&sum, tp);
     ret = 0;
 done:
     if (created) /* refused before anything was written: leave no empty run behind */

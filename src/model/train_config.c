@@ -1,8 +1,8 @@
-/* From a resolved config (config.h) to the dataset and training parameters. */
+/* settings.h: the dataset, training, model and loss parts of a resolved config. */
 #include "mer/config.h"
 #include "mer/error.h"
 #include "mer/names.h"
-#include "mer/train.h"
+#include "mer/settings.h"
 
 #include <string.h>
 
@@ -16,6 +16,7 @@ static int index_of(const char *s, const char *const *names, int n)
 
 static void model_params(const mer_config *cfg, struct mer_model_config *m)
 {
+    static const char *const modes[] = {"none", "concat", "gate", "film", "cross_attention"};
     *m = mer_model_default_config();
     m->hidden = mer_config_int(cfg, "model.hidden");
     m->encoder_layers = (int)mer_config_int(cfg, "model.encoder_layers");
@@ -23,18 +24,17 @@ static void model_params(const mer_config *cfg, struct mer_model_config *m)
     m->proj_dim = mer_config_int(cfg, "model.proj_dim");
     m->heads = (int)mer_config_int(cfg, "model.prior.heads");
     m->valence_head = mer_config_bool(cfg, "model.valence_head");
-    m->attention_norm = (enum mer_attention_norm)mer_enum_lookup(
-        mer_config_string(cfg, "model.fusion.attention_norm"), mer_attention_norm_names,
-        MER_N_ATTENTION_NORMS);
-    m->prior_mode = (enum mer_prior_mode)mer_enum_lookup(mer_config_string(cfg, "model.prior.mode"),
-                                                         mer_prior_mode_names, MER_N_PRIOR_MODES);
+    m->attention_softmax =
+        !strcmp(mer_config_string(cfg, "model.fusion.attention_norm"), "softmax");
+    m->prior_mode =
+        (enum mer_prior_mode)index_of(mer_config_string(cfg, "model.prior.mode"), modes, 5);
 }
 
 static void loss_params(const mer_config *cfg, struct mer_loss_config *l)
 {
+    static const char *const ce[] = {"plain", "class_weighted", "logit_adjusted"};
     *l = mer_loss_default_config();
-    l->ce = (enum mer_ce_kind)mer_enum_lookup(mer_config_string(cfg, "loss.ce"), mer_ce_kind_names,
-                                              MER_N_CE_KINDS);
+    l->ce = (enum mer_ce_kind)index_of(mer_config_string(cfg, "loss.ce"), ce, 3);
     l->logit_adjust_tau = mer_config_number(cfg, "loss.logit_adjust_tau");
     l->lambda_inter = mer_config_number(cfg, "loss.lambda_inter");
     l->lambda_intra = mer_config_number(cfg, "loss.lambda_intra");
@@ -52,12 +52,6 @@ static int prior_modalities(const mer_config *cfg, int *use)
             return mer_error("key 'model.prior.modalities': '%s' is not audio, video or text", s);
         use[m] = 1;
     }
-    return 0;
-}
-
-/* Keys documented for what comes next: setting them now is an error, not a silent no-op. */
-static int refuse_unimplemented(const mer_config *cfg)
-{
     return 0;
 }
 
@@ -80,6 +74,7 @@ int mer_train_params_from_config(const mer_config *cfg, struct mer_train_params 
                                  struct mer_dataset_params *d)
 {
     static const char *const keys[] = {"data.audio", "data.video", "data.text"};
+    static const char *const metrics[] = {"waf", "accuracy", "macro_f1"};
     memset(p, 0, sizeof(*p));
     *d = mer_dataset_default_params();
     for (int m = 0; m < MER_N_MODALITIES; m++) {
@@ -96,8 +91,8 @@ int mer_train_params_from_config(const mer_config *cfg, struct mer_train_params 
     loss_params(cfg, &p->loss);
     if (!*d->priors)
         p->model.prior_mode = MER_PRIOR_NONE;
-    p->optimizer = (enum mer_optim_kind)mer_enum_lookup(mer_config_string(cfg, "train.optimizer"),
-                                                        mer_optimizer_names, MER_N_OPTIM_KINDS);
+    p->optimizer = strcmp(mer_config_string(cfg, "train.optimizer"), "adamw") ? MER_OPTIM_ADAM
+                                                                              : MER_OPTIM_ADAMW;
     p->lr = mer_config_number(cfg, "train.lr");
     p->weight_decay = mer_config_number(cfg, "train.weight_decay");
     p->grad_clip = mer_config_number(cfg, "train.grad_clip");
@@ -106,13 +101,11 @@ int mer_train_params_from_config(const mer_config *cfg, struct mer_train_params 
     p->patience = (int)mer_config_int(cfg, "train.patience");
     p->folds = (int)mer_config_int(cfg, "train.folds");
     p->seed = (uint64_t)mer_config_int(cfg, "train.seed");
-    p->c_engine = !strcmp(mer_config_string(cfg, "train.engine"), "c"); /* auto: the command */
     p->only_fold = -1;
     p->min_reliability = mer_config_number(cfg, "prior.min_reliability");
     p->scale_by_reliability = mer_config_bool(cfg, "prior.scale_by_reliability");
     p->train_split = mer_config_string(cfg, "data.train_split");
-    p->select_metric = mer_enum_lookup(mer_config_string(cfg, "train.select_metric"),
-                                       mer_select_metric_names, MER_N_SELECT_METRICS);
+    p->select_metric = index_of(mer_config_string(cfg, "train.select_metric"), metrics, 3);
     p->ensemble_probs = !strcmp(mer_config_string(cfg, "eval.ensemble"), "probs");
     p->write_submission = mer_config_bool(cfg, "eval.submission");
     if (mer_config_bool(cfg, "train.pretrain.enabled")) {
@@ -124,12 +117,11 @@ int mer_train_params_from_config(const mer_config *cfg, struct mer_train_params 
         p->pretrain_min_reliability = mer_config_number(cfg, "train.pretrain.min_reliability");
     }
     p->n_class_weights = (int)mer_config_list_size(cfg, "loss.class_weights");
-    if (p->n_class_weights > 64)
-        return mer_error("key 'loss.class_weights': at most 64 values");
+    if (p->n_class_weights > MER_MAX_CLASSES)
+        return mer_error("key 'loss.class_weights': at most %d values", MER_MAX_CLASSES);
     for (int c = 0; c < p->n_class_weights; c++)
         p->class_weights[c] = mer_config_list_number(cfg, "loss.class_weights", (size_t)c);
-    if (prior_modalities(cfg, p->prior_modality) < 0 || refuse_unimplemented(cfg) < 0 ||
-        check_split_names(cfg) < 0)
+    if (prior_modalities(cfg, p->prior_modality) < 0 || check_split_names(cfg) < 0)
         return -1;
     return 0; /* every key's range is checked by the config schema, when it is resolved */
 }
