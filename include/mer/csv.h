@@ -70,15 +70,4 @@ int mer_csv_write_fieldf(FILE *f, const char *fmt, ...)
  * as "" (a blank line would be skipped on reading). Returns 0. */
 int mer_csv_write_row(FILE *f, const char *const *fields, size_t n);
 
-/* Offset of the first byte of the first invalid UTF-8 sequence in buf (overlong
- * forms, surrogates and values past U+10FFFF are invalid), or len if all valid. */
-size_t mer_utf8_check(const char *buf, size_t len);
-
-/* 0 if buf is UTF-8 text without NUL bytes; else -1 with an error naming
- * 'name':line:column of the first bad byte. */
-int mer_text_check(const char *name, const char *buf, size_t len);
-
-/* 1-based line and byte column of offset off in buf (a line ends at LF, CRLF or CR). */
-void mer_text_position(const char *buf, size_t off, size_t *line, size_t *column);
-
 #endif

@@ -40,13 +40,10 @@
 #ifndef MER_DATASET_H
 #define MER_DATASET_H
 
+#include "mer/modality.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-enum mer_modality { MER_MOD_AUDIO, MER_MOD_VIDEO, MER_MOD_TEXT, MER_N_MODALITIES };
-
-/* "audio", "video", "text". */
-const char *mer_modality_name(enum mer_modality m);
 
 enum mer_missing_policy { MER_MISSING_ERROR, MER_MISSING_MASK };
 enum mer_nan_policy { MER_NAN_ERROR, MER_NAN_ZERO };

@@ -23,48 +23,11 @@
 #ifndef MER_MODEL_H
 #define MER_MODEL_H
 
+#include "mer/modeldef.h"
 #include "mer/torch.h"
 
 #include <stddef.h>
 #include <stdint.h>
-
-#define MER_MAX_MODALITIES 3
-
-enum mer_prior_mode {
-    MER_PRIOR_NONE,
-    MER_PRIOR_CONCAT,
-    MER_PRIOR_GATE,
-    MER_PRIOR_FILM,
-    MER_PRIOR_CROSS_ATTENTION,
-};
-
-enum mer_ce_kind { MER_CE_PLAIN, MER_CE_CLASS_WEIGHTED, MER_CE_LOGIT_ADJUSTED };
-
-struct mer_model_config {
-    int n_mod;                        /* M, 1..3 */
-    int64_t dims[MER_MAX_MODALITIES]; /* D_m, e.g. 1024, 768, 1024 */
-    int64_t hidden;                   /* H, 256 */
-    int encoder_layers;               /* 2 */
-    double dropout;                   /* 0.3 */
-    int n_classes;                    /* K, 6 */
-    int64_t prior_dim;                /* P, 0 = no priors */
-    enum mer_prior_mode prior_mode;   /* cross_attention */
-    int heads;                        /* 4 (H % heads == 0) */
-    int64_t proj_dim;                 /* Z, 128 */
-    int attention_softmax;            /* 1: softmax fusion weights; 0: raw (baseline) */
-    int valence_head;                 /* 1: also regress valence from the fused vector */
-};
-
-struct mer_loss_config {
-    enum mer_ce_kind ce;
-    double logit_adjust_tau;     /* 1.0 */
-    double lambda_inter;         /* 0.35 */
-    double lambda_intra;         /* 0.1 */
-    double tau;                  /* 0.1 */
-    double lambda_valence;       /* 1.0 (with the valence head) */
-    const double *class_counts;  /* [K] training-set counts (class_weighted, logit_adjusted) */
-    const double *class_weights; /* [K] explicit class_weighted weights, or NULL (derived) */
-};
 
 typedef struct mer_model mer_model;
 
@@ -85,9 +48,10 @@ struct mer_forward {
     mer_tensor *valence; /* [N] with the valence head, else NULL */
 };
 
+/* Scalars; term[t] is NULL for a term the model does not have (mer_loss_term_active). */
 struct mer_losses {
-    mer_tensor *total, *ce, *inter, *intra; /* scalars */
-    mer_tensor *valence; /* MSE over samples with a valence label (valence head), else NULL */
+    mer_tensor *total;
+    mer_tensor *term[MER_N_LOSS_TERMS]; /* modeldef.h's MER_LOSS_TERMS */
 };
 
 struct mer_model_config mer_model_default_config(void);
@@ -97,17 +61,20 @@ struct mer_loss_config mer_loss_default_config(void);
 int mer_model_new(mer_model **out, const struct mer_model_config *c);
 void mer_model_free(mer_model *m);
 
-/* The parameter table, in a fixed order: names, handles (borrowed). */
+/* The parameters, in the order of modeldef.h's table: names, handles (borrowed), and what
+ * each is (its row, modality, layer, shape; borrowed). */
 size_t mer_model_n_params(const mer_model *m);
 const char *mer_model_param_name(const mer_model *m, size_t i);
 mer_tensor *mer_model_param(const mer_model *m, size_t i);
 mer_tensor *const *mer_model_params(const mer_model *m);
+const struct mer_param_spec *mer_model_param_spec(const mer_model *m, size_t i);
 int64_t mer_model_n_weights(const mer_model *m);
 
 /* Forward pass; new handles in *out belong to the current scope. */
 int mer_model_forward(mer_model *m, const struct mer_batch *b, int train, struct mer_forward *out);
-/* CE + lambda_inter * L_inter + lambda_intra * L_intra (+ lambda_valence * valence MSE with
- * the valence head); a term with lambda 0 is still computed and logged, but adds nothing. */
+/* Every term the model has (modeldef.h's loss-term table) and their total, the sum of
+ * lambda * term in the table's order; a term with lambda 0 is still computed, but adds
+ * nothing. */
 int mer_model_losses(mer_model *m, const struct mer_forward *f, const struct mer_batch *b,
                      const struct mer_loss_config *lc, struct mer_losses *out);
 

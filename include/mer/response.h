@@ -57,20 +57,22 @@
 #ifndef MER_RESPONSE_H
 #define MER_RESPONSE_H
 
+#include "mer/modality.h"
+
 #include <stddef.h>
 
 #define MER_RESPONSE_MAX_CLASSES 32
 #define MER_RESPONSE_MAX_TRIES   32
 
-/* The first three are in the priors store's modality order (audio, video, text). */
+/* The first MER_N_MODALITIES are the modalities' traces, in modality.h's order. */
 enum mer_trace_kind {
-    MER_TRACE_ACOUSTIC,
-    MER_TRACE_VISUAL,
-    MER_TRACE_TEXTUAL,
-    MER_TRACE_OVERALL,
+    MER_TRACE_ACOUSTIC = MER_MOD_AUDIO,
+    MER_TRACE_VISUAL = MER_MOD_VIDEO,
+    MER_TRACE_TEXTUAL = MER_MOD_TEXT,
+    MER_TRACE_OVERALL = MER_N_MODALITIES,
     MER_N_TRACES
 };
-#define MER_N_TRACE_MODALITIES 3
+#define MER_N_TRACE_MODALITIES MER_N_MODALITIES
 
 /* "acoustic", "visual", "textual", "overall". */
 const char *mer_trace_name(int kind);

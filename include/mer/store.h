@@ -144,6 +144,8 @@ int mer_st_writer_set_meta(mer_st_writer *w, const char *key, const char *value)
 /* A list of strings as a metadata value: the compact JSON array's text, new (free with
  * free()); NULL on out of memory or a NULL string. */
 char *mer_st_json_strings(const char *const *v, size_t n);
+/* Sets a metadata value to that array (mer.ids, mer.classes, ...); -1 with the error set. */
+int mer_st_writer_set_strings(mer_st_writer *w, const char *key, const char *const *v, size_t n);
 /* The same for a number, written so that it reads back exactly ("%.17g"). */
 int mer_st_writer_set_meta_num(mer_st_writer *w, const char *key, double value);
 /* Writes the file atomically, adding mer.format, mer.version and mer.checksum. Refuses (-1,

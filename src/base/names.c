@@ -1,6 +1,6 @@
 #include "mer/names.h"
-#include "mer/csv.h"
 #include "mer/error.h"
+#include "mer/utf8.h"
 
 #include <stdio.h>
 #include <string.h>

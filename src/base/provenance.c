@@ -1,6 +1,6 @@
 /* Provenance: what command made a file, with which mer, when. */
 #include "mer/provenance.h"
-#include "mer/csv.h"
+#include "mer/utf8.h"
 #include "mer/version.h"
 
 #include <cjson/cJSON.h>

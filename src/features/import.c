@@ -1,5 +1,4 @@
 /* The .npy-folder importer behind `mer import`; see importer.h. */
-#include "mer/csv.h"
 #include "mer/error.h"
 #include "mer/fs.h"
 #include "mer/importer.h"
@@ -8,6 +7,8 @@
 #include "mer/npy.h"
 #include "mer/progress.h"
 #include "mer/strmap.h"
+#include "mer/strv.h"
+#include "mer/utf8.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -49,45 +50,13 @@ int mer_import_parse_dtype(const char *s, enum mer_dtype *dt)
     return 0;
 }
 
-/* ---- name lists ---- */
-
-struct names {
-    char **v;
-    size_t n, cap;
-};
-
-static void names_release(struct names *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    memset(l, 0, sizeof(*l));
-}
-
-static int names_push(struct names *l, const char *s, size_t len)
-{
-    char *copy;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 256;
-        char **grown = realloc(l->v, cap * sizeof(*grown));
-        if (!grown)
-            return mer_error("out of memory");
-        l->v = grown;
-        l->cap = cap;
-    }
-    if (!(copy = strndup(s, len)))
-        return mer_error("out of memory");
-    l->v[l->n++] = copy;
-    return 0;
-}
-
 static int by_name(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Names of the *.npy files in dir (without the extension), sorted. */
-static int list_npy(const char *dir, struct names *out)
+static int list_npy(const char *dir, struct mer_strv *out)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -96,7 +65,7 @@ static int list_npy(const char *dir, struct names *out)
     while ((e = readdir(d))) {
         size_t len = strlen(e->d_name);
         if (len > 4 && !strcmp(e->d_name + len - 4, ".npy") &&
-            names_push(out, e->d_name, len - 4) < 0) {
+            mer_strv_push(out, e->d_name, len - 4) < 0) {
             closedir(d);
             return -1;
         }
@@ -107,7 +76,7 @@ static int list_npy(const char *dir, struct names *out)
     return 0;
 }
 
-static int read_ids(const char *path, struct names *out)
+static int read_ids(const char *path, struct mer_strv *out)
 {
     char *text, *line, *next;
     size_t n = 0;
@@ -122,7 +91,7 @@ static int read_ids(const char *path, struct names *out)
         n++;
         while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
             len--;
-        if (len && names_push(out, line, len) < 0) {
+        if (len && mer_strv_push(out, line, len) < 0) {
             free(text);
             return -1;
         }
@@ -132,7 +101,7 @@ static int read_ids(const char *path, struct names *out)
 }
 
 /* The sample names of a label CSV (labels.h), in its row order. */
-static int read_label_names(const char *path, struct names *out)
+static int read_label_names(const char *path, struct mer_strv *out)
 {
     struct mer_labels_params lp = mer_labels_default_params();
     struct mer_labels *l = NULL;
@@ -141,7 +110,7 @@ static int read_label_names(const char *path, struct names *out)
     if (mer_labels_from_csv(&l, path, &lp) < 0)
         return -1;
     for (size_t i = 0; i < l->n; i++)
-        if (names_push(out, l->names[i], strlen(l->names[i])) < 0)
+        if (mer_strv_push(out, l->names[i], strlen(l->names[i])) < 0)
             goto done;
     ret = 0;
 done:
@@ -149,20 +118,24 @@ done:
     return ret;
 }
 
-/* "warning: <what>: a, b, c, ..." with up to 8 names. */
+/* A warning (error.h) "<what>: 'a', 'b', 'c', ..." with up to 8 names. */
 static void warn_names(const char *what, char *const *v, size_t n)
 {
-    fprintf(stderr, "warning: %s:", what);
-    for (size_t i = 0; i < n && i < 8; i++)
-        fprintf(stderr, "%s '%s'", i ? "," : "", v[i]);
-    fprintf(stderr, "%s\n", n > 8 ? ", ..." : "");
+    char list[512];
+    size_t len = 0;
+    list[0] = '\0';
+    for (size_t i = 0; i < n && i < 8 && len < sizeof(list); i++) {
+        int k = snprintf(list + len, sizeof(list) - len, "%s '%s'", i ? "," : "", v[i]);
+        len += k > 0 ? (size_t)k : 0;
+    }
+    mer_warn("%s:%s%s", what, list, n > 8 ? ", ..." : "");
 }
 
 /* The samples to import: all files, or the ids file's names that have a file. */
-static int select_samples(const struct mer_import_params *p, struct names *files,
-                          struct names *chosen, struct mer_import_report *r)
+static int select_samples(const struct mer_import_params *p, struct mer_strv *files,
+                          struct mer_strv *chosen, struct mer_import_report *r)
 {
-    struct names ids = {0}, missing = {0}, extra = {0};
+    struct mer_strv ids = MER_STRV_INIT, missing = MER_STRV_INIT, extra = MER_STRV_INIT;
     struct mer_strmap fmap = MER_STRMAP_INIT, imap = MER_STRMAP_INIT;
     int ret = -1;
     const char *list = p->ids_file ? p->ids_file : p->labels_csv;
@@ -179,12 +152,12 @@ static int select_samples(const struct mer_import_params *p, struct names *files
         goto done;
     }
     for (size_t i = 0; i < ids.n; i++)
-        if (names_push(mer_strmap_get(&fmap, ids.v[i]) >= 0 ? chosen : &missing, ids.v[i],
+        if (mer_strv_push(mer_strmap_get(&fmap, ids.v[i]) >= 0 ? chosen : &missing, ids.v[i],
                        strlen(ids.v[i])) < 0)
             goto done;
     for (size_t i = 0; i < files->n; i++)
         if (mer_strmap_get(&imap, files->v[i]) < 0 &&
-            names_push(&extra, files->v[i], strlen(files->v[i])) < 0)
+            mer_strv_push(&extra, files->v[i], strlen(files->v[i])) < 0)
             goto done;
     r->missing = missing.n;
     r->extra = extra.n;
@@ -208,9 +181,9 @@ static int select_samples(const struct mer_import_params *p, struct names *files
 done:
     mer_strmap_release(&fmap);
     mer_strmap_release(&imap);
-    names_release(&ids);
-    names_release(&missing);
-    names_release(&extra);
+    mer_strv_release(&ids);
+    mer_strv_release(&missing);
+    mer_strv_release(&extra);
     return ret;
 }
 
@@ -302,7 +275,7 @@ static int read_sample(const struct mer_import_params *p, const char *name, stru
     goto done;
 bad:
     if (!p->strict) {
-        fprintf(stderr, "warning: %s (skipped)\n", mer_errmsg());
+        mer_warn("%s (skipped)", mer_errmsg());
         ret = 0;
     }
 done:
@@ -352,7 +325,7 @@ static int prepare_output(const struct mer_import_params *p, struct mer_import_r
     return make_parent(r->path);
 }
 
-static int import_samples(const struct mer_import_params *p, struct names *todo,
+static int import_samples(const struct mer_import_params *p, struct mer_strv *todo,
                           struct mer_import_report *r)
 {
     struct matrix m = {0};
@@ -400,8 +373,7 @@ static int import_samples(const struct mer_import_params *p, struct names *todo,
         ret = mer_store_write_features(r->path, &o);
     }
     if (ret == 0 && r->unreadable)
-        fprintf(stderr, "warning: skipped %zu of %zu samples that could not be read\n",
-                r->unreadable, todo->n);
+        mer_warn("skipped %zu of %zu samples that could not be read", r->unreadable, todo->n);
 done:
     free(m.v);
     free(offsets);
@@ -411,7 +383,7 @@ done:
 
 int mer_import_npy_dir(const struct mer_import_params *p, struct mer_import_report *r)
 {
-    struct names files = {0}, chosen = {0}, todo = {0};
+    struct mer_strv files = MER_STRV_INIT, chosen = MER_STRV_INIT, todo = MER_STRV_INIT;
     int ret = -1;
     memset(r, 0, sizeof(*r));
     mer_progress_quiet(p->quiet);
@@ -436,7 +408,7 @@ int mer_import_npy_dir(const struct mer_import_params *p, struct mer_import_repo
     }
     /* Round robin, so that every shard gets a similar mix of the (sorted) names. */
     for (size_t i = (size_t)p->shard.index; i < chosen.n; i += (size_t)p->shard.count)
-        if (names_push(&todo, chosen.v[i], strlen(chosen.v[i])) < 0)
+        if (mer_strv_push(&todo, chosen.v[i], strlen(chosen.v[i])) < 0)
             goto done;
     if (import_samples(p, &todo, r) < 0)
         goto done;
@@ -445,8 +417,8 @@ index:
         goto done;
     ret = 0;
 done:
-    names_release(&files);
-    names_release(&chosen);
-    names_release(&todo);
+    mer_strv_release(&files);
+    mer_strv_release(&chosen);
+    mer_strv_release(&todo);
     return ret;
 }

@@ -1,9 +1,10 @@
 /* Configuration: one schema table; defaults, file, --set overrides; see config.h. */
 #include "mer/config.h"
-#include "mer/csv.h"
 #include "mer/error.h"
 #include "mer/fs.h"
+#include "mer/modeldef.h"
 #include "mer/range.h"
+#include "mer/utf8.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -56,9 +57,9 @@ static const struct cfg_key schema[] = {
      "size of the L2-normalised projection z used by the contrastive terms"},
     {"model.valence_head", T_BOOL, "false", NULL,
      "add a valence regression head (MSE loss; MSE and CCC in metrics.json)"},
-    {"model.fusion.attention_norm", T_ENUM, "\"softmax\"", "softmax|none",
+    {"model.fusion.attention_norm", T_ENUM, "\"softmax\"", MER_ALLOW(MER_ATTENTION_NORMS),
      "modality attention weights: softmax, or raw as in the MER2024 baseline"},
-    {"model.prior.mode", T_ENUM, "\"cross_attention\"", "none|concat|gate|film|cross_attention",
+    {"model.prior.mode", T_ENUM, "\"cross_attention\"", MER_ALLOW(MER_PRIOR_MODES),
      "how priors are injected at fusion"},
     {"model.prior.modalities", T_STRINGS, "[\"audio\", \"video\", \"text\"]", "audio|video|text",
      "whose traces are injected: any of audio (acoustic), video (visual), text (textual)"},
@@ -73,7 +74,7 @@ static const struct cfg_key schema[] = {
     {"prior.scale_by_reliability", T_BOOL, "true", NULL,
      "scale each prior by its reliability (else by 1 when present)"},
 
-    {"loss.ce", T_ENUM, "\"plain\"", "plain|class_weighted|logit_adjusted",
+    {"loss.ce", T_ENUM, "\"plain\"", MER_ALLOW(MER_CE_KINDS),
      "cross-entropy variant against the long tail"},
     {"loss.class_weights", T_NUMBERS, "[]", "(0,)",
      "weights of `class_weighted` CE in class order; [] = inverse class frequency, mean 1"},
@@ -86,7 +87,7 @@ static const struct cfg_key schema[] = {
     {"loss.lambda_valence", T_NUMBER, "1.0", "[0,)",
      "weight of the valence MSE (with `model.valence_head`)"},
 
-    {"train.optimizer", T_ENUM, "\"adam\"", "adam|adamw", "optimizer"},
+    {"train.optimizer", T_ENUM, "\"adam\"", MER_ALLOW(MER_TRAIN_OPTIMIZERS), "optimizer"},
     {"train.lr", T_NUMBER, "1e-3", "(0,)", "learning rate"},
     {"train.weight_decay", T_NUMBER, "1e-5", "[0,)",
      "weight decay (L2 for adam, decoupled for adamw)"},
@@ -95,7 +96,7 @@ static const struct cfg_key schema[] = {
     {"train.epochs", T_INT, "100", "[1,)", "maximum epochs per fold"},
     {"train.patience", T_INT, "20", "[0,)",
      "stop a fold after this many epochs without a better validation score; 0 = never"},
-    {"train.select_metric", T_ENUM, "\"waf\"", "waf|accuracy|macro_f1",
+    {"train.select_metric", T_ENUM, "\"waf\"", MER_ALLOW(MER_SELECT_METRICS),
      "validation score that picks each fold's best epoch"},
     {"train.folds", T_INT, "5", "[2,32]", "k of stratified k-fold cross-validation"},
     {"train.seed", T_INT, "0", "[0,)", "seed of folds, initialisation, shuffling and dropout"},

@@ -2,80 +2,11 @@
 #include "mer/csv.h"
 #include "mer/error.h"
 #include "mer/fs.h"
+#include "mer/utf8.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Length of the valid UTF-8 sequence at s (avail bytes left), or 0 if invalid. */
-static size_t utf8_sequence(const unsigned char *s, size_t avail)
-{
-    unsigned c = s[0], cp, min;
-    size_t n;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2, min = 0x80, cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-        n = 3, min = 0x800, cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4, min = 0x10000, cp = c & 0x07;
-    } else {
-        return 0; /* a continuation byte, C0/C1 (always overlong) or F5..FF */
-    }
-    if (avail < n)
-        return 0;
-    for (size_t k = 1; k < n; k++) {
-        if ((s[k] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[k] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
-}
-
-size_t mer_utf8_check(const char *buf, size_t len)
-{
-    const unsigned char *s = (const unsigned char *)buf;
-    size_t i = 0;
-    while (i < len) {
-        size_t n = utf8_sequence(s + i, len - i);
-        if (!n)
-            return i;
-        i += n;
-    }
-    return len;
-}
-
-/* Length of the line end at i ("\n", "\r\n" or a lone "\r"), 0 if none. */
-static size_t eol_at(const char *b, size_t len, size_t i)
-{
-    if (i >= len)
-        return 0;
-    if (b[i] == '\n')
-        return 1;
-    if (b[i] == '\r')
-        return i + 1 < len && b[i + 1] == '\n' ? 2 : 1;
-    return 0;
-}
-
-void mer_text_position(const char *buf, size_t off, size_t *line, size_t *column)
-{
-    size_t i = 0, start = 0, n;
-    *line = 1;
-    while (i < off) {
-        n = eol_at(buf, off, i); /* never looks at buf[off]: off may be the end */
-        if (n) {
-            i += n;
-            start = i;
-            ++*line;
-        } else {
-            i++;
-        }
-    }
-    *column = off - start + 1;
-}
 
 void mer_csv_free(struct mer_csv *csv)
 {
@@ -193,7 +124,7 @@ static int quoted_field(struct parser *p)
             p->i++;
             break;
         }
-        if ((eol = eol_at(p->b, p->len, p->i))) {
+        if ((eol = mer_text_eol(p->b, p->len, p->i))) {
             if (pass_eol(p, eol, 1) < 0)
                 return -1;
             continue;
@@ -201,7 +132,7 @@ static int quoted_field(struct parser *p)
         if (field_put(&p->f, p->b + p->i++, 1) < 0)
             return -1;
     }
-    if (p->i < p->len && p->b[p->i] != ',' && !eol_at(p->b, p->len, p->i))
+    if (p->i < p->len && p->b[p->i] != ',' && !mer_text_eol(p->b, p->len, p->i))
         return mer_error("'%s':%zu:%zu: unexpected character after the closing quote of a field",
                          p->csv->path, p->line, column(p, p->i));
     return 0;
@@ -210,7 +141,7 @@ static int quoted_field(struct parser *p)
 static int plain_field(struct parser *p)
 {
     size_t start = p->i;
-    while (p->i < p->len && p->b[p->i] != ',' && !eol_at(p->b, p->len, p->i)) {
+    while (p->i < p->len && p->b[p->i] != ',' && !mer_text_eol(p->b, p->len, p->i)) {
         if (p->b[p->i] == '"')
             return mer_error("'%s':%zu:%zu: quote inside an unquoted field (quote the whole "
                              "field and double the quote)",
@@ -225,7 +156,7 @@ static int record(struct parser *p)
 {
     struct mer_csv *csv = p->csv;
     struct mer_csv_row *row;
-    size_t eol = eol_at(p->b, p->len, p->i);
+    size_t eol = mer_text_eol(p->b, p->len, p->i);
     if (eol)
         return pass_eol(p, eol, 0);
     if (!(row = grow(csv->rows, csv->n_rows, sizeof(*row))))
@@ -242,24 +173,8 @@ static int record(struct parser *p)
             break;
         p->i++; /* a comma: another field follows, empty if the line ends here */
     }
-    eol = eol_at(p->b, p->len, p->i);
+    eol = mer_text_eol(p->b, p->len, p->i);
     return eol ? pass_eol(p, eol, 0) : 0;
-}
-
-int mer_text_check(const char *name, const char *buf, size_t len)
-{
-    size_t bad = mer_utf8_check(buf, len), line, col;
-    const char *nul = memchr(buf, '\0', len);
-    if (nul && (size_t)(nul - buf) < bad) {
-        mer_text_position(buf, (size_t)(nul - buf), &line, &col);
-        return mer_error("'%s':%zu:%zu: NUL byte in a text file", name, line, col);
-    }
-    if (bad < len) {
-        mer_text_position(buf, bad, &line, &col);
-        return mer_error("'%s':%zu:%zu: invalid UTF-8 (byte 0x%02x)", name, line, col,
-                         (unsigned char)buf[bad]);
-    }
-    return 0;
 }
 
 int mer_csv_parse(struct mer_csv **out, const char *name, const char *buf, size_t len)

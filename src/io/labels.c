@@ -6,6 +6,7 @@
 #include "mer/names.h"
 #include "mer/store.h"
 #include "mer/strmap.h"
+#include "mer/strv.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -23,20 +24,13 @@ struct mer_labels_params mer_labels_default_params(void)
     return p;
 }
 
-static void free_strv(char **v, size_t n)
-{
-    for (size_t i = 0; v && i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 void mer_labels_free(struct mer_labels *l)
 {
     if (!l)
         return;
-    free_strv(l->names, l->n);
-    free_strv(l->classes, (size_t)l->n_classes);
-    free_strv(l->splits, (size_t)l->n_splits);
+    mer_strv_free(l->names, l->n);
+    mer_strv_free(l->classes, (size_t)l->n_classes);
+    mer_strv_free(l->splits, (size_t)l->n_splits);
     free(l->label);
     free(l->valence);
     free(l->split);
@@ -424,12 +418,9 @@ static int write_labels(const struct mer_labels *l, const float *reliability, co
                         const char *provenance)
 {
     mer_st_writer *w = mer_st_writer_new();
-    char *ids = mer_st_json_strings((const char *const *)l->names, l->n),
-         *classes = mer_st_json_strings((const char *const *)l->classes, (size_t)l->n_classes),
-         *splits = mer_st_json_strings((const char *const *)l->splits, (size_t)l->n_splits);
     int64_t shape[1] = {(int64_t)l->n};
     int ret = -1;
-    if (!w || !ids || !classes || !splits) {
+    if (!w) {
         mer_error("out of memory");
         goto done;
     }
@@ -439,17 +430,16 @@ static int write_labels(const struct mer_labels *l, const float *reliability, co
         (reliability &&
          mer_st_writer_add(w, "reliability", MER_DTYPE_F32, 1, shape, reliability) < 0) ||
         mer_st_writer_set_meta(w, "mer.kind", "labels") < 0 ||
-        mer_st_writer_set_meta(w, "mer.ids", ids) < 0 ||
-        mer_st_writer_set_meta(w, "mer.classes", classes) < 0 ||
-        mer_st_writer_set_meta(w, "mer.splits", splits) < 0 ||
+        mer_st_writer_set_strings(w, "mer.ids", (const char *const *)l->names, l->n) < 0 ||
+        mer_st_writer_set_strings(w, "mer.classes", (const char *const *)l->classes,
+                                  (size_t)l->n_classes) < 0 ||
+        mer_st_writer_set_strings(w, "mer.splits", (const char *const *)l->splits,
+                                  (size_t)l->n_splits) < 0 ||
         (reliability && mer_st_writer_set_meta(w, "mer.pseudo_labels", "true") < 0) ||
         (provenance && mer_st_writer_set_meta(w, "mer.provenance", provenance) < 0))
         goto done;
     ret = mer_st_writer_write(w, path);
 done:
-    free(ids);
-    free(classes);
-    free(splits);
     mer_st_writer_free(w);
     return ret;
 }

@@ -1,9 +1,9 @@
 /* The safetensors writer: header by cJSON, data appended, all through the atomic writer. */
-#include "mer/csv.h"
 #include "mer/error.h"
 #include "mer/fs.h"
 #include "mer/names.h"
 #include "mer/store.h"
+#include "mer/utf8.h"
 #include "mer/version.h"
 
 #include <cjson/cJSON.h>
@@ -129,6 +129,14 @@ int mer_st_writer_set_meta(mer_st_writer *w, const char *key, const char *value)
     else
         cJSON_AddItemToObject(w->meta, key, s);
     return 0;
+}
+
+int mer_st_writer_set_strings(mer_st_writer *w, const char *key, const char *const *v, size_t n)
+{
+    char *json = mer_st_json_strings(v, n);
+    int ret = json ? mer_st_writer_set_meta(w, key, json) : mer_error("out of memory");
+    free(json);
+    return ret;
 }
 
 int mer_st_writer_set_meta_num(mer_st_writer *w, const char *key, double value)

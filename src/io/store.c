@@ -415,7 +415,6 @@ static void *to_half(const char *path, const float *x, size_t count, int64_t dim
 int mer_store_write_features(const char *path, const struct mer_features_out *o)
 {
     mer_st_writer *w = NULL;
-    char *ids = NULL;
     size_t rows, count;
     void *half = NULL;
     int64_t shape[2], oshape[1] = {(int64_t)o->n + 1};
@@ -427,8 +426,7 @@ int mer_store_write_features(const char *path, const struct mer_features_out *o)
     shape[0] = (int64_t)rows;
     shape[1] = o->dim;
     w = mer_st_writer_new();
-    ids = mer_st_json_strings(o->ids, o->n);
-    if (!w || !ids) {
+    if (!w) {
         mer_error("out of memory");
         goto done;
     }
@@ -437,13 +435,12 @@ int mer_store_write_features(const char *path, const struct mer_features_out *o)
     if (mer_st_writer_add(w, "features", o->dtype, 2, shape, half ? half : o->data) < 0 ||
         (o->offsets && mer_st_writer_add(w, "offsets", MER_DTYPE_I64, 1, oshape, o->offsets) < 0) ||
         mer_st_writer_set_meta(w, "mer.kind", "features") < 0 ||
-        mer_st_writer_set_meta(w, "mer.ids", ids) < 0 ||
+        mer_st_writer_set_strings(w, "mer.ids", o->ids, o->n) < 0 ||
         (o->provenance && mer_st_writer_set_meta(w, "mer.provenance", o->provenance) < 0))
         goto done;
     ret = mer_st_writer_write(w, path);
 done:
     free(half);
-    free(ids);
     mer_st_writer_free(w);
     return ret;
 }

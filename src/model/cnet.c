@@ -67,107 +67,100 @@ struct mer_cnet {
     int grads_zero, step_deferred;
 };
 
-/* ---- parameters: found by their PyTorch names in the block ---- */
+/* ---- parameters: bound to the block by the model's table (modeldef.h) ---- */
 
-struct binder {
-    mer_model *m;
-    const struct mer_params *pb;
-};
-
-static int find(const struct binder *bd, const char *name, int64_t numel, float **v, float **g,
-                size_t *index)
+/* Binds parameter i of m (its spec s) to the engine's fields, at its place in the block. */
+static void bind_param(struct mer_cnet *e, const struct mer_param_spec *s, size_t i)
 {
-    const int64_t *at = bd->pb->offset;
-    for (size_t i = 0; i < mer_model_n_params(bd->m); i++)
-        if (!strcmp(mer_model_param_name(bd->m, i), name)) {
-            if (at[i + 1] - at[i] != numel)
-                MER_BUG("cnet: parameter %s has %lld values, expected %lld", name,
-                        (long long)(at[i + 1] - at[i]), (long long)numel);
-            *v = bd->pb->values + at[i];
-            *g = bd->pb->grads + at[i];
-            *index = i;
-            return 0;
+    const int64_t at = e->params.offset[i];
+    float *v = e->params.values + at, *g = e->params.grads + at;
+    struct lin *l = NULL;
+    switch (s->role) {
+    case MER_P_ENCODER:
+        l = &e->enc[s->mod][s->layer];
+        break;
+    case MER_P_PRIOR_PROJ:
+        l = &e->prior_proj[s->mod];
+        break;
+    case MER_P_INJECT:
+        l = &e->inject[s->mod];
+        break;
+    case MER_P_GAMMA:
+        l = &e->gamma[s->mod];
+        break;
+    case MER_P_BETA:
+        l = &e->beta[s->mod];
+        break;
+    case MER_P_WQ:
+        l = &e->wq;
+        break;
+    case MER_P_WK:
+        l = &e->wk;
+        break;
+    case MER_P_WV:
+        l = &e->wv;
+        break;
+    case MER_P_WO:
+        l = &e->wo;
+        break;
+    case MER_P_NORM:
+        if (s->bias) {
+            e->norm_b = v;
+            e->g_norm_b = g;
+            e->i_norm_b = i;
+        } else {
+            e->norm_w = v;
+            e->g_norm_w = g;
+            e->i_norm_w = i;
         }
-    return mer_error("cnet: the model has no parameter '%s'", name);
-}
-
-static int bind_linear(const struct binder *bd, struct lin *l, const char *prefix, int64_t in,
-                       int64_t out)
-{
-    char name[64];
-    float *w, *b;
-    l->in = in;
-    l->out = out;
-    snprintf(name, sizeof(name), "%s.weight", prefix);
-    if (find(bd, name, in * out, &w, &l->gw, &l->iw) < 0)
-        return -1;
-    snprintf(name, sizeof(name), "%s.bias", prefix);
-    if (find(bd, name, out, &b, &l->gb, &l->ib) < 0)
-        return -1;
-    l->w = w;
-    l->b = b;
-    return 0;
-}
-
-static int bind_injection(struct mer_cnet *e, const struct binder *bd)
-{
-    const struct mer_model_config *c = &e->c;
-    const int64_t h = c->hidden;
-    char p[48];
-    float *w, *b;
-    for (int m = 0; m < c->n_mod; m++) {
-        snprintf(p, sizeof(p), "prior_proj.%d", m);
-        if (bind_linear(bd, &e->prior_proj[m], p, c->prior_dim, h) < 0)
-            return -1;
-        if (c->prior_mode == MER_PRIOR_CONCAT || c->prior_mode == MER_PRIOR_GATE) {
-            snprintf(p, sizeof(p), "inject.%d", m);
-            if (bind_linear(bd, &e->inject[m], p, 2 * h, h) < 0)
-                return -1;
-        } else if (c->prior_mode == MER_PRIOR_FILM) {
-            snprintf(p, sizeof(p), "gamma.%d", m);
-            if (bind_linear(bd, &e->gamma[m], p, h, h) < 0)
-                return -1;
-            snprintf(p, sizeof(p), "beta.%d", m);
-            if (bind_linear(bd, &e->beta[m], p, h, h) < 0)
-                return -1;
-        }
+        return;
+    case MER_P_FUSE1:
+        l = &e->fuse1;
+        break;
+    case MER_P_FUSE2:
+        l = &e->fuse2;
+        break;
+    case MER_P_CLASSIFIER:
+        l = &e->classifier;
+        break;
+    case MER_P_PROJ1:
+        l = &e->proj1;
+        break;
+    case MER_P_PROJ2:
+        l = &e->proj2;
+        break;
+    case MER_P_PROTOTYPES:
+        e->proto = v;
+        e->g_proto = g;
+        e->i_proto = i;
+        return;
+    case MER_P_VALENCE:
+        l = &e->valence;
+        break;
     }
-    if (c->prior_mode != MER_PRIOR_CROSS_ATTENTION)
-        return 0;
-    if (bind_linear(bd, &e->wq, "wq", h, h) < 0 || bind_linear(bd, &e->wk, "wk", h, h) < 0 ||
-        bind_linear(bd, &e->wv, "wv", h, h) < 0 || bind_linear(bd, &e->wo, "wo", h, h) < 0 ||
-        find(bd, "norm.weight", h, &w, &e->g_norm_w, &e->i_norm_w) < 0 ||
-        find(bd, "norm.bias", h, &b, &e->g_norm_b, &e->i_norm_b) < 0)
-        return -1;
-    e->norm_w = w;
-    e->norm_b = b;
-    return 0;
+    l->out = s->shape[0];
+    if (s->bias) {
+        l->b = v;
+        l->gb = g;
+        l->ib = i;
+    } else {
+        l->in = s->shape[1];
+        l->w = v;
+        l->gw = g;
+        l->iw = i;
+    }
 }
 
-static int bind_all(struct mer_cnet *e, const struct binder *bd)
+static void bind_all(struct mer_cnet *e, const mer_model *m)
 {
-    const struct mer_model_config *c = &e->c;
-    const int64_t h = c->hidden;
-    char p[48];
-    float *proto;
-    for (int m = 0; m < c->n_mod; m++)
-        for (int l = 0; l < c->encoder_layers; l++) {
-            snprintf(p, sizeof(p), "encoders.%d.linears.%d", m, l);
-            if (bind_linear(bd, &e->enc[m][l], p, l ? h : c->dims[m], h) < 0)
-                return -1;
-        }
-    if ((e->priors && bind_injection(e, bd) < 0) ||
-        bind_linear(bd, &e->fuse1, "fuse1", c->n_mod * h, h) < 0 ||
-        bind_linear(bd, &e->fuse2, "fuse2", h, c->n_mod) < 0 ||
-        bind_linear(bd, &e->classifier, "classifier", h, c->n_classes) < 0 ||
-        bind_linear(bd, &e->proj1, "proj1", h, h) < 0 ||
-        bind_linear(bd, &e->proj2, "proj2", h, c->proj_dim) < 0 ||
-        find(bd, "prototypes", (int64_t)c->n_classes * c->proj_dim, &proto, &e->g_proto,
-             &e->i_proto) < 0 ||
-        (c->valence_head && bind_linear(bd, &e->valence, "valence", h, 1) < 0))
-        return -1;
-    e->proto = proto;
-    return 0;
+    for (size_t i = 0; i < mer_model_n_params(m); i++) {
+        const struct mer_param_spec *s = mer_model_param_spec(m, i);
+        const int64_t numel = s->shape[0] * (s->ndim == 2 ? s->shape[1] : 1);
+        if (e->params.offset[i + 1] - e->params.offset[i] != numel)
+            MER_BUG("cnet: parameter %s has %lld values, expected %lld", s->name,
+                    (long long)(e->params.offset[i + 1] - e->params.offset[i]), (long long)numel);
+        bind_param(e, s, i);
+    }
 }
 
 /* ---- activation memory: one block, carved in a fixed order ---- */
@@ -258,7 +251,6 @@ static void carve_all(struct mer_cnet *e, struct carver *cv)
 int mer_cnet_new(struct mer_cnet **out, mer_model *m, const struct mer_model_config *c, int64_t cap)
 {
     struct mer_cnet *e;
-    struct binder bd = {m, NULL};
     struct carver cv = {NULL, 0};
     if (c->n_classes > 64) /* the losses' per-class sums live on the stack */
         return mer_error("cnet: %d classes (at most 64)", c->n_classes);
@@ -270,10 +262,9 @@ int mer_cnet_new(struct mer_cnet **out, mer_model *m, const struct mer_model_con
     e->priors = c->prior_mode != MER_PRIOR_NONE && c->prior_dim > 0;
     if (c->encoder_layers > MAX_LAYERS)
         MER_BUG("cnet: %d encoder layers", c->encoder_layers);
-    bd.pb = &e->params;
-    if (mer_params_flatten(&e->params, mer_model_params(m), mer_model_n_params(m)) < 0 ||
-        bind_all(e, &bd) < 0)
+    if (mer_params_flatten(&e->params, mer_model_params(m), mer_model_n_params(m)) < 0)
         goto fail;
+    bind_all(e, m);
     carve_all(e, &cv);
     e->grads_zero = 1; /* mer_params_flatten's gradients start at zero */
     if (!(e->pending = calloc(e->params.n + 1, 1)) ||
@@ -457,24 +448,40 @@ static void inject_residual(struct mer_cnet *e, const struct mer_host_batch *b, 
     const struct mer_model_config *c = &e->c;
     const int64_t n = b->n, h = c->hidden, mh = e->mh, off = m * h;
     struct acts *s = &e->s;
-    if (c->prior_mode == MER_PRIOR_FILM) {
+    const enum mer_prior_mode mode = c->prior_mode;
+    switch (mode) {
+    case MER_PRIOR_FILM:
         lin_fwd(e, &e->gamma[m], s->q + off, mh, n, s->pre + off, mh);
         lin_fwd(e, &e->beta[m], s->q + off, mh, n, s->pre2 + off, mh);
-    } else {
+        break;
+    case MER_PRIOR_CONCAT:
+    case MER_PRIOR_GATE:
         pair_rows(e, m, n, s->u);
         lin_fwd(e, &e->inject[m], s->u, 2 * h, n, s->pre + off, mh);
+        break;
+    case MER_PRIOR_NONE:
+    case MER_PRIOR_CROSS_ATTENTION:
+        MER_BUG("cnet: prior mode %s has no residual injection", mer_prior_mode_names[mode]);
     }
     for (int64_t i = 0; i < n; i++) {
         const float w = b->prior_w[i * c->n_mod + m];
         for (int64_t j = 0; j < h; j++) {
             const int64_t at = i * mh + off + j;
-            float delta;
-            if (c->prior_mode == MER_PRIOR_CONCAT)
+            float delta = 0;
+            switch (mode) {
+            case MER_PRIOR_CONCAT:
                 delta = s->pre[at] > 0 ? s->pre[at] : 0;
-            else if (c->prior_mode == MER_PRIOR_GATE)
+                break;
+            case MER_PRIOR_GATE:
                 delta = sigmoidf(s->pre[at]) * s->q[at];
-            else
+                break;
+            case MER_PRIOR_FILM:
                 delta = s->pre[at] * s->h[at] + s->pre2[at];
+                break;
+            case MER_PRIOR_NONE:            /* not residual: */
+            case MER_PRIOR_CROSS_ATTENTION: /* refused above */
+                break;
+            }
             s->hi[at] = s->h[at] + w * delta;
         }
     }
@@ -576,18 +583,38 @@ static void inject(struct mer_cnet *e, const struct mer_host_batch *b)
     }
     for (int m = 0; m < c->n_mod; m++)
         lin_fwd(e, &e->prior_proj[m], b->prior[m], c->prior_dim, b->n, s->q + m * c->hidden, e->mh);
-    if (c->prior_mode == MER_PRIOR_CROSS_ATTENTION) {
+    switch (c->prior_mode) {
+    case MER_PRIOR_CROSS_ATTENTION:
         cross_attention(e, b);
-        return;
+        break;
+    case MER_PRIOR_CONCAT:
+    case MER_PRIOR_GATE:
+    case MER_PRIOR_FILM:
+        for (int m = 0; m < c->n_mod; m++)
+            inject_residual(e, b, m);
+        break;
+    case MER_PRIOR_NONE: /* e->priors is 0 */
+        break;
     }
-    for (int m = 0; m < c->n_mod; m++)
-        inject_residual(e, b, m);
+}
+
+/* 1 for softmax fusion weights, 0 for raw ones (model.fusion.attention_norm). */
+static int softmax_weights(const struct mer_model_config *c)
+{
+    switch (c->attention_norm) {
+    case MER_ATTENTION_SOFTMAX:
+        return 1;
+    case MER_ATTENTION_NONE:
+        return 0;
+    }
+    return 1;
 }
 
 /* The attention fusion over modality tokens: wts [N, M], f [N, H]. */
 static void fuse(struct mer_cnet *e, const struct mer_host_batch *b)
 {
     const struct mer_model_config *c = &e->c;
+    const int softmax = softmax_weights(c);
     const int nm = c->n_mod;
     const int64_t n = b->n, h = c->hidden;
     struct acts *s = &e->s;
@@ -597,16 +624,16 @@ static void fuse(struct mer_cnet *e, const struct mer_host_batch *b)
     for (int64_t i = 0; i < n; i++) {
         float *a = s->a + i * nm, *w = s->wts + i * nm, mx = -INFINITY, sum = 0;
         for (int m = 0; m < nm; m++) {
-            if (!c->attention_softmax) {
+            if (!softmax) {
                 w[m] = a[m] * mask_at(b, i, m, nm);
                 continue;
             }
             w[m] = mask_at(b, i, m, nm) == 0 ? -1e30f : a[m]; /* as masked_fill(-1e30) */
             mx = w[m] > mx ? w[m] : mx;
         }
-        for (int m = 0; c->attention_softmax && m < nm; m++)
+        for (int m = 0; softmax && m < nm; m++)
             sum += (w[m] = expf(w[m] - mx));
-        for (int m = 0; c->attention_softmax && m < nm; m++)
+        for (int m = 0; softmax && m < nm; m++)
             w[m] /= sum;
         for (int64_t j = 0; j < h; j++) {
             float acc = 0;
@@ -849,7 +876,7 @@ static void fuse_bwd(struct mer_cnet *e, const struct mer_host_batch *b)
         }
         for (int m = 0; m < nm; m++)
             da[i * nm + m] =
-                c->attention_softmax ? w[m] * (dw[m] - dot) : dw[m] * mask_at(b, i, m, nm);
+                softmax_weights(c) ? w[m] * (dw[m] - dot) : dw[m] * mask_at(b, i, m, nm);
     }
     lin_bwd(&e->fuse2, s->f1, h, da, nm, n, s->dtmp, h, 0);
     relu_bwd(s->dtmp, s->f1, n * h);
@@ -955,16 +982,24 @@ static void inject_residual_bwd(struct mer_cnet *e, const struct mer_host_batch 
             const int64_t at = i * mh + off + j, t = i * h + j;
             const float dd = w * s->dhi[at]; /* d(delta) */
             s->dh[at] = s->dhi[at];
-            if (c->prior_mode == MER_PRIOR_CONCAT) {
+            switch (c->prior_mode) {
+            case MER_PRIOR_CONCAT:
                 ds[t] = s->pre[at] > 0 ? dd : 0;
-            } else if (c->prior_mode == MER_PRIOR_GATE) {
+                break;
+            case MER_PRIOR_GATE: {
                 const float g = sigmoidf(s->pre[at]);
                 s->dq[at] = dd * g;
                 ds[t] = dd * s->q[at] * g * (1 - g);
-            } else {
+                break;
+            }
+            case MER_PRIOR_FILM:
                 ds[t] = dd * s->h[at]; /* d(gamma) */
                 ds2[t] = dd;           /* d(beta) */
                 s->dh[at] += dd * s->pre[at];
+                break;
+            case MER_PRIOR_NONE:            /* not residual: */
+            case MER_PRIOR_CROSS_ATTENTION: /* inject_bwd does not come here */
+                break;
             }
         }
     }
@@ -992,11 +1027,19 @@ static void inject_bwd(struct mer_cnet *e, const struct mer_host_batch *b)
         memcpy(s->dh, s->dhi, (size_t)(b->n * e->mh) * sizeof(float));
         return;
     }
-    if (c->prior_mode == MER_PRIOR_CROSS_ATTENTION)
+    switch (c->prior_mode) {
+    case MER_PRIOR_CROSS_ATTENTION:
         cross_attention_bwd(e, b);
-    else
+        break;
+    case MER_PRIOR_CONCAT:
+    case MER_PRIOR_GATE:
+    case MER_PRIOR_FILM:
         for (int m = 0; m < c->n_mod; m++)
             inject_residual_bwd(e, b, m);
+        break;
+    case MER_PRIOR_NONE: /* e->priors is 0 */
+        break;
+    }
     for (int m = 0; m < c->n_mod; m++)
         lin_bwd(&e->prior_proj[m], b->prior[m], c->prior_dim, s->dq + m * c->hidden, e->mh, b->n,
                 NULL, 0, 0);
@@ -1078,14 +1121,35 @@ int mer_cnet_step(struct mer_cnet *e, const struct mer_host_batch *b,
     e->grads_zero = 0;
     memset(s->dz, 0, (size_t)(n * z) * sizeof(float));
     memset(s->dC, 0, (size_t)(c->n_classes * z) * sizeof(float));
-    out->ce = cross_entropy(e, b, lc);
-    similarities(e, n, lc->tau);
-    out->inter = bcl_inter(e, b, lc->lambda_inter);
-    bcl_inter_bwd(e, n, lc->tau);
-    out->intra = bcl_intra(e, b, lc->lambda_intra);
-    out->valence = c->valence_head ? valence_mse(e, b, lc->lambda_valence) : 0.0;
-    out->total = out->ce + lc->lambda_inter * out->inter + lc->lambda_intra * out->intra +
-                 (c->valence_head ? lc->lambda_valence * out->valence : 0.0);
+    /* The terms of modeldef.h's table, in its order (each adds its gradient to dlogits, dz,
+     * dC or dv), and their total: the first term, plus lambda * each other. */
+    for (int t = 0; t < MER_N_LOSS_TERMS; t++) {
+        const enum mer_loss_term term = (enum mer_loss_term)t;
+        const double lambda = mer_loss_lambda(lc, term);
+        double v = 0.0;
+        if (!mer_loss_term_active(c, term)) {
+            out->term[t] = 0.0;
+            continue;
+        }
+        switch (term) {
+        case MER_LOSS_CE:
+            v = cross_entropy(e, b, lc);
+            break;
+        case MER_LOSS_INTER:
+            similarities(e, n, lc->tau);
+            v = bcl_inter(e, b, lambda);
+            bcl_inter_bwd(e, n, lc->tau);
+            break;
+        case MER_LOSS_INTRA: /* reads the normalised prototypes similarities() left in keys */
+            v = bcl_intra(e, b, lambda);
+            break;
+        case MER_LOSS_VALENCE:
+            v = valence_mse(e, b, lambda);
+            break;
+        }
+        out->term[t] = v;
+        out->total = t == 0 ? v : out->total + lambda * v;
+    }
     heads_bwd(e, n);
     fuse_bwd(e, b);
     inject_bwd(e, b);

@@ -45,8 +45,11 @@ struct mer_host_batch {
     const int64_t *rows;                    /* NULL, or: sample i is row rows[i] of each x[m] */
 };
 
+/* modeldef.h's loss terms; a term the model does not have (the valence MSE without the
+ * valence head) is 0. */
 struct mer_cnet_losses {
-    double total, ce, inter, intra, valence; /* valence 0 without the head */
+    double total;
+    double term[MER_N_LOSS_TERMS];
 };
 
 /* An engine over model m (CPU, float32) for batches of up to cap samples; m's parameters and

@@ -3,19 +3,13 @@
 #include "mer/labels.h"
 #include "mer/store.h"
 #include "mer/strmap.h"
+#include "mer/strv.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *const modality_names[MER_N_MODALITIES] = {"audio", "video", "text"};
-
-const char *mer_modality_name(enum mer_modality m)
-{
-    return m < MER_N_MODALITIES ? modality_names[m] : "?";
-}
 
 struct mer_dataset_params mer_dataset_default_params(void)
 {
@@ -26,20 +20,13 @@ struct mer_dataset_params mer_dataset_default_params(void)
     return p;
 }
 
-static void free_strings(char **s, size_t n)
-{
-    for (size_t i = 0; s && i < n; i++)
-        free(s[i]);
-    free(s);
-}
-
 void mer_dataset_free(struct mer_dataset *ds)
 {
     if (!ds)
         return;
-    free_strings(ds->names, ds->n);
-    free_strings(ds->classes, (size_t)ds->n_classes);
-    free_strings(ds->splits, (size_t)ds->n_splits);
+    mer_strv_free(ds->names, ds->n);
+    mer_strv_free(ds->classes, (size_t)ds->n_classes);
+    mer_strv_free(ds->splits, (size_t)ds->n_splits);
     free(ds->label);
     free(ds->valence);
     free(ds->split);
@@ -83,7 +70,7 @@ static int json_string_array(const char *path, const char *key, const char *json
         const cJSON *s = cJSON_GetArrayItem(arr, i);
         if (!cJSON_IsString(s) || !(items[i] = strdup(s->valuestring))) {
             mer_error("'%s': metadata '%s': item %d is not a string", path, key, i);
-            free_strings(items, (size_t)count);
+            mer_strv_free(items, (size_t)count);
             items = NULL;
             goto done;
         }
@@ -243,17 +230,17 @@ static int load_modality(struct mer_dataset *ds, int m, const struct mer_dataset
         covered[i] = 1;
         if (mer_store_read(s, (size_t)row, dst) < 0) /* (its error names the file) */
             goto done;
-        if (check_finite(dst, d, ds, i, modality_names[m], p->nan) < 0) {
+        if (check_finite(dst, d, ds, i, mer_modality_name(m), p->nan) < 0) {
             mer_error_prefix("'%s'", path);
             goto done;
         }
     }
     snprintf(hint, sizeof(hint), "no %s features there: import them, or leave data.%s out",
-             modality_names[m], modality_names[m]);
+             mer_modality_name(m), mer_modality_name(m));
     if (n_missing && check_split_coverage(ds, path, p->labels, covered, hint) < 0)
         goto done;
     if (n_missing && p->missing == MER_MISSING_ERROR) {
-        report_missing(path, modality_names[m], missing, n_missing, ds->n);
+        report_missing(path, mer_modality_name(m), missing, n_missing, ds->n);
         goto done;
     }
     ds->has[m] = 1;
@@ -378,7 +365,7 @@ static int prior_class_order(const struct mer_dataset *ds, const mer_st_file *f,
         *same &= perm[k] == (int)k;
     ret = 0;
 done:
-    free_strings(classes, n);
+    mer_strv_free(classes, n);
     return ret;
 }
 
@@ -488,7 +475,7 @@ static int priors_from_ingest(struct mer_dataset *ds, const char *path, const ch
     ret = 0;
 done:
     mer_strmap_release(&map);
-    free_strings(ids, n_ids);
+    mer_strv_free(ids, n_ids);
     free(covered);
     free(perm);
     free(tmp);

@@ -219,32 +219,63 @@ fail:
     return ret;
 }
 
+/* Term t of modeldef.h's table, a new scalar in the current scope. */
+static int loss_term(enum mer_loss_term t, const mer_model *m, const struct mer_forward *f,
+                     const struct mer_batch *b, const struct mer_loss_config *lc, mer_tensor **out)
+{
+    const mer_tensor *protos = mer_model_prototypes_impl(m);
+    const int k = mer_model_n_classes_impl(m);
+    switch (t) {
+    case MER_LOSS_CE:
+        return cross_entropy(f->logits, b, k, lc, out);
+    case MER_LOSS_INTER:
+        return bcl_inter(f->z, protos, b, k, lc->tau, out);
+    case MER_LOSS_INTRA:
+        return bcl_intra(f->z, protos, b, k, out);
+    case MER_LOSS_VALENCE:
+        return valence_mse(f->valence, b, out);
+    }
+    return mer_error("loss: term %d", (int)t);
+}
+
+/* The terms of one group (every model's: every, else the ones a config adds), then their
+ * weights, then their sum into *total: the order the graph has always been built in, so
+ * backward sums the gradients in the same order. The first term of the table is the base of
+ * the sum (weight 1). */
+static int add_terms(mer_model *m, const struct mer_forward *f, const struct mer_batch *b,
+                     const struct mer_loss_config *lc, struct mer_losses *out, int every)
+{
+    const struct mer_model_config *c = mer_model_config_impl(m);
+    mer_tensor *scaled[MER_N_LOSS_TERMS] = {0};
+    int in[MER_N_LOSS_TERMS];
+    for (int t = 0; t < MER_N_LOSS_TERMS; t++) {
+        in[t] = mer_loss_term_active(c, (enum mer_loss_term)t) &&
+                mer_loss_term_active(NULL, (enum mer_loss_term)t) == every;
+        if (in[t] && loss_term((enum mer_loss_term)t, m, f, b, lc, &out->term[t]) < 0)
+            return -1;
+    }
+    for (int t = 1; t < MER_N_LOSS_TERMS; t++)
+        if (in[t] && mer_t_mul_scalar(&scaled[t], out->term[t],
+                                      mer_loss_lambda(lc, (enum mer_loss_term)t)) < 0)
+            return -1;
+    if (in[0])
+        out->total = out->term[0];
+    for (int t = 1; t < MER_N_LOSS_TERMS; t++)
+        if (in[t] && mer_t_add(&out->total, out->total, scaled[t]) < 0)
+            return -1;
+    return 0;
+}
+
 int mer_model_losses(mer_model *m, const struct mer_forward *f, const struct mer_batch *b,
                      const struct mer_loss_config *lc, struct mer_losses *out)
 {
-    const mer_tensor *protos = mer_model_prototypes_impl(m);
     int k = mer_model_n_classes_impl(m);
-    mer_tensor *a, *bb, *t;
+    memset(out, 0, sizeof(*out));
     for (int64_t i = 0; i < b->n; i++)
         if (b->y[i] < 0 || b->y[i] >= k)
             return mer_error("loss: sample %lld of the batch has label %lld outside 0..%d",
                              (long long)i, (long long)b->y[i], k - 1);
-    if (cross_entropy(f->logits, b, k, lc, &out->ce) < 0 ||
-        bcl_inter(f->z, protos, b, k, lc->tau, &out->inter) < 0 ||
-        bcl_intra(f->z, protos, b, k, &out->intra) < 0)
+    if (add_terms(m, f, b, lc, out, 1) < 0 || add_terms(m, f, b, lc, out, 0) < 0)
         return -1;
-    if (mer_t_mul_scalar(&a, out->inter, lc->lambda_inter) < 0 ||
-        mer_t_mul_scalar(&bb, out->intra, lc->lambda_intra) < 0 || mer_t_add(&t, out->ce, a) < 0 ||
-        mer_t_add(&out->total, t, bb) < 0)
-        return -1;
-    out->valence = NULL;
-    if (f->valence) {
-        mer_tensor *lv, *with;
-        if (valence_mse(f->valence, b, &out->valence) < 0 ||
-            mer_t_mul_scalar(&lv, out->valence, lc->lambda_valence) < 0 ||
-            mer_t_add(&with, out->total, lv) < 0)
-            return -1;
-        out->total = with;
-    }
     return 0;
 }

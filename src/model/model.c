@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_PARAMS 64
-#define NAME_LEN   48
 #define TRY(x)                                                                                     \
     do {                                                                                           \
         if ((x) < 0)                                                                               \
@@ -28,8 +26,8 @@ struct linear {
 struct mer_model {
     struct mer_model_config c;
     size_t n_params;
-    char names[MAX_PARAMS][NAME_LEN];
-    mer_tensor *params[MAX_PARAMS];
+    struct mer_param_spec specs[MER_MAX_PARAMS]; /* modeldef.h's table, for this config */
+    mer_tensor *params[MER_MAX_PARAMS];
     struct linear enc[MER_MAX_MODALITIES][8];                          /* encoders.m.linears.l */
     struct linear prior_proj[MER_MAX_MODALITIES];                      /* prior_proj.m   P -> H */
     struct linear inject[MER_MAX_MODALITIES];                          /* inject.m       2H -> H */
@@ -51,7 +49,7 @@ struct mer_model_config mer_model_default_config(void)
     c.prior_mode = MER_PRIOR_CROSS_ATTENTION;
     c.heads = 4;
     c.proj_dim = 128;
-    c.attention_softmax = 1;
+    c.attention_norm = MER_ATTENTION_SOFTMAX;
     return c;
 }
 
@@ -61,76 +59,103 @@ struct mer_loss_config mer_loss_default_config(void)
     return l;
 }
 
-/* ---- parameters ---- */
+/* ---- parameters: made from modeldef.h's table ---- */
 
-static int add_param(mer_model *m, mer_tensor **slot, int ndim, const int64_t *shape, double bound,
-                     const char *fmt, int i)
+/* Where parameter s lives among m's named fields. */
+static mer_tensor **param_slot(mer_model *m, const struct mer_param_spec *s)
 {
-    if (m->n_params == MAX_PARAMS)
-        MER_BUG("too many parameters");
-    snprintf(m->names[m->n_params], NAME_LEN, fmt, i);
-    TRY(bound > 0 ? mer_tensor_uniform(slot, ndim, shape, -bound, bound)
-                  : mer_tensor_zeros(slot, MER_T_F32, ndim, shape));
-    TRY(mer_tensor_set_requires_grad(*slot, 1));
-    m->params[m->n_params++] = *slot;
-    return 0;
+    struct linear *l = NULL;
+    switch (s->role) {
+    case MER_P_ENCODER:
+        l = &m->enc[s->mod][s->layer];
+        break;
+    case MER_P_PRIOR_PROJ:
+        l = &m->prior_proj[s->mod];
+        break;
+    case MER_P_INJECT:
+        l = &m->inject[s->mod];
+        break;
+    case MER_P_GAMMA:
+        l = &m->gamma[s->mod];
+        break;
+    case MER_P_BETA:
+        l = &m->beta[s->mod];
+        break;
+    case MER_P_WQ:
+        l = &m->wq;
+        break;
+    case MER_P_WK:
+        l = &m->wk;
+        break;
+    case MER_P_WV:
+        l = &m->wv;
+        break;
+    case MER_P_WO:
+        l = &m->wo;
+        break;
+    case MER_P_NORM:
+        return s->bias ? &m->norm_b : &m->norm_w;
+    case MER_P_FUSE1:
+        l = &m->fuse1;
+        break;
+    case MER_P_FUSE2:
+        l = &m->fuse2;
+        break;
+    case MER_P_CLASSIFIER:
+        l = &m->classifier;
+        break;
+    case MER_P_PROJ1:
+        l = &m->proj1;
+        break;
+    case MER_P_PROJ2:
+        l = &m->proj2;
+        break;
+    case MER_P_PROTOTYPES:
+        return &m->prototypes;
+    case MER_P_VALENCE:
+        l = &m->valence;
+        break;
+    }
+    return s->bias ? &l->b : &l->w;
 }
 
-/* nn.Linear(in, out) with PyTorch's default init: U(-1/sqrt(in), 1/sqrt(in)). */
-static int add_linear(mer_model *m, struct linear *l, int64_t in, int64_t out, const char *prefix,
-                      int i)
+/* A tensor of ones (LayerNorm's weight starts as the identity). */
+static int ones(mer_tensor **out, int ndim, const int64_t *shape)
 {
-    int64_t ws[2] = {out, in}, bs[1] = {out};
-    char fmt[NAME_LEN];
-    double bound = 1.0 / sqrt((double)in);
-    snprintf(fmt, sizeof(fmt), "%s.weight", prefix);
-    TRY(add_param(m, &l->w, 2, ws, bound, fmt, i));
-    snprintf(fmt, sizeof(fmt), "%s.bias", prefix);
-    return add_param(m, &l->b, 1, bs, bound, fmt, i);
+    mer_tensor *src;
+    float *one = malloc((size_t)shape[0] * sizeof(float) + 1);
+    int r;
+    if (!one)
+        return mer_error("out of memory");
+    for (int64_t j = 0; j < shape[0]; j++)
+        one[j] = 1.0f;
+    r = mer_tensor_from_host(&src, one, MER_T_F32, ndim, shape);
+    free(one);
+    TRY(r);
+    r = mer_tensor_zeros(out, MER_T_F32, ndim, shape) < 0 ? -1 : mer_tensor_copy_(*out, src);
+    mer_tensor_free(src);
+    return r;
 }
 
-static int add_injection(mer_model *m)
+/* Parameter i as its spec says, drawing from mer_torch_manual_seed's generator. */
+static int make_param(mer_model *m, size_t i)
 {
-    const struct mer_model_config *c = &m->c;
-    int64_t h = c->hidden, hs[1] = {h};
-    if (c->prior_mode == MER_PRIOR_NONE || c->prior_dim == 0)
-        return 0;
-    for (int i = 0; i < c->n_mod; i++)
-        TRY(add_linear(m, &m->prior_proj[i], c->prior_dim, h, "prior_proj.%d", i));
-    if (c->prior_mode == MER_PRIOR_CONCAT || c->prior_mode == MER_PRIOR_GATE)
-        for (int i = 0; i < c->n_mod; i++)
-            TRY(add_linear(m, &m->inject[i], 2 * h, h, "inject.%d", i));
-    if (c->prior_mode == MER_PRIOR_FILM) {
-        for (int i = 0; i < c->n_mod; i++)
-            TRY(add_linear(m, &m->gamma[i], h, h, "gamma.%d", i));
-        for (int i = 0; i < c->n_mod; i++)
-            TRY(add_linear(m, &m->beta[i], h, h, "beta.%d", i));
+    const struct mer_param_spec *s = &m->specs[i];
+    mer_tensor **slot = param_slot(m, s);
+    int r = -1;
+    switch (s->init) {
+    case MER_INIT_UNIFORM:
+        r = mer_tensor_uniform(slot, s->ndim, s->shape, -s->bound, s->bound);
+        break;
+    case MER_INIT_ZEROS:
+        r = mer_tensor_zeros(slot, MER_T_F32, s->ndim, s->shape);
+        break;
+    case MER_INIT_ONES:
+        r = ones(slot, s->ndim, s->shape);
+        break;
     }
-    if (c->prior_mode == MER_PRIOR_CROSS_ATTENTION) {
-        TRY(add_linear(m, &m->wq, h, h, "wq", 0));
-        TRY(add_linear(m, &m->wk, h, h, "wk", 0));
-        TRY(add_linear(m, &m->wv, h, h, "wv", 0));
-        TRY(add_linear(m, &m->wo, h, h, "wo", 0));
-        TRY(add_param(m, &m->norm_w, 1, hs, 0, "norm.weight", 0));
-        TRY(add_param(m, &m->norm_b, 1, hs, 0, "norm.bias", 0));
-        {
-            /* LayerNorm starts as the identity: weight 1. */
-            mer_tensor *ones;
-            float *one = malloc((size_t)h * sizeof(float));
-            int r;
-            if (!one)
-                return mer_error("out of memory");
-            for (int64_t j = 0; j < h; j++)
-                one[j] = 1.0f;
-            r = mer_tensor_from_host(&ones, one, MER_T_F32, 1, hs);
-            free(one);
-            TRY(r);
-            r = mer_tensor_copy_(m->norm_w, ones);
-            mer_tensor_free(ones);
-            TRY(r);
-        }
-    }
-    return 0;
+    m->params[i] = *slot; /* NULL if not made */
+    return r < 0 ? -1 : mer_tensor_set_requires_grad(*slot, 1);
 }
 
 static int check_config(const struct mer_model_config *c)
@@ -154,32 +179,24 @@ static int check_config(const struct mer_model_config *c)
 int mer_model_new(mer_model **out, const struct mer_model_config *c)
 {
     mer_model *m;
-    int64_t h = c->hidden, ps[2] = {c->n_classes, c->proj_dim};
+    size_t n;
     if (check_config(c) < 0)
         return -1;
     if (!(m = calloc(1, sizeof(*m))))
         return mer_error("out of memory");
     m->c = *c;
-    for (int i = 0; i < c->n_mod; i++)
-        for (int l = 0; l < c->encoder_layers; l++) {
-            char prefix[NAME_LEN];
-            snprintf(prefix, sizeof(prefix), "encoders.%%d.linears.%d", l);
-            if (add_linear(m, &m->enc[i][l], l ? h : c->dims[i], h, prefix, i) < 0)
-                goto fail;
+    if ((n = mer_param_specs(c, m->specs)) > MER_MAX_PARAMS)
+        MER_BUG("%zu parameters (at most %d)", n, MER_MAX_PARAMS);
+    for (size_t i = 0; i < n; i++) {
+        int r = make_param(m, i);
+        m->n_params += m->params[i] != NULL; /* freed with the rest on failure */
+        if (r < 0) {
+            mer_model_free(m);
+            return -1;
         }
-    if (add_injection(m) < 0 || add_linear(m, &m->fuse1, c->n_mod * h, h, "fuse1", 0) < 0 ||
-        add_linear(m, &m->fuse2, h, c->n_mod, "fuse2", 0) < 0 ||
-        add_linear(m, &m->classifier, h, c->n_classes, "classifier", 0) < 0 ||
-        add_linear(m, &m->proj1, h, h, "proj1", 0) < 0 ||
-        add_linear(m, &m->proj2, h, c->proj_dim, "proj2", 0) < 0 ||
-        add_param(m, &m->prototypes, 2, ps, 1.0, "prototypes", 0) < 0 ||
-        (c->valence_head && add_linear(m, &m->valence, h, 1, "valence", 0) < 0))
-        goto fail;
+    }
     *out = m;
     return 0;
-fail:
-    mer_model_free(m);
-    return -1;
 }
 
 void mer_model_free(mer_model *m)
@@ -198,7 +215,7 @@ size_t mer_model_n_params(const mer_model *m)
 
 const char *mer_model_param_name(const mer_model *m, size_t i)
 {
-    return i < m->n_params ? m->names[i] : NULL;
+    return i < m->n_params ? m->specs[i].name : NULL;
 }
 
 mer_tensor *mer_model_param(const mer_model *m, size_t i)
@@ -209,6 +226,11 @@ mer_tensor *mer_model_param(const mer_model *m, size_t i)
 mer_tensor *const *mer_model_params(const mer_model *m)
 {
     return m->params;
+}
+
+const struct mer_param_spec *mer_model_param_spec(const mer_model *m, size_t i)
+{
+    return i < m->n_params ? &m->specs[i] : NULL;
 }
 
 int64_t mer_model_n_weights(const mer_model *m)
@@ -276,12 +298,16 @@ static int inject_one(mer_model *m, int i, mer_tensor *h, const mer_tensor *q, c
         TRY(mer_t_sigmoid(&g, pre));
         TRY(mer_t_mul(&delta, g, q));
         break;
-    default: /* film */
+    case MER_PRIOR_FILM:
         TRY(linear(&g, q, &m->gamma[i]));
         TRY(linear(&b, q, &m->beta[i]));
         TRY(mer_t_mul(&gh, g, h));
         TRY(mer_t_add(&delta, gh, b));
         break;
+    case MER_PRIOR_NONE:
+    case MER_PRIOR_CROSS_ATTENTION:
+        MER_BUG("model: prior mode %s has no residual injection",
+                mer_prior_mode_names[m->c.prior_mode]);
     }
     return residual(out, h, w, delta);
 }
@@ -412,7 +438,8 @@ static int fuse(mer_model *m, const struct mer_batch *b, mer_tensor **h, const m
     TRY(linear(&f1, cat, &m->fuse1));
     TRY(mer_t_relu(&r1, f1));
     TRY(linear(&a, r1, &m->fuse2)); /* [N, M] */
-    if (m->c.attention_softmax) {
+    switch (m->c.attention_norm) {
+    case MER_ATTENTION_SOFTMAX: {
         mer_tensor *absent, *filled;
         static const float all_present = 1.0f;
         if (b->modality_mask)
@@ -421,8 +448,11 @@ static int fuse(mer_model *m, const struct mer_batch *b, mer_tensor **h, const m
             TRY(host_mask(&absent, &all_present, 1, 1, 1, (const int64_t[]){1}));
         TRY(mer_t_masked_fill(&filled, a, absent, -1e30));
         TRY(mer_t_softmax(&weights, filled, 1));
-    } else {
+        break;
+    }
+    case MER_ATTENTION_NONE:
         TRY(mer_t_mul(&weights, a, mask));
+        break;
     }
     for (int i = 0; i < nm; i++) {
         mer_tensor *wi, *term;
@@ -482,6 +512,11 @@ int mer_model_n_classes_impl(const mer_model *m)
     return m->c.n_classes;
 }
 
+const struct mer_model_config *mer_model_config_impl(const mer_model *m)
+{
+    return &m->c;
+}
+
 /* ---- weights on disk ---- */
 
 int mer_model_load_weights(mer_model *m, const char *path)
@@ -491,14 +526,14 @@ int mer_model_load_weights(mer_model *m, const char *path)
     if (mer_st_open(&f, path, MER_ST_VERIFY) < 0)
         return -1;
     for (size_t i = 0; i < m->n_params; i++) {
-        const struct mer_st_tensor *t = mer_st_find(f, m->names[i]);
+        const struct mer_st_tensor *t = mer_st_find(f, m->specs[i].name);
         mer_tensor *src;
         int r, same = t && t->dtype == MER_DTYPE_F32 && t->ndim == mer_tensor_ndim(m->params[i]);
         for (int d = 0; same && d < t->ndim; d++)
             same = t->shape[d] == mer_tensor_dim_size(m->params[i], d);
         if (!same) {
             mer_error("'%s': tensor '%s' is %s, expected F32 of the model's shape", path,
-                      m->names[i], t ? "of another dtype or shape" : "missing");
+                      m->specs[i].name, t ? "of another dtype or shape" : "missing");
             goto done;
         }
         if (mer_tensor_from_host(&src, t->data, MER_T_F32, t->ndim, t->shape) < 0)
@@ -518,7 +553,7 @@ int mer_model_save_weights(const mer_model *m, const char *path, const char *con
                            size_t n_meta)
 {
     mer_st_writer *w = mer_st_writer_new();
-    float *bufs[MAX_PARAMS] = {0};
+    float *bufs[MER_MAX_PARAMS] = {0};
     int ret = -1;
     if (!w)
         return mer_error("out of memory");
@@ -532,7 +567,7 @@ int mer_model_save_weights(const mer_model *m, const char *path, const char *con
             goto done;
         }
         if (mer_tensor_to_host(m->params[i], bufs[i], (size_t)n * sizeof(float)) < 0 ||
-            mer_st_writer_add(w, m->names[i], MER_DTYPE_F32, nd, shape, bufs[i]) < 0)
+            mer_st_writer_add(w, m->specs[i].name, MER_DTYPE_F32, nd, shape, bufs[i]) < 0)
             goto done;
     }
     for (size_t i = 0; i + 1 < 2 * n_meta; i += 2)

@@ -11,5 +11,7 @@
 mer_tensor *mer_model_prototypes_impl(const mer_model *m);
 /* K. */
 int mer_model_n_classes_impl(const mer_model *m);
+/* The model's config. */
+const struct mer_model_config *mer_model_config_impl(const mer_model *m);
 
 #endif

@@ -250,7 +250,7 @@ static int score(const struct run *r, const int64_t *idx, size_t n, const float 
 }
 
 struct epoch_stats {
-    double ce, inter, intra, valence, total;
+    double term[MER_N_LOSS_TERMS], total; /* sums over samples (modeldef.h's loss terms) */
     int64_t steps;
     size_t seen;
     int64_t *pred, *truth; /* training predictions of the epoch, for train WAF */
@@ -276,11 +276,9 @@ static int record_step(const struct run *r, struct epoch_stats *st, const struct
         st->pred[st->seen + k] = argmax(logits + k * (size_t)r->mc.n_classes, r->mc.n_classes);
         st->truth[st->seen + k] = y[k];
     }
-    st->ce += l->ce * (double)n;
-    st->inter += l->inter * (double)n;
-    st->intra += l->intra * (double)n;
+    for (int t = 0; t < MER_N_LOSS_TERMS; t++)
+        st->term[t] += l->term[t] * (double)n;
     st->total += l->total * (double)n;
-    st->valence += l->valence * (double)n;
     st->seen += n;
     return 0;
 }
@@ -326,9 +324,10 @@ static int step_torch(const struct run *r, struct learner *ln, struct batch_buf 
         mer_optim_zero_grad(ln->opt) < 0 || mer_tensor_backward(l.total) < 0 ||
         clip(r, ln->model) < 0 || mer_optim_step(ln->opt) < 0)
         goto done;
-    if (mer_tensor_item(l.ce, &v.ce) < 0 || mer_tensor_item(l.inter, &v.inter) < 0 ||
-        mer_tensor_item(l.intra, &v.intra) < 0 || mer_tensor_item(l.total, &v.total) < 0 ||
-        (l.valence && mer_tensor_item(l.valence, &v.valence) < 0) ||
+    for (int t = 0; t < MER_N_LOSS_TERMS; t++)
+        if (l.term[t] && mer_tensor_item(l.term[t], &v.term[t]) < 0)
+            goto done;
+    if (mer_tensor_item(l.total, &v.total) < 0 ||
         mer_tensor_to_host(f.logits, logits, n * (size_t)r->mc.n_classes * sizeof(float)) < 0)
         goto done;
     ret = record_step(r, st, &v, logits, b.y, n);
@@ -338,23 +337,16 @@ done:
     return ret;
 }
 
-/* What train.select_metric picks the best epoch by, as the progress line names it. */
-static const char *selected_metric_name(int select_metric)
-{
-    static const char *const names[] = {"WAF", "accuracy", "macro-F1"};
-    return select_metric >= 0 && select_metric < 3 ? names[select_metric] : "?";
-}
-
 /* Appends one epoch's record to fold-K/log.jsonl (flushed: a killed run keeps its log). */
 static int log_epoch(FILE *log, int epoch, const struct epoch_stats *st, double lr,
                      const struct mer_metrics *tr, const struct mer_metrics *va, double secs,
-                     int valence)
+                     const struct mer_model_config *mc)
 {
     double n = st->seen ? (double)st->seen : 1;
-    fprintf(log, "{\"epoch\": %d, \"loss\": %.6f, \"ce\": %.6f, \"inter\": %.6f, \"intra\": %.6f, ",
-            epoch, st->total / n, st->ce / n, st->inter / n, st->intra / n);
-    if (valence)
-        fprintf(log, "\"valence\": %.6f, ", st->valence / n);
+    fprintf(log, "{\"epoch\": %d, \"loss\": %.6f, ", epoch, st->total / n);
+    for (int t = 0; t < MER_N_LOSS_TERMS; t++)
+        if (mer_loss_term_active(mc, (enum mer_loss_term)t))
+            fprintf(log, "\"%s\": %.6f, ", mer_loss_term_names[t], st->term[t] / n);
     fprintf(log,
             "\"lr\": %g, \"train_waf\": %.6f, \"train_acc\": %.6f, \"val_waf\": %.6f, "
             "\"val_acc\": %.6f, \"val_macro_f1\": %.6f, \"seconds\": %.3f}\n",
@@ -428,13 +420,22 @@ static int run_epoch(const struct run *r, struct fold_state *fs, struct batch_bu
     if (mer_metrics_compute(&tr, st.truth, st.pred, st.seen, r->mc.n_classes) < 0 ||
         predict(r, fs->model, fs->net, buf, fs->va, fs->n_va, va_logits) < 0 ||
         score(r, fs->va, fs->n_va, va_logits, &va) < 0 ||
-        log_epoch(log, epoch, &st, p->lr, &tr, &va, mer_now() - t0, r->mc.valence_head) < 0)
+        log_epoch(log, epoch, &st, p->lr, &tr, &va, mer_now() - t0, &r->mc) < 0)
         goto done;
     fs->last_loss = st.total / (st.seen ? (double)st.seen : 1);
     fs->last_val_waf = va.waf;
-    score_now = r->p->select_metric == 1   ? va.accuracy
-                : r->p->select_metric == 2 ? va.macro_f1
-                                           : va.waf;
+    score_now = NAN; /* (a value outside the enum: never better) */
+    switch ((enum mer_select_metric)r->p->select_metric) {
+    case MER_SELECT_WAF:
+        score_now = va.waf;
+        break;
+    case MER_SELECT_ACCURACY:
+        score_now = va.accuracy;
+        break;
+    case MER_SELECT_MACRO_F1:
+        score_now = va.macro_f1;
+        break;
+    }
     if (score_now > fs->best_waf) {
         fs->best_waf = score_now;
         fs->best_epoch = epoch;
@@ -730,11 +731,14 @@ static int pretrain(const struct run *r, struct fold_state *fs, struct batch_buf
             free(st.truth);
             goto done;
         }
-        fprintf(log,
-                "{\"epoch\": %d, \"samples\": %zu, \"loss\": %.6f, \"ce\": %.6f, "
-                "\"inter\": %.6f, \"intra\": %.6f, \"seconds\": %.3f}\n",
-                e, n, st.total / (double)st.seen, st.ce / (double)st.seen,
-                st.inter / (double)st.seen, st.intra / (double)st.seen, mer_now() - t0);
+        /* Stage 1's log: the terms every model has (pseudo-labels carry no valence). */
+        fprintf(log, "{\"epoch\": %d, \"samples\": %zu, \"loss\": %.6f, ", e, n,
+                st.total / (double)st.seen);
+        for (int t = 0; t < MER_N_LOSS_TERMS; t++)
+            if (mer_loss_term_active(NULL, (enum mer_loss_term)t))
+                fprintf(log, "\"%s\": %.6f, ", mer_loss_term_names[t],
+                        st.term[t] / (double)st.seen);
+        fprintf(log, "\"seconds\": %.3f}\n", mer_now() - t0);
         free(st.pred);
         free(st.truth);
     }
@@ -794,7 +798,7 @@ static int train_fold(struct run *r, int k, struct mer_train_summary *sum)
         if (save_checkpoint(&fs, dir, e, bad) < 0)
             goto done;
         mer_progress_note(&bar, "loss %.4f  val WAF %.4f  best %s %.4f (epoch %d)", fs.last_loss,
-                          fs.last_val_waf, selected_metric_name(p->select_metric), fs.best_waf,
+                          fs.last_val_waf, mer_select_metric_labels[p->select_metric], fs.best_waf,
                           fs.best_epoch);
         mer_progress_update(&bar, e);
     }

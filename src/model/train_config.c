@@ -16,7 +16,6 @@ static int index_of(const char *s, const char *const *names, int n)
 
 static void model_params(const mer_config *cfg, struct mer_model_config *m)
 {
-    static const char *const modes[] = {"none", "concat", "gate", "film", "cross_attention"};
     *m = mer_model_default_config();
     m->hidden = mer_config_int(cfg, "model.hidden");
     m->encoder_layers = (int)mer_config_int(cfg, "model.encoder_layers");
@@ -24,17 +23,18 @@ static void model_params(const mer_config *cfg, struct mer_model_config *m)
     m->proj_dim = mer_config_int(cfg, "model.proj_dim");
     m->heads = (int)mer_config_int(cfg, "model.prior.heads");
     m->valence_head = mer_config_bool(cfg, "model.valence_head");
-    m->attention_softmax =
-        !strcmp(mer_config_string(cfg, "model.fusion.attention_norm"), "softmax");
-    m->prior_mode =
-        (enum mer_prior_mode)index_of(mer_config_string(cfg, "model.prior.mode"), modes, 5);
+    m->attention_norm = (enum mer_attention_norm)mer_enum_lookup(
+        mer_config_string(cfg, "model.fusion.attention_norm"), mer_attention_norm_names,
+        MER_N_ATTENTION_NORMS);
+    m->prior_mode = (enum mer_prior_mode)mer_enum_lookup(mer_config_string(cfg, "model.prior.mode"),
+                                                         mer_prior_mode_names, MER_N_PRIOR_MODES);
 }
 
 static void loss_params(const mer_config *cfg, struct mer_loss_config *l)
 {
-    static const char *const ce[] = {"plain", "class_weighted", "logit_adjusted"};
     *l = mer_loss_default_config();
-    l->ce = (enum mer_ce_kind)index_of(mer_config_string(cfg, "loss.ce"), ce, 3);
+    l->ce = (enum mer_ce_kind)mer_enum_lookup(mer_config_string(cfg, "loss.ce"), mer_ce_kind_names,
+                                              MER_N_CE_KINDS);
     l->logit_adjust_tau = mer_config_number(cfg, "loss.logit_adjust_tau");
     l->lambda_inter = mer_config_number(cfg, "loss.lambda_inter");
     l->lambda_intra = mer_config_number(cfg, "loss.lambda_intra");
@@ -74,7 +74,6 @@ int mer_train_params_from_config(const mer_config *cfg, struct mer_train_params 
                                  struct mer_dataset_params *d)
 {
     static const char *const keys[] = {"data.audio", "data.video", "data.text"};
-    static const char *const metrics[] = {"waf", "accuracy", "macro_f1"};
     memset(p, 0, sizeof(*p));
     *d = mer_dataset_default_params();
     for (int m = 0; m < MER_N_MODALITIES; m++) {
@@ -91,8 +90,8 @@ int mer_train_params_from_config(const mer_config *cfg, struct mer_train_params 
     loss_params(cfg, &p->loss);
     if (!*d->priors)
         p->model.prior_mode = MER_PRIOR_NONE;
-    p->optimizer = strcmp(mer_config_string(cfg, "train.optimizer"), "adamw") ? MER_OPTIM_ADAM
-                                                                              : MER_OPTIM_ADAMW;
+    p->optimizer = (enum mer_optim_kind)mer_enum_lookup(mer_config_string(cfg, "train.optimizer"),
+                                                        mer_optimizer_names, MER_N_OPTIM_KINDS);
     p->lr = mer_config_number(cfg, "train.lr");
     p->weight_decay = mer_config_number(cfg, "train.weight_decay");
     p->grad_clip = mer_config_number(cfg, "train.grad_clip");
@@ -105,7 +104,8 @@ int mer_train_params_from_config(const mer_config *cfg, struct mer_train_params 
     p->min_reliability = mer_config_number(cfg, "prior.min_reliability");
     p->scale_by_reliability = mer_config_bool(cfg, "prior.scale_by_reliability");
     p->train_split = mer_config_string(cfg, "data.train_split");
-    p->select_metric = index_of(mer_config_string(cfg, "train.select_metric"), metrics, 3);
+    p->select_metric = mer_enum_lookup(mer_config_string(cfg, "train.select_metric"),
+                                       mer_select_metric_names, MER_N_SELECT_METRICS);
     p->ensemble_probs = !strcmp(mer_config_string(cfg, "eval.ensemble"), "probs");
     p->write_submission = mer_config_bool(cfg, "eval.submission");
     if (mer_config_bool(cfg, "train.pretrain.enabled")) {

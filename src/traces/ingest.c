@@ -366,18 +366,16 @@ done:
 
 int mer_ingest_write_priors(const struct mer_ingest *g, const char *path, const char *provenance)
 {
-    static const char *const mods[] = {"audio", "video", "text"};
+    const char *mods[M];
     mer_st_writer *w = mer_st_writer_new();
     int64_t n = (int64_t)g->l->n, s3[3] = {n, M, g->pdim}, s2[2] = {n, M}, s1[1] = {n};
-    char *ids = mer_st_json_strings((const char *const *)g->l->names, g->l->n);
-    char *classes =
-        mer_st_json_strings((const char *const *)g->l->classes, (size_t)g->l->n_classes);
-    char *modj = mer_st_json_strings(mods, 3);
     char dim[32], rel[32];
     int ret = -1;
+    for (int m = 0; m < M; m++)
+        mods[m] = mer_modality_name((enum mer_modality)m);
     snprintf(dim, sizeof(dim), "%lld", (long long)g->dim);
     snprintf(rel, sizeof(rel), "%g", g->p.min_reliability);
-    if (!w || !ids || !classes || !modj) {
+    if (!w) {
         mer_error("out of memory");
         goto done;
     }
@@ -388,9 +386,10 @@ int mer_ingest_write_priors(const struct mer_ingest *g, const char *path, const 
         mer_st_writer_add(w, "llm_reliability", MER_DTYPE_F32, 1, s1, g->llm_rel) < 0 ||
         mer_st_writer_add(w, "status", MER_DTYPE_U8, 1, s1, g->status) < 0 ||
         mer_st_writer_set_meta(w, "mer.kind", "priors") < 0 ||
-        mer_st_writer_set_meta(w, "mer.ids", ids) < 0 ||
-        mer_st_writer_set_meta(w, "mer.classes", classes) < 0 ||
-        mer_st_writer_set_meta(w, "mer.modalities", modj) < 0 ||
+        mer_st_writer_set_strings(w, "mer.ids", (const char *const *)g->l->names, g->l->n) < 0 ||
+        mer_st_writer_set_strings(w, "mer.classes", (const char *const *)g->l->classes,
+                                  (size_t)g->l->n_classes) < 0 ||
+        mer_st_writer_set_strings(w, "mer.modalities", mods, M) < 0 ||
         mer_st_writer_set_meta(w, "mer.encoder", g->p.encoder) < 0 ||
         mer_st_writer_set_meta(w, "mer.embedding_dim", dim) < 0 ||
         mer_st_writer_set_meta(w, "mer.min_reliability", rel) < 0 ||
@@ -398,9 +397,6 @@ int mer_ingest_write_priors(const struct mer_ingest *g, const char *path, const 
         goto done;
     ret = mer_st_writer_write(w, path);
 done:
-    free(ids);
-    free(classes);
-    free(modj);
     mer_st_writer_free(w);
     return ret;
 }

@@ -1,9 +1,9 @@
 /* Prompt templates, the response schema and GenerateContentRequest lines (see mer/prompt.h). */
 #include "mer/prompt.h"
 #include "prompt_templates.h" /* generated: configs/prompts/{en,zh}.txt */
-#include "mer/csv.h"
 #include "mer/error.h"
 #include "mer/fs.h"
+#include "mer/utf8.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>

@@ -1,7 +1,7 @@
 /* Gemini response lines -> reasoning traces with reliabilities (see include/mer/response.h). */
-#include "mer/csv.h"
 #include "mer/error.h"
 #include "mer/response.h"
+#include "mer/utf8.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>

@@ -16,8 +16,8 @@ printf 'echo\r\ncharlie\n\nzulu\nalpha\nyankee\ndelta\n' >ids.txt
 expect_exit 0 "$MER" import --ids ids.txt npy -o s.safetensors
 expect_match out "^imported 4 samples \[D = 3\] into 's.safetensors' \(0 unreadable, 2 missing, 1 extra\)$"
 cat >expect <<'EOF'
-warning: 2 names in 'ids.txt' have no .npy in 'npy': 'zulu', 'yankee'
-warning: 1 .npy files in 'npy' are not in 'ids.txt' (left out): 'bravo'
+mer import: warning: 2 names in 'ids.txt' have no .npy in 'npy': 'zulu', 'yankee'
+mer import: warning: 1 .npy files in 'npy' are not in 'ids.txt' (left out): 'bravo'
 EOF
 grep -v '^import: ' err >warnings || true # (without -q, which prints nothing: a progress line)
 expect_same expect warnings

@@ -20,11 +20,11 @@ expect_exit 0 "$MER" import npy -o s.safetensors
 expect_match out "^imported 5 samples \[D = 4\] into 's.safetensors' \(4 unreadable, 0 missing, 0 extra\)$"
 grep -v '^import: ' err >warnings
 cat >expect <<'EOF'
-warning: 'npy/b_truncated.npy': shape needs 16 bytes of data, the file has 10 (truncated) (skipped)
-warning: 'npy/c_text.npy': byte 0: not a .npy file (bad magic) (skipped)
-warning: 'npy/d_ints.npy': dtype '<i8' is not float16, float32 or float64 (skipped)
-warning: 'npy/p_wide.npy': dimension 5, but the first sample ('ok0') has 4 (skipped)
-warning: skipped 4 of 9 samples that could not be read
+mer import: warning: 'npy/b_truncated.npy': shape needs 16 bytes of data, the file has 10 (truncated) (skipped)
+mer import: warning: 'npy/c_text.npy': byte 0: not a .npy file (bad magic) (skipped)
+mer import: warning: 'npy/d_ints.npy': dtype '<i8' is not float16, float32 or float64 (skipped)
+mer import: warning: 'npy/p_wide.npy': dimension 5, but the first sample ('ok0') has 4 (skipped)
+mer import: warning: skipped 4 of 9 samples that could not be read
 EOF
 expect_same expect warnings
 expect_match err '^import: 9/9 files, '

@@ -14,7 +14,7 @@ for name in [b"a", b"caf\xc3\xa9", b"caf\xe9"]:  # ASCII, UTF-8 'café', Latin-1
         np.save(f, np.ones((2, 3), np.float32))
 PY
 expect_exit 0 "$MER" import npy -o s.safetensors
-expect_match err "^warning: 'npy/caf\\\\xe9.npy': the file name is not valid UTF-8 \(sample names are text; rename it\) \(skipped\)$"
+expect_match err "^mer import: warning: 'npy/caf\\\\xe9.npy': the file name is not valid UTF-8 \(sample names are text; rename it\) \(skipped\)$"
 expect_match out '^imported 2 samples .*\(1 unreadable, 0 missing, 0 extra\)'
 expect_exit 1 "$MER" import --strict npy -o strict.safetensors
 expect_match err "^mer import: 'npy/caf\\\\xe9.npy': the file name is not valid UTF-8 \(sample names are text; rename it\)$"

@@ -3,6 +3,7 @@
  * what it refuses must name the input and a line:column inside it. */
 #include "mer/csv.h"
 #include "mer/error.h"
+#include "mer/utf8.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -2,6 +2,7 @@
  * writes reads back field for field, here and in Python's csv module). */
 #include "mer/csv.h"
 #include "mer/error.h"
+#include "mer/utf8.h"
 #include "testhelp.h"
 
 /* Parses a string literal (sizeof - 1 keeps embedded NULs); NULL on error. */

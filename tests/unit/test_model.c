@@ -37,18 +37,16 @@ static double maxdiff(const mer_tensor *t, const float *want)
 
 static enum mer_prior_mode mode_of(const char *s)
 {
-    return !strcmp(s, "concat")            ? MER_PRIOR_CONCAT
-           : !strcmp(s, "gate")            ? MER_PRIOR_GATE
-           : !strcmp(s, "film")            ? MER_PRIOR_FILM
-           : !strcmp(s, "cross_attention") ? MER_PRIOR_CROSS_ATTENTION
-                                           : MER_PRIOR_NONE;
+    int m = mer_enum_lookup(s, mer_prior_mode_names, MER_N_PRIOR_MODES);
+    CHECK(m >= 0);
+    return m < 0 ? MER_PRIOR_NONE : (enum mer_prior_mode)m;
 }
 
 static enum mer_ce_kind ce_of(const char *s)
 {
-    return !strcmp(s, "class_weighted")   ? MER_CE_CLASS_WEIGHTED
-           : !strcmp(s, "logit_adjusted") ? MER_CE_LOGIT_ADJUSTED
-                                          : MER_CE_PLAIN;
+    int k = mer_enum_lookup(s, mer_ce_kind_names, MER_N_CE_KINDS);
+    CHECK(k >= 0);
+    return k < 0 ? MER_CE_PLAIN : (enum mer_ce_kind)k;
 }
 
 /* Gradients of every parameter vs the reference's; returns the max difference. */
@@ -115,11 +113,11 @@ static void run_cnet(const char *dir, const struct mer_model_config *c,
         return;
     }
     CHECK(mer_cnet_step(e, hb, lc, NULL, &l, NULL) == 0);
-    got[0] = l.ce;
-    got[1] = l.inter;
-    got[2] = l.intra;
+    got[0] = l.term[MER_LOSS_CE];
+    got[1] = l.term[MER_LOSS_INTER];
+    got[2] = l.term[MER_LOSS_INTRA];
     got[3] = l.total;
-    got[4] = l.valence;
+    got[4] = l.term[MER_LOSS_VALENCE];
     for (int i = 0; i < 5; i++)
         dl = fmax(dl, fabs(got[i] - want[i]));
     dz = fmax(host_maxdiff(mer_cnet_logits(e), logits, N * K),
@@ -160,7 +158,8 @@ static void run_case(const char *name, const char *mode, const char *ce, const c
     c.prior_dim = P;
     c.prior_mode = mode_of(mode);
     c.proj_dim = 8;
-    c.attention_softmax = !strcmp(norm, "softmax");
+    c.attention_norm = (enum mer_attention_norm)mer_enum_lookup(norm, mer_attention_norm_names,
+                                                                MER_N_ATTENTION_NORMS);
     c.valence_head = !strncmp(name, "valence-", 8);
     lc.lambda_valence = 0.5;
     lc.ce = ce_of(ce);
@@ -194,12 +193,12 @@ static void run_case(const char *name, const char *mode, const char *ce, const c
           fscanf(f, "%lf %lf %lf %lf %lf", &want[0], &want[1], &want[2], &want[3], &want[4]) == 5);
     if (f)
         fclose(f);
-    mer_tensor_item(ls.ce, &got[0]);
-    mer_tensor_item(ls.inter, &got[1]);
-    mer_tensor_item(ls.intra, &got[2]);
+    mer_tensor_item(ls.term[MER_LOSS_CE], &got[0]);
+    mer_tensor_item(ls.term[MER_LOSS_INTER], &got[1]);
+    mer_tensor_item(ls.term[MER_LOSS_INTRA], &got[2]);
     mer_tensor_item(ls.total, &got[3]);
-    if (ls.valence)
-        mer_tensor_item(ls.valence, &got[4]);
+    if (ls.term[MER_LOSS_VALENCE])
+        mer_tensor_item(ls.term[MER_LOSS_VALENCE], &got[4]);
     for (int i = 0; i < 5; i++)
         dl = fmax(dl, fabs(got[i] - want[i]));
     dz = fmax(maxdiff(fw.logits, logits), maxdiff(fw.z, z));

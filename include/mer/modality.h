@@ -1,0 +1,16 @@
+/*
+ * modality.h: the three input modalities, in the order every store, config and model uses
+ * (features, priors, the model's inputs), and their names.
+ *
+ *     for (int m = 0; m < MER_N_MODALITIES; m++)
+ *         printf("%s\n", mer_modality_name(m));            // audio, video, text
+ */
+#ifndef MER_MODALITY_H
+#define MER_MODALITY_H
+
+enum mer_modality { MER_MOD_AUDIO, MER_MOD_VIDEO, MER_MOD_TEXT, MER_N_MODALITIES };
+
+/* "audio", "video", "text"; "?" for anything else. Static storage. */
+const char *mer_modality_name(enum mer_modality m);
+
+#endif
