@@ -1,7 +1,7 @@
 /*
  * error.h: how mer reports failure.
  *
- * Three tiers (STYLE.md lesson 4):
+ * Three tiers:
  *   - recoverable errors: a function returns -1 (or NULL) after recording a
  *     thread-local message with mer_error(); the command layer prints it as
  *     "mer <cmd>: <message>" and exits 1;

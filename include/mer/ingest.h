@@ -1,6 +1,6 @@
 /*
  * ingest.h: Gemini responses files -> a priors store, a report and pseudo-labels
- * (`mer ingest`; issue 5). Lines are parsed by response.h, texts embedded by textenc.h.
+ * (`mer ingest`). Lines are parsed by response.h, texts embedded by textenc.h.
  *
  *     struct mer_ingest_params p = mer_ingest_default_params();
  *     p.labels = "labels.safetensors";
