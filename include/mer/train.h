@@ -8,7 +8,8 @@
  *   fold-K/model.safetensors   the best epoch's weights (atomic)
  *   fold-K/checkpoint.safetensors  after every epoch: weights, best weights, Adam state,
  *                          epoch, early-stopping state (what --resume continues from)
- *   fold-K/predictions.safetensors  the finished fold's out-of-fold and test logits
+ *   fold-K/predictions.safetensors  the finished fold's out-of-fold and test logits, with
+ *                          their samples' names (outputs.h; checked when a run takes it in)
  *   fold-K/pretrain.jsonl  stage 1 (train.pretrain): one JSON object per epoch
  *   fold-K/log.jsonl       one JSON object per epoch: every loss term, lr, train/val WAF
  *                          and accuracy, seconds
@@ -16,6 +17,7 @@
  *   predictions/<split>.csv    test splits: fold-averaged logits -> probabilities
  *   metrics.json           CV metrics and, where labels exist, test metrics
  *   submission-<split>.csv MER2024 submissions (eval.submission)
+ * The predictions, submissions, metrics.json and fold files are written by outputs.h.
  *
  * Determinism: batch order, dropout and initialisation are re-seeded from (seed, fold,
  * epoch), so a run is a function of its config and seed, and a run resumed from an epoch's

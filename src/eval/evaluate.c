@@ -464,12 +464,111 @@ int mer_predictions_valence(const struct mer_predictions *p, double *mse, double
 
 int mer_predictions_write_submission(const struct mer_predictions *p, const char *path)
 {
+    return mer_submission_write(path, (const char *const *)p->names, p->classes, p->pred, p->n);
+}
+
+/* ---- writing ---- */
+
+size_t mer_samples_width(const struct mer_samples *s)
+{
+    return (size_t)s->n_classes + (s->valence_head ? 1 : 0);
+}
+
+static int64_t argmax(const float *v, int k)
+{
+    int64_t best = 0;
+    for (int c = 1; c < k; c++)
+        if (v[c] > v[best])
+            best = c;
+    return best;
+}
+
+void mer_pred_set_classes(const struct mer_samples *s, const struct mer_pred_set *set,
+                          int64_t *pred)
+{
+    for (size_t i = 0; i < set->n; i++)
+        pred[i] = argmax(set->rows + i * mer_samples_width(s), s->n_classes);
+}
+
+int mer_pred_set_score(const struct mer_samples *s, const struct mer_pred_set *set,
+                       struct mer_metrics *m)
+{
+    const size_t n = set->n;
+    int64_t *truth = malloc((n + 1) * sizeof(int64_t)), *pred = malloc((n + 1) * sizeof(int64_t));
+    int ret;
+    if (!truth || !pred) {
+        free(truth);
+        free(pred);
+        return mer_error("out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        truth[i] = s->label[set->idx[i]];
+    mer_pred_set_classes(s, set, pred);
+    ret = mer_metrics_compute(m, truth, pred, n, s->n_classes);
+    free(truth);
+    free(pred);
+    return ret;
+}
+
+/* One row: the sample's name, probabilities, prediction, label[, valence, valence_label]. */
+static void write_row(FILE *fp, const struct mer_samples *s, const struct mer_pred_set *set,
+                      size_t i)
+{
+    const int k = s->n_classes;
+    const float *row = set->rows + i * mer_samples_width(s);
+    const size_t at = (size_t)set->idx[i];
+    const int64_t lab = s->label[at];
+    double z[MER_PRED_MAX_CLASSES], mx = -INFINITY, sum = 0;
+    for (int c = 0; c < k; c++) {
+        z[c] = row[c] * set->scale; /* e.g. fold-averaged logits */
+        mx = fmax(mx, z[c]);
+    }
+    for (int c = 0; c < k; c++)
+        sum += exp(z[c] - mx);
+    mer_csv_write_field(fp, s->names[at]);
+    for (int c = 0; c < k; c++)
+        fprintf(fp, ",%.6f", exp(z[c] - mx) / sum);
+    fputc(',', fp);
+    mer_csv_write_field(fp, s->classes[argmax(row, k)]);
+    fputc(',', fp);
+    mer_csv_write_field(fp, lab >= 0 ? s->classes[lab] : "");
+    if (s->valence_head && isfinite(s->valence[at]))
+        fprintf(fp, ",%.6f,%.6f", row[k] * set->valence_scale, s->valence[at]);
+    else if (s->valence_head)
+        fprintf(fp, ",%.6f,", row[k] * set->valence_scale);
+    fputc('\n', fp);
+}
+
+int mer_predictions_write(const char *path, const struct mer_samples *s,
+                          const struct mer_pred_set *set)
+{
+    struct mer_atomic_file f;
+    MER_ASSERT(s->n_classes <= MER_PRED_MAX_CLASSES);
+    if (mer_atomic_open(&f, path) < 0)
+        return -1;
+    fputs("name", f.fp); /* every name and class through the CSV writer: quoted as needed */
+    for (int c = 0; c < s->n_classes; c++) {
+        fputc(',', f.fp);
+        if (mer_csv_write_fieldf(f.fp, "p_%s", s->classes[c]) < 0) {
+            mer_atomic_abort(&f);
+            return -1;
+        }
+    }
+    fprintf(f.fp, ",prediction,label%s\n", s->valence_head ? ",valence,valence_label" : "");
+    for (size_t i = 0; i < set->n; i++)
+        write_row(f.fp, s, set, i);
+    return mer_atomic_commit(&f);
+}
+
+int mer_submission_write(const char *path, const char *const *names, char *const *classes,
+                         const int64_t *pred, size_t n)
+{
     struct mer_atomic_file f;
     if (mer_atomic_open(&f, path) < 0)
         return -1;
     fputs("name,discrete\n", f.fp);
-    for (size_t i = 0; i < p->n; i++) {
-        const char *row[2] = {p->names[i], p->classes[p->pred[i]]};
+    for (size_t i = 0; i < n; i++) {
+        const char *row[2] = {names[i], classes[pred[i]]};
         mer_csv_write_row(f.fp, row, 2);
     }
     return mer_atomic_commit(&f);

@@ -6,10 +6,10 @@
 #include "mer/train.h"
 #include "mer/checkpoint.h"
 #include "model/cnet.h"
-#include "mer/csv.h"
 #include "mer/error.h"
 #include "mer/fs.h"
 #include "mer/metrics.h"
+#include "mer/outputs.h"
 #include "mer/progress.h"
 #include "mer/rng.h"
 #include "mer/settings.h"
@@ -228,25 +228,31 @@ static int64_t argmax(const float *v, int k)
     return best;
 }
 
+/* The run's samples, as the outputs (outputs.h) index them. */
+static struct mer_samples samples_of(const struct run *r)
+{
+    return (struct mer_samples){.names = r->ds->names,
+                                .label = r->ds->label,
+                                .valence = r->ds->valence,
+                                .classes = r->ds->classes,
+                                .n_classes = r->mc.n_classes,
+                                .valence_head = r->mc.valence_head};
+}
+
+/* Predictions of samples idx[0..n-1]: rows [n, width], logits scaled by scale. */
+static struct mer_pred_set pred_set(const char *name, const int64_t *idx, size_t n,
+                                    const float *rows, double scale, double valence_scale)
+{
+    return (struct mer_pred_set){name, idx, n, rows, scale, valence_scale};
+}
+
 /* Metrics of logits [n, K] against the labels of idx. */
 static int score(const struct run *r, const int64_t *idx, size_t n, const float *logits,
                  struct mer_metrics *m)
 {
-    int64_t *truth = malloc((n + 1) * sizeof(int64_t)), *pred = malloc((n + 1) * sizeof(int64_t));
-    int ret;
-    if (!truth || !pred) {
-        free(truth);
-        free(pred);
-        return mer_error("out of memory");
-    }
-    for (size_t i = 0; i < n; i++) {
-        truth[i] = r->ds->label[idx[i]];
-        pred[i] = argmax(logits + i * width(r), r->mc.n_classes);
-    }
-    ret = mer_metrics_compute(m, truth, pred, n, r->mc.n_classes);
-    free(truth);
-    free(pred);
-    return ret;
+    const struct mer_samples s = samples_of(r);
+    const struct mer_pred_set set = pred_set("", idx, n, logits, 1.0, 1.0);
+    return mer_pred_set_score(&s, &set, m);
 }
 
 struct epoch_stats {
@@ -505,78 +511,80 @@ static size_t fold_size(const struct run *r, int k)
     return n;
 }
 
+/* The fold's sets (test [n_test_splits], filled): its validation samples and the test splits. */
+static void fold_sets(const struct run *r, const struct fold_state *fs, const int64_t *va,
+                      size_t n_va, struct mer_fold_preds *f, struct mer_pred_set *test)
+{
+    f->oof = pred_set("oof", va, n_va, NULL, 1.0, 1.0);
+    for (size_t s = 0; s < r->p->n_test_splits; s++)
+        test[s] = pred_set(r->p->test_splits[s], r->test_idx[s], r->n_test[s], NULL, 1.0, 1.0);
+    f->test = test;
+    f->n_test = r->p->n_test_splits;
+    if (fs) {
+        f->best_waf = fs->best_waf;
+        f->best_epoch = fs->best_epoch;
+    }
+}
+
 /* fold-K/predictions.safetensors: the finished fold, so a resumed or merged run keeps it. */
 static int save_fold(const struct run *r, const struct fold_state *fs, const char *dir,
                      const float *va_logits, float *const *test, double sps)
 {
-    const int64_t nc = (int64_t)width(r);
-    mer_st_writer *w = mer_st_writer_new();
-    char *path = mer_strfmt("%s/predictions.safetensors", dir), name[300];
-    int64_t shape[2] = {(int64_t)fs->n_va, nc};
+    const struct mer_samples s = samples_of(r);
+    struct mer_pred_set *sets = calloc(r->p->n_test_splits + 1, sizeof(*sets));
+    struct mer_fold_preds f = {0};
+    char *path = mer_strfmt("%s/predictions.safetensors", dir);
     int ret = -1;
-    if (!w || !path || mer_st_writer_add(w, "oof", MER_DTYPE_F32, 2, shape, va_logits) < 0)
+    if (!sets || !path) {
+        mer_error("out of memory");
         goto done;
-    for (size_t s = 0; s < r->p->n_test_splits; s++) {
-        shape[0] = (int64_t)r->n_test[s];
-        snprintf(name, sizeof(name), "test/%s", r->p->test_splits[s]);
-        if (mer_st_writer_add(w, name, MER_DTYPE_F32, 2, shape, test[s]) < 0)
-            goto done;
     }
-    if (mer_st_writer_set_meta(w, "mer.kind", "fold-predictions") < 0 ||
-        mer_st_writer_set_meta_num(w, "best_waf", fs->best_waf) < 0 ||
-        mer_st_writer_set_meta_num(w, "best_epoch", fs->best_epoch) < 0 ||
-        mer_st_writer_set_meta_num(w, "steps_per_second", sps) < 0)
-        goto done;
-    ret = mer_st_writer_write(w, path);
+    fold_sets(r, fs, fs->va, fs->n_va, &f, sets);
+    f.oof.rows = va_logits;
+    for (size_t k = 0; k < f.n_test; k++)
+        sets[k].rows = test[k];
+    f.steps_per_second = sps;
+    ret = mer_fold_preds_write(path, &s, &f);
 done:
     free(path);
-    mer_st_writer_free(w);
+    free(sets);
     return ret;
 }
 
-/* 1 if fold k finished earlier (its predictions are taken in), 0 if not, -1 on error. */
+/* 1 if fold k finished earlier (its predictions are taken in), 0 if not, -1 on error (a fold
+ * file that does not fit this run, its samples' names included). */
 static int load_fold(struct run *r, int k, struct mer_train_summary *sum)
 {
-    const size_t nc = width(r);
-    char *path = mer_strfmt("%s/fold-%d/predictions.safetensors", r->p->run_dir, k), name[300];
-    const float *test[16] = {0};
-    const struct mer_st_tensor *oof;
-    mer_st_file *f = NULL;
-    double waf, sps;
-    int64_t best_epoch;
-    int ret = -1, found;
-    if (!path)
-        return mer_error("out of memory");
-    if ((found = mer_st_open_existing(&f, path, MER_ST_VERIFY)) <= 0) {
-        free(path);
-        return found;
-    }
-    oof = mer_st_find(f, "oof");
-    if (!oof || oof->dtype != MER_DTYPE_F32 || (size_t)oof->numel != fold_size(r, k) * nc) {
-        mer_error("'%s': does not fit this run's folds (tensor 'oof')", path);
+    const struct mer_samples s = samples_of(r);
+    char *path = mer_strfmt("%s/fold-%d/predictions.safetensors", r->p->run_dir, k);
+    int64_t *va = malloc((fold_size(r, k) + 1) * sizeof(int64_t));
+    struct mer_pred_set *sets = calloc(r->p->n_test_splits + 1, sizeof(*sets));
+    const float **test = calloc(r->p->n_test_splits + 1, sizeof(*test));
+    struct mer_fold_preds f = {0};
+    mer_st_file *file = NULL;
+    size_t n_va = 0;
+    int ret = -1;
+    if (!path || !va || !sets || !test) {
+        mer_error("out of memory");
         goto done;
     }
-    for (size_t s = 0; s < r->p->n_test_splits && s < 16; s++) {
-        const struct mer_st_tensor *t;
-        snprintf(name, sizeof(name), "test/%s", r->p->test_splits[s]);
-        t = mer_st_find(f, name);
-        if (!t || t->dtype != MER_DTYPE_F32 || (size_t)t->numel != r->n_test[s] * nc) {
-            mer_error("'%s': does not fit this run's split '%s'", path, r->p->test_splits[s]);
-            goto done;
-        }
-        test[s] = t->data;
-    }
-    if (mer_st_meta_number(f, "best_waf", -1, 1, &waf) < 0 ||
-        mer_st_meta_int(f, "best_epoch", 0, INT_MAX, &best_epoch) < 0 ||
-        mer_st_meta_number(f, "steps_per_second", 0, DBL_MAX, &sps) < 0)
+    for (size_t i = 0; i < r->n_train; i++)
+        if (r->fold_of[i] == k)
+            va[n_va++] = r->train_idx[i];
+    fold_sets(r, NULL, va, n_va, &f, sets);
+    if ((ret = mer_fold_preds_read(&file, path, &s, &f)) <= 0)
         goto done;
-    absorb_fold(r, k, oof->data, test);
-    sum->fold_waf[k] = waf;
-    sum->fold_best_epoch[k] = (int)best_epoch;
-    sum->steps_per_second += sps;
-    ret = 1;
+    for (size_t t = 0; t < f.n_test; t++)
+        test[t] = sets[t].rows;
+    absorb_fold(r, k, f.oof.rows, test);
+    sum->fold_waf[k] = f.best_waf;
+    sum->fold_best_epoch[k] = f.best_epoch;
+    sum->steps_per_second += f.steps_per_second;
 done:
-    mer_st_close(f);
+    mer_st_close(file);
+    free(test);
+    free(sets);
+    free(va);
     free(path);
     return ret;
 }
@@ -857,85 +865,6 @@ done:
     return ret;
 }
 
-/* predictions/<name>.csv: name, one probability per class, prediction, label. */
-static int write_predictions(const struct run *r, const char *name, const int64_t *idx, size_t n,
-                             const float *logits, double scale, double valence_scale)
-{
-    const struct mer_dataset *ds = r->ds;
-    const int k = r->mc.n_classes;
-    char *dir = mer_strfmt("%s/predictions", r->p->run_dir), *path = NULL;
-    struct mer_atomic_file f;
-    int ret = -1;
-    if (!dir || mer_mkdir_p(dir) < 0 || !(path = mer_strfmt("%s/%s.csv", dir, name)) ||
-        mer_atomic_open(&f, path) < 0)
-        goto done;
-    fputs("name", f.fp); /* every name and class through the CSV writer: quoted as needed */
-    for (int c = 0; c < k; c++) {
-        fputc(',', f.fp);
-        if (mer_csv_write_fieldf(f.fp, "p_%s", ds->classes[c]) < 0) {
-            mer_atomic_abort(&f);
-            goto done;
-        }
-    }
-    fprintf(f.fp, ",prediction,label%s\n", r->mc.valence_head ? ",valence,valence_label" : "");
-    for (size_t i = 0; i < n; i++) {
-        double z[64], mx = -INFINITY, sum = 0;
-        int64_t lab = ds->label[idx[i]];
-        for (int c = 0; c < k; c++) {
-            z[c] = logits[i * width(r) + (size_t)c] * scale; /* fold-averaged logits */
-            mx = fmax(mx, z[c]);
-        }
-        for (int c = 0; c < k; c++)
-            sum += exp(z[c] - mx);
-        mer_csv_write_field(f.fp, ds->names[idx[i]]);
-        for (int c = 0; c < k; c++)
-            fprintf(f.fp, ",%.6f", exp(z[c] - mx) / sum);
-        fputc(',', f.fp);
-        mer_csv_write_field(f.fp, ds->classes[argmax(logits + i * width(r), k)]);
-        fputc(',', f.fp);
-        mer_csv_write_field(f.fp, lab >= 0 ? ds->classes[lab] : "");
-        if (r->mc.valence_head && isfinite(ds->valence[idx[i]]))
-            fprintf(f.fp, ",%.6f,%.6f", logits[i * width(r) + (size_t)k] * valence_scale,
-                    ds->valence[idx[i]]);
-        else if (r->mc.valence_head)
-            fprintf(f.fp, ",%.6f,", logits[i * width(r) + (size_t)k] * valence_scale);
-        fputc('\n', f.fp);
-    }
-    ret = mer_atomic_commit(&f);
-done:
-    free(path);
-    free(dir);
-    return ret;
-}
-
-/* submission-<split>.csv: MER2024's name,discrete, from the fold ensemble. */
-static int write_submission(const struct run *r, size_t s)
-{
-    const int k = r->mc.n_classes;
-    char *path = mer_strfmt("%s/submission-%s.csv", r->p->run_dir, r->p->test_splits[s]);
-    struct mer_atomic_file f;
-    if (!path || mer_atomic_open(&f, path) < 0) {
-        free(path);
-        return path ? -1 : mer_error("out of memory");
-    }
-    free(path);
-    fputs("name,discrete\n", f.fp);
-    for (size_t i = 0; i < r->n_test[s]; i++) {
-        const char *row[2] = {r->ds->names[r->test_idx[s][i]],
-                              r->ds->classes[argmax(r->test_logits[s] + i * width(r), k)]};
-        mer_csv_write_row(f.fp, row, 2);
-    }
-    return mer_atomic_commit(&f);
-}
-
-static int labeled(const struct run *r, const int64_t *idx, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (r->ds->label[idx[i]] < 0)
-            return 0;
-    return n > 0;
-}
-
 /* Drops the training samples (and their out-of-fold rows) of every other fold. */
 static void keep_only_fold(struct run *r, int k)
 {
@@ -950,89 +879,49 @@ static void keep_only_fold(struct run *r, int k)
     r->n_train = kept;
 }
 
-/* Adds "valence": {n, mse, ccc} over the samples with a valence label (valence head). */
-static cJSON *with_valence(const struct run *r, cJSON *metrics, const int64_t *idx, size_t n,
-                           const float *rows, double scale)
-{
-    double *truth = malloc((n + 1) * sizeof(double)), *pred = malloc((n + 1) * sizeof(double));
-    size_t m = 0;
-    cJSON *v;
-    if (metrics && r->mc.valence_head && truth && pred && (v = cJSON_CreateObject())) {
-        for (size_t i = 0; i < n; i++)
-            if (isfinite(r->ds->valence[idx[i]])) {
-                truth[m] = r->ds->valence[idx[i]];
-                pred[m++] = rows[i * width(r) + (size_t)r->mc.n_classes] * scale;
-            }
-        cJSON_AddNumberToObject(v, "n", (double)m);
-        cJSON_AddNumberToObject(v, "mse", mer_mse(truth, pred, m));
-        cJSON_AddNumberToObject(v, "ccc", mer_ccc(truth, pred, m));
-        cJSON_AddItemToObject(metrics, "valence", v);
-    }
-    free(truth);
-    free(pred);
-    return metrics;
-}
-
+/* The fold ensemble's predictions, handed to the outputs (outputs.h): predictions, submissions,
+ * metrics.json; their scores into the summary. */
 static int write_outputs(struct run *r, struct mer_train_summary *sum)
 {
     const struct mer_train_params *p = r->p;
     const double vscale = p->only_fold >= 0 ? 1.0 : 1.0 / p->folds; /* summed over folds */
-    cJSON *root = cJSON_CreateObject(), *tests = cJSON_CreateObject();
-    struct mer_metrics cv = {0};
-    char *text = NULL, *path = mer_strfmt("%s/metrics.json", p->run_dir);
+    const double scale = p->only_fold >= 0 || p->ensemble_probs ? 1.0 : 1.0 / p->folds;
+    struct mer_pred_set *test = calloc(p->n_test_splits + 1, sizeof(*test));
+    struct mer_set_score cv, *ts = calloc(p->n_test_splits + 1, sizeof(*ts));
+    struct mer_run_outputs o = {.run_dir = p->run_dir,
+                                .samples = samples_of(r),
+                                .test = test,
+                                .n_test = p->n_test_splits,
+                                .submission = p->write_submission};
     int ret = -1;
-    if (!root || !tests || !path) {
-        cJSON_Delete(tests);
+    if (!test || !ts) {
         mer_error("out of memory");
         goto done;
     }
     if (p->only_fold >= 0)
         keep_only_fold(r, p->only_fold); /* out-of-fold predictions exist for that fold alone */
-    if (write_predictions(r, "cv", r->train_idx, r->n_train, r->oof_logits, 1.0, 1.0) < 0 ||
-        score(r, r->train_idx, r->n_train, r->oof_logits, &cv) < 0)
+    o.cv = pred_set("cv", r->train_idx, r->n_train, r->oof_logits, 1.0, 1.0);
+    for (size_t s = 0; s < p->n_test_splits; s++) {
+        if (p->ensemble_probs) /* summed probabilities -> log, so the softmax averages */
+            for (size_t j = 0; j < r->n_test[s] * width(r); j++)
+                if (j % width(r) < (size_t)r->mc.n_classes)
+                    r->test_logits[s][j] = logf(fmaxf(r->test_logits[s][j], 1e-30f));
+        test[s] = pred_set(p->test_splits[s], r->test_idx[s], r->n_test[s], r->test_logits[s],
+                           scale, vscale);
+    }
+    if (mer_run_outputs_write(&o, &cv, ts) < 0)
         goto done;
     sum->cv_waf = cv.waf;
     sum->cv_acc = cv.accuracy;
     sum->cv_macro_f1 = cv.macro_f1;
-    cJSON_AddItemToObject(root, "cv",
-                          with_valence(r, mer_metrics_to_json(&cv, r->ds->classes), r->train_idx,
-                                       r->n_train, r->oof_logits, 1.0));
-    for (size_t s = 0; s < p->n_test_splits; s++) {
-        if (!r->n_test[s])
-            continue;
-        if (p->ensemble_probs) /* summed probabilities -> log, so the softmax below averages */
-            for (size_t j = 0; j < r->n_test[s] * width(r); j++)
-                if (j % width(r) < (size_t)r->mc.n_classes)
-                    r->test_logits[s][j] = logf(fmaxf(r->test_logits[s][j], 1e-30f));
-        if (write_predictions(r, p->test_splits[s], r->test_idx[s], r->n_test[s], r->test_logits[s],
-                              p->only_fold >= 0 || p->ensemble_probs ? 1.0 : 1.0 / p->folds,
-                              vscale) < 0 ||
-            (p->write_submission && write_submission(r, s) < 0))
-            goto done;
-        if (labeled(r, r->test_idx[s], r->n_test[s])) {
-            struct mer_metrics tm;
-            if (score(r, r->test_idx[s], r->n_test[s], r->test_logits[s], &tm) < 0)
-                goto done;
-            if (sum->n_test < MER_MAX_TEST_SPLITS)
-                sum->test[sum->n_test++] = (struct mer_split_score){
-                    p->test_splits[s], r->n_test[s], tm.waf, tm.accuracy, tm.macro_f1};
-            cJSON_AddItemToObject(tests, p->test_splits[s],
-                                  with_valence(r, mer_metrics_to_json(&tm, r->ds->classes),
-                                               r->test_idx[s], r->n_test[s], r->test_logits[s],
-                                               vscale));
-            mer_metrics_release(&tm);
-        }
-    }
-    cJSON_AddItemToObject(root, "test", tests);
-    tests = NULL;
-    text = cJSON_Print(root);
-    ret = text ? mer_write_file_atomic(path, text, strlen(text)) : mer_error("out of memory");
+    for (size_t s = 0; s < p->n_test_splits; s++)
+        if (ts[s].scored && sum->n_test < MER_MAX_TEST_SPLITS)
+            sum->test[sum->n_test++] = (struct mer_split_score){
+                p->test_splits[s], ts[s].n, ts[s].waf, ts[s].accuracy, ts[s].macro_f1};
+    ret = 0;
 done:
-    mer_metrics_release(&cv);
-    cJSON_Delete(tests);
-    cJSON_Delete(root);
-    free(text);
-    free(path);
+    free(test);
+    free(ts);
     return ret;
 }
 
