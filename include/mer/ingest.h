@@ -54,7 +54,7 @@ struct mer_ingest_params {
 
 struct mer_ingest_params mer_ingest_default_params(void);
 
-struct mer_ingest;
+typedef struct mer_ingest mer_ingest;
 
 /* Reads the labels store. New handle in *out (free with mer_ingest_free); -1 with the error. */
 int mer_ingest_new(struct mer_ingest **out, const struct mer_ingest_params *p);

@@ -210,10 +210,10 @@ typedef struct mer_store mer_store;
  * parts, and their features (if any) of one dimension D. A part may be frame level while
  * another is not (a shard whose inputs all had one frame): rows without offsets are one
  * frame each. A part with no samples is fine (more shards than samples).
- * New handle in *out (free with mer_store_free); -1 with an error naming file and place.
+ * New handle in *out (close with mer_store_close); -1 with an error naming file and place.
  */
 int mer_store_open(mer_store **out, const char *path, unsigned flags);
-void mer_store_free(mer_store *s);
+void mer_store_close(mer_store *s);
 /* mer_st_verify on every part; the first failure is the error. */
 int mer_store_verify(const mer_store *s);
 

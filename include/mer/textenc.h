@@ -14,7 +14,7 @@
  *     if (mer_textenc_fit(e, train_texts, n) < 0) ...;    // a no-op for the others
  *     float v[256];
  *     int found = mer_textenc_encode(e, "sample_0001", "visual", text, v);
- *     mer_textenc_free(e);
+ *     mer_textenc_close(e);
  */
 #ifndef MER_TEXTENC_H
 #define MER_TEXTENC_H
@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct mer_textenc;
+typedef struct mer_textenc mer_textenc;
 
 /* Opens the encoder `spec` (see above). `dim` is the output size for "hash"; the others take
  * theirs from the model or file, and fail if `dim` > 0 and differs. -1 with the error set. */
@@ -34,6 +34,6 @@ int64_t mer_textenc_dim(const struct mer_textenc *e);
  * that sample and modality), -1 error. `modality` is "visual", "acoustic" or "textual". */
 int mer_textenc_encode(struct mer_textenc *e, const char *name, const char *modality,
                        const char *text, float *out);
-void mer_textenc_free(struct mer_textenc *e);
+void mer_textenc_close(struct mer_textenc *e);
 
 #endif

@@ -20,7 +20,7 @@
  *     if (mer_wordpiece_open(&wp, "model/vocab.txt", 1) < 0) ...;   // mer_errmsg() says why
  *     int64_t ids[128];
  *     size_t n = mer_wordpiece_encode(wp, text, strlen(text), ids, 128); // [CLS] ... [SEP]
- *     mer_wordpiece_free(wp);
+ *     mer_wordpiece_close(wp);
  */
 #ifndef MER_WORDPIECE_H
 #define MER_WORDPIECE_H
@@ -28,14 +28,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct mer_wordpiece;
+typedef struct mer_wordpiece mer_wordpiece;
 
 /* Reads a vocab.txt (one token a line; its id is its 0-based line number; a token listed
  * twice takes its last line, as HF's load_vocab). It must hold [UNK], [CLS] and [SEP].
  * lower != 0: uncased rules (step 3); 0 keeps case and accents. New object, free with
- * mer_wordpiece_free; -1 with an error naming the file (and the missing token). */
+ * mer_wordpiece_close; -1 with an error naming the file (and the missing token). */
 int mer_wordpiece_open(struct mer_wordpiece **out, const char *vocab_path, int lower);
-void mer_wordpiece_free(struct mer_wordpiece *wp);
+void mer_wordpiece_close(struct mer_wordpiece *wp);
 
 /* Tokenizes len bytes of text into ids as [CLS] pieces... [SEP], keeping the first
  * max_tokens - 2 pieces (HF's truncation=True, max_length=max_tokens). Returns the number of

@@ -299,7 +299,7 @@ static int info_text(const char *path)
         if (mer_store_open(&s, path, 0) < 0)
             return -1;
         ret = text_store(path, s);
-        mer_store_free(s);
+        mer_store_close(s);
     } else {
         mer_st_file *f;
         if (mer_st_open(&f, path, 0) < 0)
@@ -322,7 +322,7 @@ static int info_json(const char *path)
         if (mer_store_open(&s, path, 0) == 0) {
             cJSON_AddNumberToObject(o, "n_parts", (double)mer_store_n_parts(s));
             ret = json_store(o, s);
-            mer_store_free(s);
+            mer_store_close(s);
         }
     } else {
         mer_st_file *f;

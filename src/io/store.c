@@ -32,7 +32,7 @@ struct mer_store {
     int sequence; /* some part has offsets */
 };
 
-void mer_store_free(mer_store *s)
+void mer_store_close(mer_store *s)
 {
     if (!s)
         return;
@@ -257,7 +257,7 @@ int mer_store_open(mer_store **out, const char *path, unsigned flags)
     if (r == 0 && s->n_parts == 0)
         r = mer_error("'%s': the index lists no parts", path);
     if (r < 0) {
-        mer_store_free(s);
+        mer_store_close(s);
         return -1;
     }
     *out = s;

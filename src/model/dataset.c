@@ -248,7 +248,7 @@ static int load_modality(struct mer_dataset *ds, int m, const struct mer_dataset
 done:
     free(covered);
     free(missing);
-    mer_store_free(s);
+    mer_store_close(s);
     return ret;
 }
 
@@ -492,11 +492,11 @@ static int load_priors(struct mer_dataset *ds, const char *path, const char *lab
         return -1;
     kind = mer_store_kind(s);
     if (kind && !strcmp(kind, "priors")) {
-        mer_store_free(s);
+        mer_store_close(s);
         return priors_from_ingest(ds, path, labels);
     }
     ret = priors_from_features(ds, s, path, labels);
-    mer_store_free(s);
+    mer_store_close(s);
     return ret;
 }
 

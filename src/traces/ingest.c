@@ -358,7 +358,7 @@ int mer_ingest_finish(struct mer_ingest *g)
     mer_progress_finish(&pr);
     ret = 0;
 done:
-    mer_textenc_free(e);
+    mer_textenc_close(e);
     return ret;
 }
 

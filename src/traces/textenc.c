@@ -390,7 +390,7 @@ int mer_textenc_open(struct mer_textenc **out, const char *spec, int64_t dim)
                   spec);
     }
     if (ret < 0) {
-        mer_textenc_free(e);
+        mer_textenc_close(e);
         return -1;
     }
     *out = e;
@@ -421,12 +421,12 @@ int mer_textenc_encode(struct mer_textenc *e, const char *name, const char *moda
     return mer_error("unknown text encoder");
 }
 
-void mer_textenc_free(struct mer_textenc *e)
+void mer_textenc_close(struct mer_textenc *e)
 {
     if (!e)
         return;
     free(e->idf);
-    mer_tsenc_free(e->ts);
+    mer_tsenc_close(e->ts);
     mer_strmap_release(&e->map);
     for (size_t i = 0; i < e->n_rows; i++)
         free(e->keys[i]);

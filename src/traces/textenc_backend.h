@@ -12,11 +12,11 @@
 
 #include <stdint.h>
 
-struct mer_tsenc;
+typedef struct mer_tsenc mer_tsenc;
 int mer_tsenc_open(struct mer_tsenc **out, const char *model_path, const char *vocab_path,
                    int max_tokens);
 int64_t mer_tsenc_dim(const struct mer_tsenc *e); /* H, known after open (one probe run) */
 int mer_tsenc_encode(struct mer_tsenc *e, const char *text, float *out);
-void mer_tsenc_free(struct mer_tsenc *e);
+void mer_tsenc_close(struct mer_tsenc *e);
 
 #endif

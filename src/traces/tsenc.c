@@ -144,7 +144,7 @@ int mer_tsenc_open(struct mer_tsenc **out, const char *model_path, const char *v
     *out = e;
     return 0;
 fail:
-    mer_tsenc_free(e);
+    mer_tsenc_close(e);
     return -1;
 }
 
@@ -158,11 +158,11 @@ int mer_tsenc_encode(struct mer_tsenc *e, const char *text, float *out)
     return run(e, text, out);
 }
 
-void mer_tsenc_free(struct mer_tsenc *e)
+void mer_tsenc_close(struct mer_tsenc *e)
 {
     if (!e)
         return;
-    mer_wordpiece_free(e->wp);
+    mer_wordpiece_close(e->wp);
     mer_jit_free(e->model);
     free(e->path);
     free(e->ids);

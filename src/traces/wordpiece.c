@@ -122,11 +122,11 @@ int mer_wordpiece_open(struct mer_wordpiece **out, const char *vocab_path, int l
     *out = wp;
     return 0;
 fail:
-    mer_wordpiece_free(wp);
+    mer_wordpiece_close(wp);
     return -1;
 }
 
-void mer_wordpiece_free(struct mer_wordpiece *wp)
+void mer_wordpiece_close(struct mer_wordpiece *wp)
 {
     if (!wp)
         return;

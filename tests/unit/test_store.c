@@ -523,8 +523,8 @@ static void feature_files(void)
         CHECK_EQ_STR(mer_store_meta(s, "mer.provenance"), "{\"command\":\"test\"}");
         CHECK(mer_store_verify(s) == 0);
     }
-    mer_store_free(s);
-    mer_store_free(NULL);
+    mer_store_close(s);
+    mer_store_close(NULL);
     /* float16: values that are exact in half come back exactly. */
     CHECK(write_part(half, ids, 3, 2, NULL, MER_DTYPE_F16, 0.5f) == 0);
     CHECK(mer_store_open(&s, half, MER_ST_VERIFY) == 0);
@@ -533,7 +533,7 @@ static void feature_files(void)
         CHECK(t && t->dtype == MER_DTYPE_F16);
         CHECK(mer_store_read(s, 1, row) == 0 && row[0] == 10.5f && row[1] == 11.5f);
     }
-    mer_store_free(s);
+    mer_store_close(s);
     /* Frame level: [sumT, D] + offsets. */
     CHECK(write_part(seq, ids, 3, 2, off, MER_DTYPE_F32, 0) == 0);
     CHECK(mer_store_open(&s, seq, MER_ST_VERIFY) == 0);
@@ -544,7 +544,7 @@ static void feature_files(void)
         CHECK(mer_store_read(s, 1, row) == 0 && row[0] == 10 && row[1] == 11 && row[2] == 20 &&
               row[3] == 21);
     }
-    mer_store_free(s);
+    mer_store_close(s);
     /* What the writer refuses. */
     CHECK(write_part(seq, ids, 3, 2, bad_off, MER_DTYPE_F32, 0) == -1);
     expect_msg(seq, "offsets decrease at sample 1");
@@ -582,7 +582,7 @@ static void expect_store_bad(const char *path, const char *file, const char *wan
     CHECK(mer_store_open(&s, path, MER_ST_VERIFY) == -1);
     expect_msg(file, want);
     if (s != (mer_store *)1)
-        mer_store_free(s);
+        mer_store_close(s);
 }
 
 static void bad_parts(void)
@@ -643,7 +643,7 @@ static void sharded(void)
         CHECK(mer_store_read(s, 3, row) == 0 && row[0] == 120);
         CHECK(mer_store_verify(s) == 0);
     }
-    mer_store_free(s);
+    mer_store_close(s);
     /* A corrupted part: open with MER_ST_VERIFY refuses; without it, mer_store_verify does. */
     {
         char *bytes = NULL;
@@ -656,7 +656,7 @@ static void sharded(void)
             CHECK(mer_store_open(&s, dir, 0) == 0);
             CHECK(s && mer_store_verify(s) == -1);
             expect_msg(p1, "checksum mismatch");
-            mer_store_free(s);
+            mer_store_close(s);
             bytes[size - 25] ^= 1;
             CHECK(mer_write_file_atomic(p1, bytes, size) == 0);
         }
@@ -778,7 +778,7 @@ static void read_numpy_store(void)
         for (int i = 0; i < 9; i++)
             CHECK(row[i] == (float)(3 + i) / 4 - 2);
     }
-    mer_store_free(s);
+    mer_store_close(s);
     free(p);
 }
 

@@ -69,7 +69,7 @@ static void check_oracle(void)
     printf("hash encoder vs oracle: maxdiff %.3g\n", maxdiff);
     CHECK(maxdiff < 1e-5);
     free(want);
-    mer_textenc_free(e);
+    mer_textenc_close(e);
 }
 
 static void check_similarity(void)
@@ -92,7 +92,7 @@ static void check_similarity(void)
     CHECK(mer_textenc_encode(e, NULL, "textual", " \t ", c) == 1);
     CHECK_NEAR(dot(c, c, 256), 0.0, 0);
     CHECK_EQ_INT(mer_textenc_dim(e), 256);
-    mer_textenc_free(e);
+    mer_textenc_close(e);
 }
 
 static void check_precomputed(void)
@@ -112,7 +112,7 @@ static void check_precomputed(void)
     CHECK(v[0] == 4 && v[2] == 6);
     CHECK_EQ_INT(mer_textenc_encode(e, "s1", "textual", "ignored", v), 0);
     CHECK_EQ_INT(mer_textenc_encode(e, "s2", "visual", "ignored", v), 0);
-    mer_textenc_free(e);
+    mer_textenc_close(e);
     CHECK(mer_textenc_open(&e, spec, 4) < 0);
     CHECK(strstr(mer_errmsg(), "embeddings of 3 numbers, but a dimension of 4") != NULL);
 

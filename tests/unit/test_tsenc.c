@@ -76,7 +76,7 @@ static double compare(const char *model, char **texts, size_t n, const float *wa
         if (rc < 0)
             d = INFINITY;
     }
-    mer_tsenc_free(e);
+    mer_tsenc_close(e);
     return d;
 }
 

@@ -155,7 +155,7 @@ static int exhaustive(size_t *chunks)
                     first, got, want_n);
     }
     *chunks = n;
-    mer_wordpiece_free(wp);
+    mer_wordpiece_close(wp);
     free(lines);
     free(data);
     free(ids);
@@ -225,11 +225,11 @@ static void small_vocab(void)
     CHECK_EQ_INT(mer_wordpiece_encode(wp, text, strlen(text), ids, 2), 2);
     CHECK(ids[0] == 1 && ids[1] == 2);
     CHECK_EQ_INT(mer_wordpiece_encode(wp, text, strlen(text), ids, 1), 0);
-    mer_wordpiece_free(wp);
+    mer_wordpiece_close(wp);
     CHECK(mer_wordpiece_open(&wp, path, 1) == 0);
     CHECK_EQ_INT(mer_wordpiece_encode(wp, text, strlen(text), ids, 8), 6);
     CHECK(ids[1] == 4 && ids[2] == 5 && ids[3] == 4 && ids[4] == 5); /* ca ##fe ca ##fe */
-    mer_wordpiece_free(wp);
+    mer_wordpiece_close(wp);
 }
 
 /* Any bytes are text: every byte value alone, random byte strings, a 16 MB word. */
@@ -316,6 +316,6 @@ int main(void)
     TEST("hostile bytes") hostile_bytes(wp);
     TEST("vocabulary errors") vocab_errors();
     TEST("a small vocabulary") small_vocab();
-    mer_wordpiece_free(wp);
+    mer_wordpiece_close(wp);
     return test_report();
 }
