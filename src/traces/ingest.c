@@ -8,6 +8,7 @@
 #include "mer/response.h"
 #include "mer/store.h"
 #include "mer/strmap.h"
+#include "mer/strv.h"
 #include "mer/textenc.h"
 
 #include <cjson/cJSON.h>
@@ -745,9 +746,7 @@ void mer_ingest_free(struct mer_ingest *g)
         free(g->problems[i].reason);
     free(g->problems);
     cJSON_Delete(g->line_reasons);
-    for (size_t i = 0; i < g->n_files; i++)
-        free(g->files[i]);
-    free(g->files);
+    mer_strv_free(g->files, g->n_files);
     free(g->prior);
     free(g->reliability);
     free(g->present);

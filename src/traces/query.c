@@ -5,6 +5,7 @@
 #include "mer/progress.h"
 #include "mer/rng.h"
 #include "mer/strmap.h"
+#include "mer/strv.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -916,9 +917,7 @@ static void job_release(struct job *j)
         curl_multi_cleanup(j->multi);
     curl_slist_free_all(j->headers);
     free(j->url);
-    for (size_t i = 0; i < j->n; i++)
-        free(j->keys[i]);
-    free(j->keys);
+    mer_strv_free(j->keys, j->n);
     free(j->items);
     free(j->queue);
     mer_strmap_release(&j->map);

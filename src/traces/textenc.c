@@ -16,6 +16,7 @@
 #include "mer/error.h"
 #include "mer/fs.h"
 #include "mer/strmap.h"
+#include "mer/strv.h"
 #include "mer/textenc.h"
 #include "mer/torch.h"
 #include "traces/textenc_backend.h"
@@ -428,9 +429,7 @@ void mer_textenc_close(struct mer_textenc *e)
     free(e->idf);
     mer_tsenc_close(e->ts);
     mer_strmap_release(&e->map);
-    for (size_t i = 0; i < e->n_rows; i++)
-        free(e->keys[i]);
-    free(e->keys);
+    mer_strv_free(e->keys, e->n_rows);
     free(e->rows);
     free(e);
 }
