@@ -7,16 +7,11 @@
 #include "mer/error.h"
 #include "mer/model.h"
 #include "model/model_impl.h"
+#include "model/try.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define TRY(x)                                                                                     \
-    do {                                                                                           \
-        if ((x) < 0)                                                                               \
-            goto fail;                                                                             \
-    } while (0)
 
 static int f32_tensor(mer_tensor **out, const float *v, int ndim, const int64_t *shape)
 {
@@ -35,7 +30,7 @@ static int cross_entropy(const mer_tensor *logits, const struct mer_batch *b, in
         return mer_error("out of memory");
     for (int c = 0; lc->class_counts && c < k; c++)
         total += lc->class_counts[c];
-    TRY(mer_tensor_from_host(&y, b->y, MER_T_I64, 2, n1));
+    TRY_FAIL(mer_tensor_from_host(&y, b->y, MER_T_I64, 2, n1));
     if (lc->ce != MER_CE_PLAIN && !lc->class_counts) {
         mer_error("loss: class-weighted and logit-adjusted cross-entropy need class counts");
         goto fail;
@@ -44,11 +39,11 @@ static int cross_entropy(const mer_tensor *logits, const struct mer_batch *b, in
     if (lc->ce == MER_CE_LOGIT_ADJUSTED) {
         for (int c = 0; c < k; c++) /* logits + tau log prior_c (Menon et al., 2021) */
             w[c] = (float)(lc->logit_adjust_tau * log(fmax(lc->class_counts[c], 1e-12) / total));
-        TRY(f32_tensor(&adj, w, 1, ks));
-        TRY(mer_t_add(&shifted, logits, adj));
+        TRY_FAIL(f32_tensor(&adj, w, 1, ks));
+        TRY_FAIL(mer_t_add(&shifted, logits, adj));
     }
-    TRY(mer_t_log_softmax(&logp, shifted, 1));
-    TRY(mer_t_gather(&picked, logp, 1, y)); /* [N, 1] */
+    TRY_FAIL(mer_t_log_softmax(&logp, shifted, 1));
+    TRY_FAIL(mer_t_gather(&picked, logp, 1, y)); /* [N, 1] */
     for (int64_t i = 0; i < n; i++) {
         if (lc->ce == MER_CE_CLASS_WEIGHTED && lc->class_weights)
             w[i] = (float)lc->class_weights[b->y[i]];
@@ -58,10 +53,10 @@ static int cross_entropy(const mer_tensor *logits, const struct mer_batch *b, in
             w[i] = 1.0f;
         wsum += w[i];
     }
-    TRY(f32_tensor(&wt, w, 2, n1));
-    TRY(mer_t_mul(&weighted, picked, wt));
-    TRY(mer_t_sum(&sum, weighted, MER_ALL_DIMS, 0));
-    TRY(mer_t_mul_scalar(out, sum, -1.0 / wsum)); /* weighted mean of the NLL */
+    TRY_FAIL(f32_tensor(&wt, w, 2, n1));
+    TRY_FAIL(mer_t_mul(&weighted, picked, wt));
+    TRY_FAIL(mer_t_sum(&sum, weighted, MER_ALL_DIMS, 0));
+    TRY_FAIL(mer_t_mul_scalar(out, sum, -1.0 / wsum)); /* weighted mean of the NLL */
     ret = 0;
 fail:
     free(w);
@@ -127,30 +122,30 @@ static int bcl_inter(const mer_tensor *z, const mer_tensor *protos, const struct
     int ret = -1;
     if (bcl_masks_build(&mk, b->y, n, k) < 0)
         goto fail;
-    TRY(mer_t_normalize(&c, protos, 1, 1e-12)); /* [K, Z] */
+    TRY_FAIL(mer_t_normalize(&c, protos, 1, 1e-12)); /* [K, Z] */
     pair[0] = z;
     pair[1] = c;
-    TRY(mer_t_cat(&keys, pair, 2, 0)); /* [N+K, Z] */
-    TRY(mer_t_transpose(&kt, keys, 0, 1));
-    TRY(mer_t_matmul(&dots, z, kt));
-    TRY(mer_t_mul_scalar(&lg, dots, 1.0 / tau)); /* [N, N+K] */
-    TRY(mer_t_max(&mx, lg, 1, 1));               /* stabiliser; cancels in the result */
-    TRY(mer_t_sub(&sh, lg, mx));
-    TRY(mer_t_exp(&ex, sh));
-    TRY(f32_tensor(&ns, mk.not_self, 2, s_nnk));
-    TRY(mer_t_mul(&exm, ex, ns));
-    TRY(f32_tensor(&oh, mk.onehot, 2, s_nkk));
-    TRY(mer_t_matmul(&per, exm, oh)); /* [N, K] sums per class */
-    TRY(f32_tensor(&cnt, mk.counts, 2, s_nk));
-    TRY(mer_t_div(&mean, per, cnt)); /* class-averaged */
-    TRY(mer_t_sum(&den, mean, 1, 1));
-    TRY(mer_t_log(&logden, den));
-    TRY(mer_t_add(&logden2, logden, mx));
-    TRY(mer_t_sub(&logprob, lg, logden2));
-    TRY(f32_tensor(&pos, mk.pos, 2, s_nnk));
-    TRY(mer_t_mul(&lpp, logprob, pos));
-    TRY(mer_t_sum(&sum, lpp, MER_ALL_DIMS, 0));
-    TRY(mer_t_neg(out, sum));
+    TRY_FAIL(mer_t_cat(&keys, pair, 2, 0)); /* [N+K, Z] */
+    TRY_FAIL(mer_t_transpose(&kt, keys, 0, 1));
+    TRY_FAIL(mer_t_matmul(&dots, z, kt));
+    TRY_FAIL(mer_t_mul_scalar(&lg, dots, 1.0 / tau)); /* [N, N+K] */
+    TRY_FAIL(mer_t_max(&mx, lg, 1, 1));               /* stabiliser; cancels in the result */
+    TRY_FAIL(mer_t_sub(&sh, lg, mx));
+    TRY_FAIL(mer_t_exp(&ex, sh));
+    TRY_FAIL(f32_tensor(&ns, mk.not_self, 2, s_nnk));
+    TRY_FAIL(mer_t_mul(&exm, ex, ns));
+    TRY_FAIL(f32_tensor(&oh, mk.onehot, 2, s_nkk));
+    TRY_FAIL(mer_t_matmul(&per, exm, oh)); /* [N, K] sums per class */
+    TRY_FAIL(f32_tensor(&cnt, mk.counts, 2, s_nk));
+    TRY_FAIL(mer_t_div(&mean, per, cnt)); /* class-averaged */
+    TRY_FAIL(mer_t_sum(&den, mean, 1, 1));
+    TRY_FAIL(mer_t_log(&logden, den));
+    TRY_FAIL(mer_t_add(&logden2, logden, mx));
+    TRY_FAIL(mer_t_sub(&logprob, lg, logden2));
+    TRY_FAIL(f32_tensor(&pos, mk.pos, 2, s_nnk));
+    TRY_FAIL(mer_t_mul(&lpp, logprob, pos));
+    TRY_FAIL(mer_t_sum(&sum, lpp, MER_ALL_DIMS, 0));
+    TRY_FAIL(mer_t_neg(out, sum));
     ret = 0;
 fail:
     bcl_masks_release(&mk);
@@ -174,16 +169,16 @@ static int bcl_intra(const mer_tensor *z, const mer_tensor *protos, const struct
         present += count[b->y[i]]++ == 0;
     for (int64_t i = 0; i < n; i++)
         w[i] = 1.0f / ((float)count[b->y[i]] * (float)present);
-    TRY(mer_t_normalize(&c, protos, 1, 1e-12));
-    TRY(mer_tensor_from_host(&y, b->y, MER_T_I64, 1, n1));
-    TRY(mer_t_index_select(&cy, c, 0, y));
-    TRY(mer_t_mul(&prod, z, cy));
-    TRY(mer_t_sum(&dots, prod, 1, 0)); /* cos(z_i, C_{y_i}) */
-    TRY(f32_tensor(&wt, w, 1, ns));
-    TRY(mer_t_mul(&wd, dots, wt));
-    TRY(mer_t_sum(&sum, wd, MER_ALL_DIMS, 0));
-    TRY(mer_t_neg(&neg, sum));
-    TRY(mer_t_add_scalar(out, neg, 1.0)); /* the weights sum to 1 */
+    TRY_FAIL(mer_t_normalize(&c, protos, 1, 1e-12));
+    TRY_FAIL(mer_tensor_from_host(&y, b->y, MER_T_I64, 1, n1));
+    TRY_FAIL(mer_t_index_select(&cy, c, 0, y));
+    TRY_FAIL(mer_t_mul(&prod, z, cy));
+    TRY_FAIL(mer_t_sum(&dots, prod, 1, 0)); /* cos(z_i, C_{y_i}) */
+    TRY_FAIL(f32_tensor(&wt, w, 1, ns));
+    TRY_FAIL(mer_t_mul(&wd, dots, wt));
+    TRY_FAIL(mer_t_sum(&sum, wd, MER_ALL_DIMS, 0));
+    TRY_FAIL(mer_t_neg(&neg, sum));
+    TRY_FAIL(mer_t_add_scalar(out, neg, 1.0)); /* the weights sum to 1 */
     ret = 0;
 fail:
     free(w);
@@ -207,12 +202,12 @@ static int valence_mse(const mer_tensor *v, const struct mer_batch *b, mer_tenso
         t[i] = has ? b->valence[i] : 0.0f;
         w[i] = has ? 1.0f / (float)count : 0.0f;
     }
-    TRY(f32_tensor(&tt, t, 1, ns));
-    TRY(f32_tensor(&wt, w, 1, ns));
-    TRY(mer_t_sub(&d, v, tt));
-    TRY(mer_t_mul(&d2, d, d));
-    TRY(mer_t_mul(&wd, d2, wt));
-    TRY(mer_t_sum(out, wd, MER_ALL_DIMS, 0));
+    TRY_FAIL(f32_tensor(&tt, t, 1, ns));
+    TRY_FAIL(f32_tensor(&wt, w, 1, ns));
+    TRY_FAIL(mer_t_sub(&d, v, tt));
+    TRY_FAIL(mer_t_mul(&d2, d, d));
+    TRY_FAIL(mer_t_mul(&wd, d2, wt));
+    TRY_FAIL(mer_t_sum(out, wd, MER_ALL_DIMS, 0));
     ret = 0;
 fail:
     free(t);

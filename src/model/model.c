@@ -7,17 +7,12 @@
 #include "mer/error.h"
 #include "mer/store.h"
 #include "model/model_impl.h"
+#include "model/try.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define TRY(x)                                                                                     \
-    do {                                                                                           \
-        if ((x) < 0)                                                                               \
-            return -1;                                                                             \
-    } while (0)
 
 struct linear {
     mer_tensor *w, *b; /* [out, in], [out] */
