@@ -594,7 +594,7 @@ static int fold_predictions(struct run *r, struct fold_state *fs, struct batch_b
                             float *va_logits, const char *dir, double sps)
 {
     const size_t nc = width(r);
-    float *test[16] = {0};
+    float *test[MER_MAX_TEST_SPLITS] = {0};
     int ret = -1;
     if (mer_snapshot_restore(&fs->best, fs->model) < 0 ||
         predict(r, fs->model, fs->net, buf, fs->va, fs->n_va, va_logits) < 0)
@@ -612,7 +612,7 @@ static int fold_predictions(struct run *r, struct fold_state *fs, struct batch_b
     absorb_fold(r, fs->k, va_logits, (const float *const *)test);
     ret = 0;
 done:
-    for (size_t s = 0; s < 16; s++)
+    for (size_t s = 0; s < MER_MAX_TEST_SPLITS; s++)
         free(test[s]);
     return ret;
 }
@@ -1017,6 +1017,8 @@ int mer_train_run(const struct mer_dataset *ds, const struct mer_train_params *p
     memset(out, 0, sizeof(*out));
     /* train.folds' range is checked once, by the config schema; the summary holds MER_MAX_FOLDS */
     MER_ASSERT(p->folds >= 2 && p->folds <= (int)MER_ARRAY_SIZE(out->fold_waf));
+    /* and the splits by mer_settings_resolve_splits (eval.splits) */
+    MER_ASSERT(p->n_test_splits <= MER_MAX_TEST_SPLITS);
     mer_progress_quiet(p->quiet);
     if (setup(&r, ds, p) < 0)
         goto done;
