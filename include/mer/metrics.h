@@ -39,6 +39,9 @@ int mer_metrics_compute(struct mer_metrics *m, const int64_t *truth, const int64
                         int n_classes);
 void mer_metrics_release(struct mer_metrics *m);
 
+/* Index of the largest of v[0..k-1] (the first on ties): a row of logits' class. */
+int64_t mer_argmax(const float *v, int k);
+
 /* Mean squared error of two arrays of n values (0 for n = 0). */
 double mer_mse(const double *truth, const double *pred, size_t n);
 /* Lin's concordance correlation coefficient (population moments); 0 if undefined. */

@@ -474,20 +474,11 @@ size_t mer_samples_width(const struct mer_samples *s)
     return (size_t)s->n_classes + (s->valence_head ? 1 : 0);
 }
 
-static int64_t argmax(const float *v, int k)
-{
-    int64_t best = 0;
-    for (int c = 1; c < k; c++)
-        if (v[c] > v[best])
-            best = c;
-    return best;
-}
-
 void mer_pred_set_classes(const struct mer_samples *s, const struct mer_pred_set *set,
                           int64_t *pred)
 {
     for (size_t i = 0; i < set->n; i++)
-        pred[i] = argmax(set->rows + i * mer_samples_width(s), s->n_classes);
+        pred[i] = mer_argmax(set->rows + i * mer_samples_width(s), s->n_classes);
 }
 
 int mer_pred_set_score(const struct mer_samples *s, const struct mer_pred_set *set,
@@ -529,7 +520,7 @@ static void write_row(FILE *fp, const struct mer_samples *s, const struct mer_pr
     for (int c = 0; c < k; c++)
         fprintf(fp, ",%.6f", exp(z[c] - mx) / sum);
     fputc(',', fp);
-    mer_csv_write_field(fp, s->classes[argmax(row, k)]);
+    mer_csv_write_field(fp, s->classes[mer_argmax(row, k)]);
     fputc(',', fp);
     mer_csv_write_field(fp, lab >= 0 ? s->classes[lab] : "");
     if (s->valence_head && isfinite(s->valence[at]))

@@ -152,3 +152,12 @@ cJSON *mer_metrics_to_json(const struct mer_metrics *m, char *const *classes)
     cJSON_AddItemToObject(o, "confusion", conf);
     return o;
 }
+
+int64_t mer_argmax(const float *v, int k)
+{
+    int64_t best = 0;
+    for (int c = 1; c < k; c++)
+        if (v[c] > v[best])
+            best = c;
+    return best;
+}

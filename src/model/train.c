@@ -219,15 +219,6 @@ static int predict(const struct run *r, mer_model *m, struct mer_cnet *net, stru
     return ret;
 }
 
-static int64_t argmax(const float *v, int k)
-{
-    int64_t best = 0;
-    for (int c = 1; c < k; c++)
-        if (v[c] > v[best])
-            best = c;
-    return best;
-}
-
 /* The run's samples, as the outputs (outputs.h) index them. */
 static struct mer_samples samples_of(const struct run *r)
 {
@@ -279,7 +270,7 @@ static int record_step(const struct run *r, struct epoch_stats *st, const struct
     if (!isfinite(l->total))
         return mer_error("training diverged: the loss is %g (lower train.lr?)", l->total);
     for (size_t k = 0; k < n; k++) {
-        st->pred[st->seen + k] = argmax(logits + k * (size_t)r->mc.n_classes, r->mc.n_classes);
+        st->pred[st->seen + k] = mer_argmax(logits + k * (size_t)r->mc.n_classes, r->mc.n_classes);
         st->truth[st->seen + k] = y[k];
     }
     for (int t = 0; t < MER_N_LOSS_TERMS; t++)
