@@ -38,7 +38,7 @@
 #define MER_COUNT_ROW(value, name) +1
 #define MER_ALLOW_ROW(value, name) "|" name
 /* "a|b|c" from a list (the leading '|' skipped; a constant for static initialisers). */
-#define MER_ALLOW(list) (list(MER_ALLOW_ROW) + 1)
+#define MER_ALLOW(list) (&(list(MER_ALLOW_ROW))[1])
 
 /* model.prior.mode: how the priors enter the modality tokens before fusion. */
 #define MER_PRIOR_MODES(X)                                                                         \
