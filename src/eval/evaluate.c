@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static void free_strv(char **v, size_t n)
 {
@@ -261,11 +260,12 @@ done:
 static int is_safetensors(const char *path)
 {
     unsigned char b[9];
-    struct stat st; /* only a regular file is opened here (a FIFO would block) */
-    FILE *f = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? fopen(path, "rb") : NULL;
+    FILE *f = mer_fopen_regular(path); /* not a regular file: the CSV reader will say what */
     int yes = f && fread(b, 1, sizeof(b), f) == sizeof(b) && b[8] == '{';
     if (f)
         fclose(f);
+    else
+        mer_error_clear();
     return yes;
 }
 
