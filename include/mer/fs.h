@@ -33,6 +33,11 @@ void mer_atomic_abort(struct mer_atomic_file *f);
 /* Writes a whole buffer atomically. */
 int mer_write_file_atomic(const char *path, const void *data, size_t size);
 
+struct cJSON;
+/* Writes cJSON_Print's text of root atomically (no final newline, as every JSON file of mer
+ * has been written); -1 with the error set, out of memory included. */
+int mer_write_json_atomic(const char *path, const struct cJSON *root);
+
 /* Reads a whole regular file (mer_open_regular) into a new NUL-terminated buffer (free with
  * free()). */
 int mer_read_file(const char *path, char **data, size_t *size);

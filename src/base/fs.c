@@ -2,6 +2,8 @@
 #include "mer/fs.h"
 #include "mer/error.h"
 
+#include <cjson/cJSON.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -44,6 +46,14 @@ int mer_is_dir(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int mer_write_json_atomic(const char *path, const struct cJSON *root)
+{
+    char *text = cJSON_Print(root);
+    int ret = text ? mer_write_file_atomic(path, text, strlen(text)) : mer_error("out of memory");
+    free(text);
+    return ret;
 }
 
 int mer_output_check(const char *path, int force)

@@ -66,7 +66,7 @@ done:
 static int run(const struct eval_opts *o)
 {
     cJSON *root = cJSON_CreateObject();
-    char *path = NULL, *text = NULL;
+    char *path = NULL;
     int ret = -1;
     if (!root)
         return mer_error("out of memory");
@@ -85,16 +85,12 @@ static int run(const struct eval_opts *o)
         if (!path || eval_file(path, o, split, root) < 0)
             goto done;
     }
-    if (o->out) {
-        text = cJSON_Print(root);
-        if (!text || mer_write_file_atomic(o->out, text, strlen(text)) < 0)
-            goto done;
-    }
+    if (o->out && mer_write_json_atomic(o->out, root) < 0)
+        goto done;
     if (o->submission)
         printf("wrote submission '%s'\n", o->submission);
     ret = 0;
 done:
-    free(text);
     free(path);
     cJSON_Delete(root);
     return ret;

@@ -101,7 +101,7 @@ int mer_run_outputs_write(const struct mer_run_outputs *o, struct mer_set_score 
                           struct mer_set_score *test)
 {
     cJSON *root = cJSON_CreateObject(), *tests = cJSON_CreateObject();
-    char *text = NULL, *path = mer_strfmt("%s/metrics.json", o->run_dir);
+    char *path = mer_strfmt("%s/metrics.json", o->run_dir);
     int ret = -1;
     memset(cv, 0, sizeof(*cv));
     memset(test, 0, o->n_test * sizeof(*test));
@@ -122,12 +122,10 @@ int mer_run_outputs_write(const struct mer_run_outputs *o, struct mer_set_score 
     }
     cJSON_AddItemToObject(root, "test", tests);
     tests = NULL;
-    text = cJSON_Print(root);
-    ret = text ? mer_write_file_atomic(path, text, strlen(text)) : mer_error("out of memory");
+    ret = mer_write_json_atomic(path, root);
 done:
     cJSON_Delete(tests);
     cJSON_Delete(root);
-    free(text);
     free(path);
     return ret;
 }

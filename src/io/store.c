@@ -455,7 +455,7 @@ char *mer_store_part_path(const char *dir, int i)
 int mer_store_write_index(const char *dir, int n_parts)
 {
     cJSON *root = cJSON_CreateObject(), *parts = cJSON_CreateArray();
-    char *text = NULL, *path = mer_path_join(dir, "index.json");
+    char *path = mer_path_join(dir, "index.json");
     int ret = -1;
     if (!root || !parts || !path) {
         cJSON_Delete(parts);
@@ -470,14 +470,8 @@ int mer_store_write_index(const char *dir, int n_parts)
         cJSON_AddItemToArray(parts, cJSON_CreateString(name));
     }
     cJSON_AddItemToObject(root, "parts", parts);
-    text = cJSON_Print(root);
-    if (!text) {
-        mer_error("out of memory");
-        goto done;
-    }
-    ret = mer_write_file_atomic(path, text, strlen(text));
+    ret = mer_write_json_atomic(path, root);
 done:
-    free(text);
     free(path);
     cJSON_Delete(root);
     return ret;

@@ -835,7 +835,7 @@ done:
 static int write_folds(const struct run *r)
 {
     cJSON *root = cJSON_CreateObject(), *folds = cJSON_CreateObject();
-    char *text = NULL, *path = mer_strfmt("%s/folds.json", r->p->run_dir);
+    char *path = mer_strfmt("%s/folds.json", r->p->run_dir);
     int ret = -1;
     if (!root || !folds || !path) {
         cJSON_Delete(folds);
@@ -847,10 +847,8 @@ static int write_folds(const struct run *r)
     for (size_t i = 0; i < r->n_train; i++)
         cJSON_AddNumberToObject(folds, r->ds->names[r->train_idx[i]], r->fold_of[i]);
     cJSON_AddItemToObject(root, "folds", folds);
-    text = cJSON_Print(root);
-    ret = text ? mer_write_file_atomic(path, text, strlen(text)) : mer_error("out of memory");
+    ret = mer_write_json_atomic(path, root);
 done:
-    free(text);
     free(path);
     cJSON_Delete(root);
     return ret;
