@@ -55,6 +55,21 @@ expect_same() {
   diff -u "$1" "$2" >&2 || fail "'$2' differs from '$1'"
 }
 
+# sample_stores MODALITY...: the bundled sample's stores in this directory: <modality>.safetensors
+# for each of video, text (MERTools' utterance-level features) and labels.safetensors.
+sample_stores() {
+  local m dir
+  for m in "$@"; do
+    case $m in
+    video) dir=clip-vit-large-patch14-UTT ;;
+    text) dir=Baichuan-13B-UTT ;;
+    *) fail "sample_stores: no sample features for '$m'" ;;
+    esac
+    "$MER" import -q "$MER_SRC/data/sample/features/$dir" -o "$m.safetensors" >/dev/null
+  done
+  "$MER" import-labels -q "$MER_SRC/data/sample/manifest.csv" -o labels.safetensors
+}
+
 done_testing() {
   echo "$n_checks passed, 0 failed"
 }

@@ -3,9 +3,7 @@
 # an epoch of 1e300 (or NaN, or junk) is an error naming the file and the key, never a cast out
 # of range and never an empty "mer train: " line.
 . "$MER_SRC/tests/cli/lib.sh"
-S="$MER_SRC/data/sample"
-"$MER" import -q "$S/features/clip-vit-large-patch14-UTT" -o video.safetensors >/dev/null
-"$MER" import-labels -q "$S/manifest.csv" -o labels.safetensors
+sample_stores video
 printf '{"data": {"video": "video.safetensors", "labels": "labels.safetensors"}, "model": {"hidden": 16}, "train": {"epochs": 2, "folds": 2, "patience": 0}}\n' >cfg.json
 expect_exit 0 "$MER" train --config cfg.json --out run -q
 cp -r run pristine

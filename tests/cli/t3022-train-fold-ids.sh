@@ -5,9 +5,7 @@
 # samples, and refuses one from other data naming the file; a fold file written before the names
 # were stored (no mer.ids) is still taken in on its shapes.
 . "$MER_SRC/tests/cli/lib.sh"
-S="$MER_SRC/data/sample"
-"$MER" import -q "$S/features/clip-vit-large-patch14-UTT" -o video.safetensors >/dev/null
-"$MER" import-labels -q "$S/manifest.csv" -o labels.safetensors
+sample_stores video
 printf '{"data": {"video": "video.safetensors", "labels": "labels.safetensors"}, "model": {"hidden": 16}, "train": {"epochs": 2, "folds": 2, "patience": 0}}\n' >cfg.json
 expect_exit 0 "$MER" train --config cfg.json --out run -q
 cp -r run pristine

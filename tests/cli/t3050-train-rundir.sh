@@ -3,9 +3,7 @@
 # pid; kill -9 frees it); --force clears what mer wrote there and nothing else; --resume
 # removes the temporary files of writers that were killed.
 . "$MER_SRC/tests/cli/lib.sh"
-S="$MER_SRC/data/sample"
-"$MER" import -q "$S/features/Baichuan-13B-UTT" -o text.safetensors >/dev/null
-"$MER" import-labels -q "$S/manifest.csv" -o labels.safetensors
+sample_stores text
 cat >cfg.json <<'JSON'
 {"data": {"text": "text.safetensors", "labels": "labels.safetensors"},
  "model": {"hidden": 16}, "train": {"epochs": 3, "patience": 0, "folds": 5}}

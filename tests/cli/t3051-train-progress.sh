@@ -3,9 +3,7 @@
 # fold's progress while the workers train; at the end, a labelled test split's metrics beside
 # the cross-validated ones. (MER_PROGRESS_INTERVAL=0: a plain line per update, as a log gets.)
 . "$MER_SRC/tests/cli/lib.sh"
-S="$MER_SRC/data/sample"
-"$MER" import -q "$S/features/Baichuan-13B-UTT" -o text.safetensors >/dev/null
-"$MER" import-labels -q "$S/manifest.csv" -o labels.safetensors
+sample_stores text
 cat >cfg.json <<'JSON'
 {"data": {"text": "text.safetensors", "labels": "labels.safetensors"},
  "model": {"hidden": 16}, "train": {"epochs": 12, "patience": 0, "folds": 3}}
