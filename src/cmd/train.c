@@ -130,7 +130,7 @@ static int watch_workers(const struct train_opts *o, const struct mer_train_para
                          const pid_t *pids, int n)
 {
     struct mer_progress bar;
-    int exited[32] = {0}, left = n, failed = 0;
+    int exited[MER_MAX_FOLDS] = {0}, left = n, failed = 0;
     mer_progress_quiet(o->quiet);
     mer_progress_start(&bar, "training", (int64_t)tp->folds * tp->epochs, "epochs");
     while (left > 0) {
@@ -156,9 +156,10 @@ static int watch_workers(const struct train_opts *o, const struct mer_train_para
 static int run_workers(const struct train_opts *o, const struct mer_train_params *tp,
                        const char *cfg_path)
 {
-    char self[4096], shard[32][32], threads[16];
-    pid_t pids[32];
-    int started = 0, n = o->jobs > 32 ? 32 : o->jobs, failed;
+    /* At most one worker per fold: --jobs is bounded by the most folds a run has. */
+    char self[4096], shard[MER_MAX_FOLDS][32], threads[16];
+    pid_t pids[MER_MAX_FOLDS];
+    int started = 0, n = o->jobs > MER_MAX_FOLDS ? MER_MAX_FOLDS : o->jobs, failed;
     ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
     if (len <= 0)
         return mer_error("cannot find the mer binary (/proc/self/exe)");
