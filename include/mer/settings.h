@@ -61,7 +61,8 @@ struct mer_settings {
  * valid file name, stage-1 pre-training without its pseudo-labels, more loss.class_weights than
  * MER_MAX_CLASSES, a model.prior.modalities item that is no modality). */
 int mer_settings_from_config(const struct mer_config *cfg, struct mer_settings *s);
-/* The training, model and loss parts of mer_settings_from_config (train_config.c). */
+/* The training, model and loss parts of mer_settings_from_config (train_config.c); the prior
+ * weighting fields (min_reliability, scale_by_reliability) are left to it, from prior.*. */
 int mer_train_params_from_config(const struct mer_config *cfg, struct mer_train_params *p,
                                  struct mer_dataset_params *d);
 /* prior.* alone (what `mer ingest` reads); never fails. */

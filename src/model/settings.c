@@ -30,7 +30,12 @@ int mer_settings_from_config(const mer_config *cfg, struct mer_settings *s)
     memset(s, 0, sizeof(*s));
     mer_prior_settings_from_config(cfg, &s->prior);
     device_settings(cfg, &s->device);
-    return mer_train_params_from_config(cfg, &s->train, &s->data);
+    if (mer_train_params_from_config(cfg, &s->train, &s->data) < 0)
+        return -1;
+    /* The training's prior weighting is prior.*, read once above. */
+    s->train.min_reliability = s->prior.min_reliability;
+    s->train.scale_by_reliability = s->prior.scale_by_reliability;
+    return 0;
 }
 
 int mer_settings_resolve_splits(struct mer_settings *s, const mer_config *cfg,

@@ -101,9 +101,7 @@ int mer_train_params_from_config(const mer_config *cfg, struct mer_train_params 
     p->folds = (int)mer_config_int(cfg, "train.folds");
     p->seed = (uint64_t)mer_config_int(cfg, "train.seed");
     p->only_fold = -1;
-    p->min_reliability = mer_config_number(cfg, "prior.min_reliability");
-    p->scale_by_reliability = mer_config_bool(cfg, "prior.scale_by_reliability");
-    p->train_split = mer_config_string(cfg, "data.train_split");
+    p->train_split = d->train_split;
     p->select_metric = mer_enum_lookup(mer_config_string(cfg, "train.select_metric"),
                                        mer_select_metric_names, MER_N_SELECT_METRICS);
     p->ensemble_probs = !strcmp(mer_config_string(cfg, "eval.ensemble"), "probs");
