@@ -25,6 +25,7 @@ static const struct mer_cmd commands[] = {
     {"prompt", cmd_prompt, "write Gemini requests (JSONL) asking for per-modality reasoning", 0},
     {"query", cmd_query, "send requests to a Gemini-compatible endpoint, append the answers", 0},
     {"ingest", cmd_ingest, "turn Gemini answers into a priors store (+ report, pseudo-labels)", 0},
+    {"extract", cmd_extract, "extract audio or text features from raw clips or transcripts", 0},
     {"import", cmd_import, "convert per-sample .npy features into a feature store", 0},
     {"import-labels", cmd_import_labels, "read a label CSV (MER2024 or manifest) into a store", 0},
     {"info", cmd_info, "describe a feature store and verify its checksums", 0},

@@ -139,6 +139,12 @@ void mer_st_writer_free(mer_st_writer *w);
 /* Adds a tensor; data is borrowed until mer_st_writer_write returns. Names are unique. */
 int mer_st_writer_add(mer_st_writer *w, const char *name, enum mer_dtype dt, int ndim,
                       const int64_t *shape, const void *data);
+/* The same for data held in n_pieces consecutive pieces (chunks of a long run, each mmap'd,
+ * say), written one after the other; the arrays and the pieces are borrowed until the write,
+ * and their bytes must add up to the shape's. */
+int mer_st_writer_add_pieces(mer_st_writer *w, const char *name, enum mer_dtype dt, int ndim,
+                             const int64_t *shape, const void *const *pieces,
+                             const size_t *piece_bytes, size_t n_pieces);
 /* Sets a metadata string (copied); replaces an earlier value of the same key. */
 int mer_st_writer_set_meta(mer_st_writer *w, const char *key, const char *value);
 /* A list of strings as a metadata value: the compact JSON array's text, new (free with
@@ -246,6 +252,11 @@ struct mer_features_out {
     const int64_t *offsets; /* [n + 1] for frame level, NULL for utterance level */
     enum mer_dtype dtype;   /* MER_DTYPE_F32 or MER_DTYPE_F16 (converted on write) */
     const char *provenance; /* JSON object text, or NULL */
+    /* Instead of data: the rows in n_pieces consecutive pieces, already in dtype (the
+     * builder's checkpoint chunks); borrowed until the call returns. */
+    const void *const *pieces;
+    const size_t *piece_bytes;
+    size_t n_pieces;
 };
 
 /* Writes a "features" store file atomically. */

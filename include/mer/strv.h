@@ -27,5 +27,7 @@ int mer_strv_push(struct mer_strv *l, const char *s, size_t len);
 void mer_strv_release(struct mer_strv *l);
 /* Frees v[0..n) and v itself; v may be NULL. */
 void mer_strv_free(char **v, size_t n);
+/* strcmp of two char * for qsort over a char *[] (byte order, as `LC_ALL=C sort`). */
+int mer_strv_compare(const void *a, const void *b);
 
 #endif

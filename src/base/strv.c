@@ -36,3 +36,8 @@ void mer_strv_free(char **v, size_t n)
         free(v[i]);
     free(v);
 }
+
+int mer_strv_compare(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}

@@ -13,6 +13,7 @@
 int cmd_version(int argc, const char **argv);
 int cmd_info(int argc, const char **argv);
 int cmd_import(int argc, const char **argv);
+int cmd_extract(int argc, const char **argv);
 int cmd_import_labels(int argc, const char **argv);
 int cmd_config(int argc, const char **argv);
 int cmd_train(int argc, const char **argv);

@@ -4,6 +4,7 @@
 #include "mer/fs.h"
 #include "mer/importer.h"
 #include "mer/opt.h"
+#include "mer/progress.h"
 #include "mer/provenance.h"
 
 #include <cjson/cJSON.h>
@@ -29,8 +30,8 @@ static void add_text(cJSON *o, const char *key, const char *s)
 
 /* The command's provenance (base, from argv before parsing reorders it) plus what this
  * import read and how: input, pool, dtype, shard, ids. */
-static char *import_provenance(const char *base, const struct mer_import_params *p,
-                               const char *pool, const char *dtype)
+static char *import_provenance(const char *base, const struct mer_build_params *p, const char *pool,
+                               const char *dtype)
 {
     char *text = NULL, abs[PATH_MAX];
     cJSON *o = base ? cJSON_Parse(base) : NULL;
@@ -52,7 +53,7 @@ done:
     return text;
 }
 
-static void print_report(const struct mer_import_params *p, const struct mer_import_report *r)
+static void print_report(const struct mer_build_params *p, const struct mer_build_report *r)
 {
     if (r->skipped_existing) {
         printf("'%s' exists: part %d of %d already done (--force redoes it)\n", r->path,
@@ -61,18 +62,18 @@ static void print_report(const struct mer_import_params *p, const struct mer_imp
     }
     printf("imported %zu samples [D = %lld%s] into '%s'", r->written, (long long)r->dim,
            r->frame_level ? ", frame level" : "", r->path);
-    if (r->unreadable || r->missing || r->extra)
-        printf(" (%zu unreadable, %zu missing, %zu extra)", r->unreadable, r->missing, r->extra);
+    if (r->skipped || r->missing || r->extra)
+        printf(" (%zu unreadable, %zu missing, %zu extra)", r->skipped, r->missing, r->extra);
     putchar('\n');
 }
 
 int cmd_import(int argc, const char **argv)
 {
-    struct mer_import_params p = mer_import_default_params();
+    struct mer_build_params p = mer_build_default_params();
     const char *pool = "mean", *dtype = "f32";
-    int quiet = 0, n, ret = 2;
+    int quiet = 0, chunk = 0, n, ret = 2;
     char *command = mer_provenance_json(argc, argv), *provenance = NULL;
-    struct mer_import_report rep;
+    struct mer_build_report rep;
     struct mer_option opts[] = {
         MER_OPT_STRING('o', "out", &p.out, "path",
                        "output store: a .safetensors file, or a directory (parts + index.json)"),
@@ -84,7 +85,12 @@ int cmd_import(int argc, const char **argv)
         MER_OPT_STRING(0, "labels", &p.labels_csv, "csv",
                        "a label CSV (MER2024 or manifest) whose names fix the set and order"),
         MER_OPT_SHARD(0, "shard", &p.shard, "write part i of n (into the -o directory)"),
-        MER_OPT_BOOL(0, "force", &p.force, "overwrite existing output (or a finished part)"),
+        MER_OPT_INT_RANGE(0, "jobs", &p.jobs, "[1,256]", "reading threads (default 1)"),
+        MER_OPT_INT_RANGE(0, "checkpoint-every", &chunk, "[1,1000000]",
+                          "samples per resumable checkpoint (default 256)"),
+        MER_OPT_BOOL(0, "force", &p.force,
+                     "overwrite existing output (or a finished part); start an interrupted run "
+                     "over"),
         MER_OPT_BOOL(0, "strict", &p.strict,
                      "fail on an unreadable or missing sample instead of skipping it"),
         MER_OPT_BOOL('q', "quiet", &quiet, "no progress output"),
@@ -104,8 +110,10 @@ int cmd_import(int argc, const char **argv)
         goto done;
     }
     p.input = argv[0];
-    p.quiet = quiet;
-    if (mer_import_parse_pool(pool, &p.pool) < 0 || mer_import_parse_dtype(dtype, &p.dtype) < 0) {
+    p.chunk_samples = (size_t)chunk;
+    mer_progress_quiet(quiet);
+    if (mer_pool_parse(pool, MER_IMPORT_POOLS, &p.pool) < 0 ||
+        mer_import_parse_dtype(dtype, &p.dtype) < 0) {
         ret = mer_usage_error("import", "%s", mer_errmsg());
         goto done;
     }

@@ -21,6 +21,9 @@ struct wtensor {
     int64_t shape[MER_ST_MAX_DIMS];
     const void *data;
     size_t nbytes;
+    const void *const *pieces; /* or the data in n_pieces pieces (mer_st_writer_add_pieces) */
+    const size_t *piece_bytes;
+    size_t n_pieces;
 };
 
 struct mer_st_writer {
@@ -117,6 +120,53 @@ int mer_st_writer_add(mer_st_writer *w, const char *name, enum mer_dtype dt, int
     return 0;
 }
 
+int mer_st_writer_add_pieces(mer_st_writer *w, const char *name, enum mer_dtype dt, int ndim,
+                             const int64_t *shape, const void *const *pieces,
+                             const size_t *piece_bytes, size_t n_pieces)
+{
+    size_t total = 0;
+    struct wtensor *t;
+    for (size_t i = 0; i < n_pieces; i++)
+        total += piece_bytes[i];
+    /* (the data pointer only has to be set: the pieces are what is written) */
+    if (mer_st_writer_add(w, name, dt, ndim, shape, total ? (const void *)pieces : NULL) < 0)
+        return -1;
+    t = &w->t[w->n - 1];
+    if (total != t->nbytes) {
+        free(t->name);
+        w->n--;
+        return mer_error("tensor '%s': %zu bytes in its pieces, but its shape holds %zu", name,
+                         total, t->nbytes);
+    }
+    t->pieces = pieces;
+    t->piece_bytes = piece_bytes;
+    t->n_pieces = n_pieces;
+    return 0;
+}
+
+/* Calls fn over each contiguous piece of tensor t's data, in order; stops at fn's first -1. */
+static int each_piece(const struct wtensor *t, int (*fn)(void *arg, const void *p, size_t n),
+                      void *arg)
+{
+    if (!t->n_pieces)
+        return t->nbytes ? fn(arg, t->data, t->nbytes) : 0;
+    for (size_t i = 0; i < t->n_pieces; i++)
+        if (t->piece_bytes[i] && fn(arg, t->pieces[i], t->piece_bytes[i]) < 0)
+            return -1;
+    return 0;
+}
+
+static int hash_piece(void *h, const void *p, size_t n)
+{
+    mer_xxh64_update(h, p, n);
+    return 0;
+}
+
+static int write_piece(void *fp, const void *p, size_t n)
+{
+    return fwrite(p, 1, n, fp) == n ? 0 : -1;
+}
+
 int mer_st_writer_set_meta(mer_st_writer *w, const char *key, const char *value)
 {
     cJSON *s;
@@ -175,7 +225,7 @@ static char *build_header(mer_st_writer *w, size_t *len)
     char sum[40], ver[16];
     mer_xxh64_init(&h, 0);
     for (size_t i = 0; i < w->n; i++)
-        mer_xxh64_update(&h, w->t[i].data, w->t[i].nbytes);
+        each_piece(&w->t[i], hash_piece, &h);
     snprintf(sum, sizeof(sum), MER_CHECKSUM_ALGO ":%016" PRIx64, mer_xxh64_digest(&h));
     snprintf(ver, sizeof(ver), "%d", MER_STORE_VERSION);
     if (!root || mer_st_writer_set_meta(w, "mer.format", MER_STORE_FORMAT) < 0 ||
@@ -267,7 +317,7 @@ int mer_st_writer_write(mer_st_writer *w, const char *path)
     if (fwrite(len8, 1, 8, f.fp) != 8 || fwrite(header, 1, hlen, f.fp) != hlen)
         goto write_error;
     for (size_t i = 0; i < w->n; i++)
-        if (w->t[i].nbytes && fwrite(w->t[i].data, 1, w->t[i].nbytes, f.fp) != w->t[i].nbytes)
+        if (each_piece(&w->t[i], write_piece, f.fp) < 0)
             goto write_error;
     ret = mer_atomic_commit(&f);
     goto done;

@@ -430,9 +430,13 @@ int mer_store_write_features(const char *path, const struct mer_features_out *o)
         mer_error("out of memory");
         goto done;
     }
-    if (o->dtype == MER_DTYPE_F16 && !(half = to_half(path, o->data, count, o->dim)))
+    if (!o->n_pieces && o->dtype == MER_DTYPE_F16 &&
+        !(half = to_half(path, o->data, count, o->dim)))
         goto done;
-    if (mer_st_writer_add(w, "features", o->dtype, 2, shape, half ? half : o->data) < 0 ||
+    if ((o->n_pieces
+             ? mer_st_writer_add_pieces(w, "features", o->dtype, 2, shape, o->pieces,
+                                        o->piece_bytes, o->n_pieces)
+             : mer_st_writer_add(w, "features", o->dtype, 2, shape, half ? half : o->data)) < 0 ||
         (o->offsets && mer_st_writer_add(w, "offsets", MER_DTYPE_I64, 1, oshape, o->offsets) < 0) ||
         mer_st_writer_set_meta(w, "mer.kind", "features") < 0 ||
         mer_st_writer_set_strings(w, "mer.ids", o->ids, o->n) < 0 ||

@@ -487,7 +487,8 @@ static int write_part(const char *path, const char *const *ids, size_t n, int64_
 {
     size_t rows = offsets ? (size_t)offsets[n] : n;
     float *x = malloc(rows * (size_t)dim * sizeof(float) + 1);
-    struct mer_features_out o = {ids, n, dim, x, offsets, dt, "{\"command\":\"test\"}"};
+    struct mer_features_out o = {.ids = ids, .n = n, .dim = dim, .data = x, .offsets = offsets,
+                                 .dtype = dt, .provenance = "{\"command\":\"test\"}"};
     int r;
     for (size_t i = 0; i < rows; i++)
         for (int64_t j = 0; j < dim; j++)
