@@ -11,6 +11,8 @@
  *     mer_fft_close(f);
  *
  * Unnormalised, as numpy.fft.rfft and torch.fft.rfft: X_k = sum_n x_n exp(-2 pi i k n / N).
+ * The arithmetic is double whatever the input (float rounding would cost the quiet bins of a
+ * loud frame their accuracy); sizes up to 4096 need no allocation per call.
  */
 #ifndef MER_FFT_H
 #define MER_FFT_H
@@ -27,7 +29,10 @@ size_t mer_fft_size(const mer_fft *f);
 /* The n/2 + 1 bins of in[n] into out[n + 2] as (Re, Im) pairs; in and out may not overlap. */
 void mer_fft_real(const mer_fft *f, const float *in, float *out);
 
-/* |X_k|^2 for k = 0 .. n/2 into power[n/2 + 1]; work holds n + 2 floats (the caller's). */
+/* |X_k|^2 for k = 0 .. n/2 into power[n/2 + 1]; work (n + 2 floats) is no longer used. */
 void mer_fft_power(const mer_fft *f, const float *in, float *work, float *power);
+
+/* The same from double samples in[n] (the arithmetic is double in both). */
+void mer_fft_power_f64(const mer_fft *f, const double *in, float *power);
 
 #endif
