@@ -32,6 +32,10 @@ void mer_fft_real(const mer_fft *f, const float *in, float *out);
 /* |X_k|^2 for k = 0 .. n/2 into power[n/2 + 1]; work (n + 2 floats) is no longer used. */
 void mer_fft_power(const mer_fft *f, const float *in, float *work, float *power);
 
+/* Plans opened after mer_fft_set_portable(1) take the portable code even where the CPU has
+ * AVX2 (tests compare both paths). */
+void mer_fft_set_portable(int on);
+
 /* The same from double samples in[n] (the arithmetic is double in both). */
 void mer_fft_power_f64(const mer_fft *f, const double *in, float *power);
 

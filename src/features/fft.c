@@ -26,13 +26,21 @@ struct mer_fft {
     uint32_t *bitrev; /* [half] */
     double *twiddle;  /* stages len = 8 .. half: len/2 cosines then len/2 sines each */
     double *split;    /* [half / 2 + 1] pairs: exp(-2 pi i k / n) */
+    double *split_im; /* the sines, in split */
     int avx2;
 };
+
+static int portable_only;
+
+void mer_fft_set_portable(int on)
+{
+    portable_only = on;
+}
 
 static int cpu_has_avx2(void)
 {
 #ifdef HAVE_AVX2_BUILD
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return !portable_only && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else
     return 0;
 #endif
@@ -53,6 +61,7 @@ int mer_fft_open(mer_fft **out, size_t n)
     f->bitrev = malloc(f->half * sizeof(*f->bitrev));
     f->twiddle = malloc(2 * f->half * sizeof(double));
     f->split = malloc(2 * (f->half / 2 + 1) * sizeof(double));
+    f->split_im = f->split + f->half / 2 + 1;
     if (!f->bitrev || !f->twiddle || !f->split) {
         mer_fft_close(f);
         return mer_error("out of memory");
@@ -75,8 +84,8 @@ int mer_fft_open(mer_fft **out, size_t n)
     }
     for (size_t k = 0; k <= f->half / 2; k++) {
         double a = -2.0 * M_PI * (double)k / (double)n;
-        f->split[2 * k] = cos(a);
-        f->split[2 * k + 1] = sin(a);
+        f->split[k] = cos(a);
+        f->split_im[k] = sin(a);
     }
     *out = f;
     return 0;
@@ -120,6 +129,98 @@ size_t mer_fft_size(const mer_fft *f)
             re[p + 3] = a1r - a3i, im[p + 3] = a1i + a3r;                                          \
         }                                                                                          \
     } while (0)
+
+#ifdef HAVE_AVX2_BUILD
+/* LOAD_RADIX4 four butterflies at a time (half >= 16): butterfly r reads inputs r, r + h/2,
+ * r + h/4, r + 3h/4 (contiguous over r) and writes positions bitrev[r] .. + 3, so four of them
+ * are a 4 x 4 transpose. load4(in, m, &re, &im) reads complex inputs m .. m+3 with their lanes
+ * in the order 0, 2, 1, 3 (that of an unpack). */
+#define RADIX4_AVX2(f, in, re, im, load4)                                                          \
+    do {                                                                                           \
+        size_t h_ = (f)->half, q_ = h_ / 4;                                                        \
+        for (size_t r = 0; r < q_; r += 4) {                                                       \
+            __m256d x0r, x0i, x1r, x1i, x2r, x2i, x3r, x3i, t0, t1, t2, t3;                        \
+            load4(in, r, &x0r, &x0i);                                                              \
+            load4(in, r + 2 * q_, &x1r, &x1i);                                                     \
+            load4(in, r + q_, &x2r, &x2i);                                                         \
+            load4(in, r + 3 * q_, &x3r, &x3i);                                                     \
+            __m256d a0r = _mm256_add_pd(x0r, x1r), a0i = _mm256_add_pd(x0i, x1i);                  \
+            __m256d a1r = _mm256_sub_pd(x0r, x1r), a1i = _mm256_sub_pd(x0i, x1i);                  \
+            __m256d a2r = _mm256_add_pd(x2r, x3r), a2i = _mm256_add_pd(x2i, x3i);                  \
+            __m256d a3r = _mm256_sub_pd(x2r, x3r), a3i = _mm256_sub_pd(x2i, x3i);                  \
+            __m256d pr[4] = {_mm256_add_pd(a0r, a2r), _mm256_add_pd(a1r, a3i),                     \
+                             _mm256_sub_pd(a0r, a2r), _mm256_sub_pd(a1r, a3i)};                    \
+            __m256d pi[4] = {_mm256_add_pd(a0i, a2i), _mm256_sub_pd(a1i, a3r),                     \
+                             _mm256_sub_pd(a0i, a2i), _mm256_add_pd(a1i, a3r)};                    \
+            double *dst[2] = {re, im};                                                             \
+            __m256d *src[2] = {pr, pi};                                                            \
+            for (int c = 0; c < 2; c++) {                                                          \
+                __m256d *v = src[c];                                                               \
+                t0 = _mm256_unpacklo_pd(v[0], v[1]), t1 = _mm256_unpackhi_pd(v[0], v[1]);          \
+                t2 = _mm256_unpacklo_pd(v[2], v[3]), t3 = _mm256_unpackhi_pd(v[2], v[3]);          \
+                _mm256_storeu_pd(dst[c] + (f)->bitrev[r], _mm256_permute2f128_pd(t0, t2, 0x20));   \
+                _mm256_storeu_pd(dst[c] + (f)->bitrev[r + 2],                                      \
+                                 _mm256_permute2f128_pd(t1, t3, 0x20));                            \
+                _mm256_storeu_pd(dst[c] + (f)->bitrev[r + 1],                                      \
+                                 _mm256_permute2f128_pd(t0, t2, 0x31));                            \
+                _mm256_storeu_pd(dst[c] + (f)->bitrev[r + 3],                                      \
+                                 _mm256_permute2f128_pd(t1, t3, 0x31));                            \
+            }                                                                                      \
+        }                                                                                          \
+    } while (0)
+
+__attribute__((target("avx2,fma"))) static inline void load4_f64(const double *in, size_t m,
+                                                                 __m256d *r, __m256d *i)
+{
+    __m256d a = _mm256_loadu_pd(in + 2 * m), b = _mm256_loadu_pd(in + 2 * m + 4);
+    *r = _mm256_unpacklo_pd(a, b);
+    *i = _mm256_unpackhi_pd(a, b);
+}
+
+__attribute__((target("avx2,fma"))) static inline void load4_f32(const float *in, size_t m,
+                                                                 __m256d *r, __m256d *i)
+{
+    __m256d a = _mm256_cvtps_pd(_mm_loadu_ps(in + 2 * m));
+    __m256d b = _mm256_cvtps_pd(_mm_loadu_ps(in + 2 * m + 4));
+    *r = _mm256_unpacklo_pd(a, b);
+    *i = _mm256_unpackhi_pd(a, b);
+}
+
+__attribute__((target("avx2,fma"))) static void radix4_f64_avx2(const mer_fft *f, const double *in,
+                                                                double *re, double *im)
+{
+    RADIX4_AVX2(f, in, re, im, load4_f64);
+}
+
+__attribute__((target("avx2,fma"))) static void radix4_f32_avx2(const mer_fft *f, const float *in,
+                                                                double *re, double *im)
+{
+    RADIX4_AVX2(f, in, re, im, load4_f32);
+}
+#endif
+
+/* The first two stages from float or double input. */
+static void radix4_f32(const mer_fft *f, const float *in, double *re, double *im)
+{
+#ifdef HAVE_AVX2_BUILD
+    if (f->avx2 && f->half >= 16) {
+        radix4_f32_avx2(f, in, re, im);
+        return;
+    }
+#endif
+    LOAD_RADIX4(f, in, re, im);
+}
+
+static void radix4_f64(const mer_fft *f, const double *in, double *re, double *im)
+{
+#ifdef HAVE_AVX2_BUILD
+    if (f->avx2 && f->half >= 16) {
+        radix4_f64_avx2(f, in, re, im);
+        return;
+    }
+#endif
+    LOAD_RADIX4(f, in, re, im);
+}
 
 static void stages_portable(const mer_fft *f, double *re, double *im)
 {
@@ -186,13 +287,67 @@ static void complex_stages(const mer_fft *f, double *re, double *im)
             size_t q = h_ - k;                                                                     \
             double er = 0.5 * (re[k] + re[q]), ei = 0.5 * (im[k] - im[q]);                         \
             double orr = 0.5 * (im[k] + im[q]), oi = -0.5 * (re[k] - re[q]);                       \
-            double wr = (f)->split[2 * k], wi = (f)->split[2 * k + 1];                             \
+            double wr = (f)->split[k], wi = (f)->split_im[k];                                      \
             double tr = orr * wr - oi * wi, ti = orr * wi + oi * wr;                               \
             EMIT(k, er + tr, ei + ti);                                                             \
             if (q != k)                                                                            \
                 EMIT(q, er - tr, -(ei - ti));                                                      \
         }                                                                                          \
     } while (0)
+
+#define EMIT_POWER(k, r, i) (power[k] = (float)((r) * (r) + (i) * (i)))
+
+#ifdef HAVE_AVX2_BUILD
+/* SPLIT's powers four bins k at a time (and the four bins h - k with them). */
+__attribute__((target("avx2,fma"))) static void split_power_avx2(const mer_fft *f, const double *re,
+                                                                 const double *im, float *power)
+{
+    size_t h = f->half, k = 1;
+    const __m256d half = _mm256_set1_pd(0.5);
+    power[0] = (float)((re[0] + im[0]) * (re[0] + im[0]));
+    power[h] = (float)((re[0] - im[0]) * (re[0] - im[0]));
+    for (; k + 4 <= h / 2; k += 4) {
+        size_t q = h - k - 3; /* bins q .. q+3 pair with k+3 .. k */
+        __m256d rk = _mm256_loadu_pd(re + k), ik = _mm256_loadu_pd(im + k);
+        __m256d rq = _mm256_permute4x64_pd(_mm256_loadu_pd(re + q), 0x1B);
+        __m256d iq = _mm256_permute4x64_pd(_mm256_loadu_pd(im + q), 0x1B);
+        __m256d er = _mm256_mul_pd(half, _mm256_add_pd(rk, rq));
+        __m256d ei = _mm256_mul_pd(half, _mm256_sub_pd(ik, iq));
+        __m256d orr = _mm256_mul_pd(half, _mm256_add_pd(ik, iq));
+        __m256d oi = _mm256_mul_pd(half, _mm256_sub_pd(rq, rk));
+        __m256d wr = _mm256_loadu_pd(f->split + k), wi = _mm256_loadu_pd(f->split_im + k);
+        __m256d tr = _mm256_fmsub_pd(orr, wr, _mm256_mul_pd(oi, wi));
+        __m256d ti = _mm256_fmadd_pd(orr, wi, _mm256_mul_pd(oi, wr));
+        __m256d ar = _mm256_add_pd(er, tr), ai = _mm256_add_pd(ei, ti);
+        __m256d br = _mm256_sub_pd(er, tr), bi = _mm256_sub_pd(ei, ti);
+        __m256d pk = _mm256_fmadd_pd(ar, ar, _mm256_mul_pd(ai, ai));
+        __m256d pq = _mm256_fmadd_pd(br, br, _mm256_mul_pd(bi, bi));
+        _mm_storeu_ps(power + k, _mm256_cvtpd_ps(pk));
+        _mm_storeu_ps(power + q, _mm256_cvtpd_ps(_mm256_permute4x64_pd(pq, 0x1B)));
+    }
+    for (; k <= h / 2; k++) {
+        size_t q = h - k;
+        double er = 0.5 * (re[k] + re[q]), ei = 0.5 * (im[k] - im[q]);
+        double orr = 0.5 * (im[k] + im[q]), oi = -0.5 * (re[k] - re[q]);
+        double wr = f->split[k], wi = f->split_im[k];
+        double tr = orr * wr - oi * wi, ti = orr * wi + oi * wr;
+        EMIT_POWER(k, er + tr, ei + ti);
+        if (q != k)
+            EMIT_POWER(q, er - tr, -(ei - ti));
+    }
+}
+#endif
+
+static void split_power(const mer_fft *f, const double *re, const double *im, float *power)
+{
+#ifdef HAVE_AVX2_BUILD
+    if (f->avx2) {
+        split_power_avx2(f, re, im, power);
+        return;
+    }
+#endif
+    SPLIT(f, re, im, EMIT_POWER);
+}
 
 /* Scratch for the complex values: the stack for the sizes the features use. */
 #define WITH_SCRATCH(f, re, im, BODY)                                                              \
@@ -212,7 +367,7 @@ void mer_fft_real(const mer_fft *f, const float *in, float *out)
 {
 #define EMIT_BIN(k, r, i) (out[2 * (k)] = (float)(r), out[2 * (k) + 1] = (float)(i))
     WITH_SCRATCH(f, re, im, {
-        LOAD_RADIX4(f, in, re, im);
+        radix4_f32(f, in, re, im);
         complex_stages(f, re, im);
         SPLIT(f, re, im, EMIT_BIN);
     });
@@ -222,20 +377,18 @@ void mer_fft_real(const mer_fft *f, const float *in, float *out)
 void mer_fft_power(const mer_fft *f, const float *in, float *work, float *power)
 {
     (void)work; /* the scratch is the FFT's own now */
-#define EMIT_POWER(k, r, i) (power[k] = (float)((r) * (r) + (i) * (i)))
     WITH_SCRATCH(f, re, im, {
-        LOAD_RADIX4(f, in, re, im);
+        radix4_f32(f, in, re, im);
         complex_stages(f, re, im);
-        SPLIT(f, re, im, EMIT_POWER);
+        split_power(f, re, im, power);
     });
 }
 
 void mer_fft_power_f64(const mer_fft *f, const double *in, float *power)
 {
     WITH_SCRATCH(f, re, im, {
-        LOAD_RADIX4(f, in, re, im);
+        radix4_f64(f, in, re, im);
         complex_stages(f, re, im);
-        SPLIT(f, re, im, EMIT_POWER);
+        split_power(f, re, im, power);
     });
-#undef EMIT_POWER
 }

@@ -329,9 +329,9 @@ size_t mer_kaldi_frames(const mer_kaldi *k, size_t n)
 }
 
 /* log(max(sum x^2, eps)) floored at log(energy_floor), as torchaudio's _get_log_energy. */
-static float log_energy(const mer_kaldi *k, const double *x, size_t n)
+static float log_energy(const mer_kaldi *k, const double *x, size_t n, double mean)
 {
-    double s = mer_kaldi_sum_squares(x, n);
+    double s = mer_kaldi_sum_squares(x, n, mean);
     float e = (float)log(s > EPSILON ? s : EPSILON);
     return e > k->log_energy_floor ? e : k->log_energy_floor;
 }
@@ -350,25 +350,24 @@ static void dft_power(const mer_kaldi *k, const double *x, float *power)
     }
 }
 
-/* The energy, mel energies and cepstra of one frame into out[dim]. frame[padded] holds the
- * window_size samples (dithered); w is the stream's scratch. */
+/* The energy, mel energies and cepstra of one frame into out[dim]. frame[window_size] holds the
+ * samples (dithered); w is the stream's scratch. */
 void mer_kaldi_frame(const mer_kaldi *k, double *frame, struct mer_kaldi_work *w, float *out)
 {
     const struct mer_kaldi_opts *o = &k->o;
     size_t nm = (size_t)o->num_mel_bins;
     float energy = 0.0f, *mel = w->mel;
-    if (o->remove_dc_offset)
-        mer_kaldi_remove_mean(frame, k->win);
+    double mean = o->remove_dc_offset ? mer_kaldi_sum(frame, k->win) / (double)k->win : 0.0;
     if (o->raw_energy)
-        energy = log_energy(k, frame, k->win);
-    mer_kaldi_preemph_window(frame, k->win, o->preemphasis_coefficient, k->window);
-    memset(frame + k->win, 0, (k->padded - k->win) * sizeof(double));
+        energy = log_energy(k, frame, k->win, mean);
+    mer_kaldi_preemph_window(frame, k->win, mean, o->preemphasis_coefficient, k->window,
+                             w->windowed);
     if (!o->raw_energy)
-        energy = log_energy(k, frame, k->win);
+        energy = log_energy(k, w->windowed, k->win, 0.0);
     if (k->fft)
-        mer_fft_power_f64(k->fft, frame, w->power);
+        mer_fft_power_f64(k->fft, w->windowed, w->power);
     else
-        dft_power(k, frame, w->power);
+        dft_power(k, w->windowed, w->power);
     if (!o->use_power)
         for (size_t b = 0; b < k->bins; b++)
             w->power[b] = sqrtf(w->power[b]);

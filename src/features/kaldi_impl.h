@@ -23,8 +23,9 @@ struct mer_kaldi {
 
 /* A frame's scratch (a stream's own). */
 struct mer_kaldi_work {
-    float *power; /* [bins] */
-    float *mel;   /* [num_mel_bins] */
+    double *windowed; /* [padded]: the FFT's input; the tail after window_size stays 0 */
+    float *power;     /* [bins] */
+    float *mel;       /* [num_mel_bins] */
 };
 
 void mer_kaldi_frame(const struct mer_kaldi *k, double *frame, struct mer_kaldi_work *w,
@@ -32,12 +33,15 @@ void mer_kaldi_frame(const struct mer_kaldi *k, double *frame, struct mer_kaldi_
 void mer_kaldi_cepstra(const struct mer_kaldi *k, const float *mel, float energy, float *out);
 
 /* Kernels (kaldi_kernels.c). The samples are double up to the FFT: see fft.c. */
-double mer_kaldi_sum_squares(const double *x, size_t n);
-void mer_kaldi_remove_mean(double *x, size_t n);
-/* x[i] = (x[i] - c x[i-1]) * window[i], x[-1] = x[0] (torchaudio's replicate pad). */
-void mer_kaldi_preemph_window(double *x, size_t n, double c, const double *window);
+double mer_kaldi_sum(const double *x, size_t n);
+/* sum (x[i] - mean)^2 */
+double mer_kaldi_sum_squares(const double *x, size_t n, double mean);
+/* y[i] = ((x[i] - mean) - c (x[i-1] - mean)) * window[i], x[-1] = x[0] (torchaudio's replicate
+ * pad of the pre-emphasis, after its per-frame mean removal). */
+void mer_kaldi_preemph_window(const double *x, size_t n, double mean, double c,
+                              const double *window, double *y);
 void mer_kaldi_mel(const struct mer_kaldi *k, const float *power, float *mel);
-/* x[i] = log(max(x[i], floor)). */
+/* x[i] = log(max(x[i], floor)), floor a normal float; within 1e-7 relative of log. */
 void mer_kaldi_log_floor(float *x, size_t n, float floor);
 /* Forces the portable kernels (tests compare both paths). */
 void mer_kaldi_set_portable(int on);

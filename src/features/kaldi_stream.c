@@ -25,7 +25,7 @@ struct mer_kaldi_stream {
     size_t cap, len;
     int64_t base, total, pad;
     size_t next;   /* the next frame's index */
-    double *frame; /* [padded] */
+    double *frame; /* [window_size] */
     float *row;    /* [dim] */
     struct mer_kaldi_work work;
     struct mer_rng rng;
@@ -50,11 +50,12 @@ static int stream_open(mer_kaldi_stream **out, const mer_kaldi *k, mer_kaldi_row
     s->cap = k->win + k->shift + CHUNK;
     s->pad = k->o.snip_edges ? 0 : (int64_t)(k->win / 2) - (int64_t)(k->shift / 2);
     s->buf = malloc(s->cap * sizeof(float));
-    s->frame = malloc(k->padded * sizeof(double));
+    s->frame = malloc(k->win * sizeof(double));
     s->row = malloc(k->dim * sizeof(float));
+    s->work.windowed = calloc(k->padded, sizeof(double));
     s->work.power = malloc(k->bins * sizeof(float));
     s->work.mel = malloc((size_t)k->o.num_mel_bins * sizeof(float));
-    if (!s->buf || !s->frame || !s->row || !s->work.power || !s->work.mel) {
+    if (!s->buf || !s->frame || !s->row || !s->work.windowed || !s->work.power || !s->work.mel) {
         mer_kaldi_stream_close(s);
         return mer_error("out of memory");
     }
@@ -80,6 +81,7 @@ void mer_kaldi_stream_close(mer_kaldi_stream *s)
     free(s->buf);
     free(s->frame);
     free(s->row);
+    free(s->work.windowed);
     free(s->work.power);
     free(s->work.mel);
     free(s);

@@ -46,6 +46,9 @@ CASES = [
                                            "snip_edges": False}),
     ("fbank_22k_odd", "fbank", "speech22", {"sample_frequency": 22050, "snip_edges": False}),
     ("fbank_vtln", "fbank", "speech16", {"vtln_warp": 0.9, "num_mel_bins": 40}),
+    ("fbank_short400", "fbank", "short400", {"snip_edges": False}),
+    ("fbank_short450", "fbank", "short450", {"snip_edges": False, "use_energy": True}),
+    ("fbank_short450_snip", "fbank", "short450", {}),
     ("mfcc_default", "mfcc", "speech16", {}),
     ("mfcc_noenergy", "mfcc", "speech16", {"use_energy": False}),
     ("mfcc_8k", "mfcc", "speech8", {"sample_frequency": 8000}),
@@ -80,6 +83,9 @@ def main():
         "speech16": torchaudio.functional.resample(raw, 22050, 16000),
         "speech8": torchaudio.functional.resample(raw, 22050, 8000),
     }
+    # clips of one frame and a little more (the reflected edges of snip_edges=false)
+    waves["short400"] = waves["speech16"][16000:16400].clone()
+    waves["short450"] = waves["speech16"][16000:16450].clone()
     for name, w in waves.items():
         w.numpy().astype("<f4").tofile(os.path.join(out, name + ".f32"))
     with open(os.path.join(out, "cases.txt"), "w") as listing:

@@ -47,6 +47,15 @@ int main(void)
         for (size_t n = 4; n <= 4096; n *= 2)
             CHECK(worst_error(n, &r) < 1e-5);
     }
+    TEST("the portable path too")
+    {
+        struct mer_rng r;
+        mer_rng_seed(&r, 8);
+        mer_fft_set_portable(1);
+        for (size_t n = 4; n <= 4096; n *= 2)
+            CHECK(worst_error(n, &r) < 1e-5);
+        mer_fft_set_portable(0);
+    }
     TEST("sizes that are not powers of two are refused")
     {
         mer_fft *f = NULL;

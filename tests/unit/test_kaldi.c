@@ -13,6 +13,7 @@
 #include "testhelp.h"
 
 #include <math.h>
+#include <pthread.h>
 
 #define TOLERANCE 1e-3 /* against torchaudio in float32 */
 #define EXACT     1e-4 /* against torchaudio in float64 */
@@ -92,6 +93,61 @@ static int streams_equal(const mer_kaldi *k, const float *wave, size_t n, const 
     return same;
 }
 
+/* The portable kernels (no AVX2) give the same features to float rounding. */
+static void check_portable(const struct mer_kaldi_opts *o, const float *x, size_t n,
+                           const float *want, size_t count)
+{
+    mer_kaldi *k = NULL;
+    float *got = NULL;
+    size_t T = 0;
+    double worst = 0;
+    mer_fft_set_portable(1);
+    mer_kaldi_set_portable(1);
+    CHECK(mer_kaldi_open(&k, o->kind, o) == 0);
+    CHECK(k && mer_kaldi_compute(k, x, n, &got, &T) == 0);
+    for (size_t i = 0; got && i < count; i++)
+        worst = fmax(worst, fabs((double)got[i] - (double)want[i]));
+    printf("  portable path: maxdiff %.2e from the AVX2 one\n", worst);
+    CHECK(got && worst <= 1e-5);
+    mer_fft_set_portable(0);
+    mer_kaldi_set_portable(0);
+    mer_kaldi_close(k);
+    free(got);
+}
+
+struct shared {
+    const mer_kaldi *k;
+    const float *x;
+    size_t n;
+    float *rows;
+    size_t T;
+    int ret;
+};
+
+static void *compute_thread(void *arg)
+{
+    struct shared *s = arg;
+    s->ret = mer_kaldi_compute(s->k, s->x, s->n, &s->rows, &s->T);
+    return NULL;
+}
+
+/* Four threads on one plan get the single-threaded rows. */
+static void check_threads(const mer_kaldi *k, const float *x, size_t n, const float *want, size_t T)
+{
+    struct shared s[4];
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) {
+        s[i] = (struct shared){k, x, n, NULL, 0, -1};
+        CHECK(pthread_create(&th[i], NULL, compute_thread, &s[i]) == 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK(s[i].ret == 0 && s[i].T == T);
+        CHECK(s[i].rows && !memcmp(s[i].rows, want, T * mer_kaldi_dim(k) * sizeof(float)));
+        free(s[i].rows);
+    }
+}
+
 /* One oracle case: "name kind wave T dim opt=value ...". */
 static void run_case(char *line)
 {
@@ -140,6 +196,10 @@ static void run_case(char *line)
     CHECK(worst <= fmax(TOLERANCE, theirs + EXACT));
     if (!o.subtract_mean)
         CHECK(streams_equal(k, x, n, got, T));
+    if (!strcmp(name, "fbank_default") || !strcmp(name, "mfcc_default")) {
+        check_portable(&o, x, n, got, T * dim);
+        check_threads(k, x, n, got, T);
+    }
 done:
     mer_kaldi_close(k);
     free(x);
