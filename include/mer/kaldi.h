@@ -1,7 +1,7 @@
 /*
  * kaldi.h: Kaldi-compatible log mel filterbank (fbank) and MFCC features, numerically as
  * torchaudio.compliance.kaldi.fbank / .mfcc compute them (same option names, same defaults
- * except the three noted below), from float32 PCM as decoded (no hidden scaling: the samples
+ * except the two noted below), from float32 PCM as decoded (no hidden scaling: the samples
  * are used as given, in [-1, 1] for decoded audio, as torchaudio gets them in MERTools).
  *
  *     struct mer_kaldi_opts o;
@@ -23,13 +23,13 @@
  *     mer_kaldi_stream_close(s);
  *
  * Where mer differs from torchaudio's defaults: fbank num_mel_bins = 80 (torchaudio 23);
- * mfcc use_energy = true (Kaldi's compute-mfcc-feats; torchaudio false); dither = 0 (as
- * torchaudio; Kaldi 1). A non-zero dither draws its Gaussian noise from mer_rng seeded by the
- * mer-only option dither_seed, so it is deterministic (torchaudio's torch.randn noise cannot be
+ * mfcc use_energy = true (Kaldi's compute-mfcc-feats; torchaudio false); and dither is 0 (as
+ * torchaudio's; Kaldi's is 1). A non-zero dither draws its Gaussian noise from mer_rng seeded by
+ * the mer-only option dither_seed, so it is deterministic (torchaudio's torch.randn noise cannot be
  * reproduced). Fewer samples than one frame give 0 frames (torchaudio raises an error).
  * Samples that are NaN or infinite are refused (an error naming the sample index).
  * A window_size that is not a power of two with round_to_power_of_two = false takes a direct
- * DFT (correct, about 10x slower).
+ * DFT: the same numbers, about 30 times slower (frames up to 4096 samples).
  *
  * A plan is read-only after mer_kaldi_open: any number of threads may share one, each with its
  * own stream (or its own mer_kaldi_compute call).
@@ -122,7 +122,8 @@ size_t mer_kaldi_frames(const mer_kaldi *k, size_t n);
 int mer_kaldi_compute(const mer_kaldi *k, const float *wave, size_t n, float **rows, size_t *T);
 
 /* Called once per frame in order, t = 0, 1, ...; row[dim] is borrowed (valid during the call).
- * A non-zero return stops the stream: push/finish return -1 (set the error in the callback). */
+ * A non-zero return stops the stream: push/finish return -1 with the error the callback set
+ * (mer_error). */
 typedef int (*mer_kaldi_row_fn)(void *ctx, const float *row, size_t t);
 
 typedef struct mer_kaldi_stream mer_kaldi_stream;

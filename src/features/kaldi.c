@@ -9,6 +9,7 @@
 #include <string.h>
 
 #define EPSILON 1.1920928955078125e-07f /* numeric_limits<float>::epsilon(), as torchaudio */
+#define MAX_DFT 4096 /* the direct DFT's table is 16 * MAX_DFT^2 / 2 bytes at most */
 
 static double mel_scale(double f)
 {
@@ -270,6 +271,11 @@ int mer_kaldi_open(mer_kaldi **out, enum mer_kaldi_kind kind, const struct mer_k
     if ((k->padded & (k->padded - 1)) == 0 && k->padded >= 4) {
         if (mer_fft_open(&k->fft, k->padded) < 0)
             goto fail;
+    } else if (k->padded > MAX_DFT) {
+        mer_error("kaldi option 'round_to_power_of_two' false: frames of %zu samples need a "
+                  "direct DFT, which takes frames up to %d samples; set it true",
+                  k->padded, MAX_DFT);
+        goto fail;
     } else if (make_dft(k) < 0) {
         goto fail;
     }

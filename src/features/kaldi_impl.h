@@ -33,6 +33,8 @@ void mer_kaldi_frame(const struct mer_kaldi *k, double *frame, struct mer_kaldi_
 void mer_kaldi_cepstra(const struct mer_kaldi *k, const float *mel, float energy, float *out);
 
 /* Kernels (kaldi_kernels.c). The samples are double up to the FFT: see fft.c. */
+/* The index of the first NaN or infinity in x[n], n if none. */
+size_t mer_kaldi_first_nonfinite(const float *x, size_t n);
 double mer_kaldi_sum(const double *x, size_t n);
 /* sum (x[i] - mean)^2 */
 double mer_kaldi_sum_squares(const double *x, size_t n, double mean);

@@ -1,6 +1,7 @@
 /* The per-frame loops of the Kaldi features (kaldi_impl.h). */
 #include "features/kaldi_impl.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -9,6 +10,18 @@
 #include <immintrin.h>
 #define HAVE_AVX2_BUILD 1
 #endif
+
+size_t mer_kaldi_first_nonfinite(const float *x, size_t n)
+{
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) /* an OR over the chunk vectorizes; the search only on error */
+        bad |= !(fabsf(x[i]) <= FLT_MAX);
+    if (bad)
+        for (size_t i = 0; i < n; i++)
+            if (!isfinite(x[i]))
+                return i;
+    return n;
+}
 
 /* Sums over four accumulators, so that the compiler can keep them in one vector register. */
 double mer_kaldi_sum(const double *x, size_t n)

@@ -144,12 +144,12 @@ int mer_kaldi_push(mer_kaldi_stream *s, const float *x, size_t n)
         return mer_error("kaldi stream: pushed after an error");
     while (n > 0) {
         size_t take = s->cap - s->len < n ? s->cap - s->len : n;
-        for (size_t i = 0; i < take; i++)
-            if (!isfinite(x[i])) {
-                s->failed = 1;
-                return mer_error("sample %lld: not a finite number (%g)",
-                                 (long long)(s->total + (int64_t)i), (double)x[i]);
-            }
+        size_t bad = mer_kaldi_first_nonfinite(x, take);
+        if (bad < take) {
+            s->failed = 1;
+            return mer_error("sample %lld: not a finite number (%g)",
+                             (long long)(s->total + (int64_t)bad), (double)x[bad]);
+        }
         memcpy(s->buf + s->len, x, take * sizeof(float));
         s->len += take;
         s->total += take;

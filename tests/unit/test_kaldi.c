@@ -339,6 +339,8 @@ static void edge_cases(void)
         CHECK(mer_kaldi_set(&o, "round_to_power_of_two", "false") == 0);
         CHECK(mer_kaldi_set(&o, "frame_length", "25.0625") == 0); /* 401 samples */
         CHECK(mer_kaldi_open(&k, MER_KALDI_FBANK, &o) < 0 && strstr(mer_errmsg(), "odd"));
+        CHECK(mer_kaldi_set(&o, "frame_length", "500") == 0); /* 8000 samples: no direct DFT */
+        CHECK(mer_kaldi_open(&k, MER_KALDI_FBANK, &o) < 0 && strstr(mer_errmsg(), "4096"));
     }
     TEST("subtract_mean streams are refused")
     {
