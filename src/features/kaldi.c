@@ -47,22 +47,19 @@ static double warp_mel(const struct mer_kaldi_opts *o, double low, double high, 
 /* The effective mel cut-offs (high_freq, vtln_high <= 0 count from Nyquist), checked. */
 static int mel_range(const struct mer_kaldi_opts *o, double *low, double *high, double *vhigh)
 {
-    double nyquist = 0.5 * o->sample_frequency;
-    *low = o->low_freq;
-    *high = o->high_freq <= 0.0 ? o->high_freq + nyquist : o->high_freq;
-    *vhigh = o->vtln_high < 0.0 ? o->vtln_high + nyquist : o->vtln_high;
-    if (!(*low >= 0.0 && *low<nyquist && * high> 0.0 && *high <= nyquist && *low < *high))
+    double nyquist = 0.5 * o->sample_frequency, lo = o->low_freq, vlo = o->vtln_low;
+    double hi = o->high_freq <= 0.0 ? o->high_freq + nyquist : o->high_freq;
+    double vhi = o->vtln_high < 0.0 ? o->vtln_high + nyquist : o->vtln_high;
+    double l = vlo * fmax(1.0, o->vtln_warp), h = vhi * fmin(1.0, o->vtln_warp);
+    *low = lo, *high = hi, *vhigh = vhi;
+    if (!(0.0 <= lo && lo < hi && hi <= nyquist))
         return mer_error("kaldi options 'low_freq' %g and 'high_freq' %g: expected 0 <= low < "
                          "high <= %g (the Nyquist frequency)",
                          o->low_freq, o->high_freq, nyquist);
-    if (o->vtln_warp != 1.0) {
-        double l = o->vtln_low * fmax(1.0, o->vtln_warp), h = *vhigh * fmin(1.0, o->vtln_warp);
-        if (!(*low < o->vtln_low && o->vtln_low<*high && * vhigh> 0.0 && *vhigh < *high &&
-              o->vtln_low < *vhigh && l > *low && h < *high))
-            return mer_error("kaldi options 'vtln_low' %g and 'vtln_high' %g: expected "
-                             "low_freq < vtln_low < vtln_high < high_freq (%g, %g)",
-                             o->vtln_low, o->vtln_high, *low, *high);
-    }
+    if (o->vtln_warp != 1.0 && !(lo < vlo && vlo < vhi && vhi < hi && lo < l && h < hi))
+        return mer_error("kaldi options 'vtln_low' %g and 'vtln_high' %g: expected "
+                         "low_freq < vtln_low < vtln_high < high_freq (%g, %g)",
+                         o->vtln_low, o->vtln_high, lo, hi);
     return 0;
 }
 
