@@ -128,7 +128,8 @@ typedef int (*mer_kaldi_row_fn)(void *ctx, const float *row, size_t t);
 
 typedef struct mer_kaldi_stream mer_kaldi_stream;
 
-/* A stream over plan k (borrowed; must outlive the stream). It holds at most about
+/* A stream over plan k (borrowed; must outlive the stream) calling on_row (not NULL) with ctx
+ * for each frame. It holds at most about
  * window_size + window_shift + 4096 samples. With snip_edges = false the first frames reflect
  * the clip's first samples (held until used) and the last ones its last samples, so the tail
  * frames come only from mer_kaldi_finish, when the length is known. subtract_mean needs every

@@ -41,6 +41,7 @@ static int stream_open(mer_kaldi_stream **out, const mer_kaldi *k, mer_kaldi_row
                        void *ctx)
 {
     mer_kaldi_stream *s = calloc(1, sizeof(*s));
+    MER_ASSERT(on_row != NULL);
     *out = NULL;
     if (!s)
         return mer_error("out of memory");
