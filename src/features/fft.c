@@ -240,27 +240,85 @@ static void stages_portable(const mer_fft *f, double *re, double *im)
 }
 
 #ifdef HAVE_AVX2_BUILD
+/* One radix-2 stage of size len (len / 2 >= 4), four butterflies at a time. */
+__attribute__((target("avx2,fma"))) static void
+radix2_stage_avx2(size_t h, size_t len, const double *tw, double *re, double *im)
+{
+    size_t L = len / 2;
+    for (size_t i = 0; i < h; i += len) {
+        double *ar = re + i, *ai = im + i, *br = re + i + L, *bi = im + i + L;
+        for (size_t j = 0; j < L; j += 4) {
+            __m256d wr = _mm256_loadu_pd(tw + j), wi = _mm256_loadu_pd(tw + L + j);
+            __m256d xr = _mm256_loadu_pd(br + j), xi = _mm256_loadu_pd(bi + j);
+            __m256d tr = _mm256_fmsub_pd(xr, wr, _mm256_mul_pd(xi, wi));
+            __m256d ti = _mm256_fmadd_pd(xr, wi, _mm256_mul_pd(xi, wr));
+            __m256d yr = _mm256_loadu_pd(ar + j), yi = _mm256_loadu_pd(ai + j);
+            _mm256_storeu_pd(ar + j, _mm256_add_pd(yr, tr));
+            _mm256_storeu_pd(ai + j, _mm256_add_pd(yi, ti));
+            _mm256_storeu_pd(br + j, _mm256_sub_pd(yr, tr));
+            _mm256_storeu_pd(bi + j, _mm256_sub_pd(yi, ti));
+        }
+    }
+}
+
+/* (xr + i xi) (wr + i wi) into *pr, *pi. */
+__attribute__((target("avx2,fma"))) static inline void cmul(__m256d xr, __m256d xi, __m256d wr,
+                                                            __m256d wi, __m256d *pr, __m256d *pi)
+{
+    *pr = _mm256_fmsub_pd(xr, wr, _mm256_mul_pd(xi, wi));
+    *pi = _mm256_fmadd_pd(xr, wi, _mm256_mul_pd(xi, wr));
+}
+
+/* The radix-2 stages of sizes 2L and 4L in one pass (L >= 4): per quarter index j, inputs
+ * a b c d at j, L + j, 2L + j, 3L + j; w1 = w_2L^j, w2 = w_4L^j, and w_4L^(L+j) = -i w2. */
+__attribute__((target("avx2,fma"))) static void
+radix4_stage_avx2(size_t h, size_t L, const double *tw1, const double *tw2, double *re, double *im)
+{
+    for (size_t i = 0; i < h; i += 4 * L) {
+        double *r0 = re + i, *i0 = im + i, *r1 = r0 + L, *i1 = i0 + L;
+        double *r2 = r0 + 2 * L, *i2 = i0 + 2 * L, *r3 = r0 + 3 * L, *i3 = i0 + 3 * L;
+        for (size_t j = 0; j < L; j += 4) {
+            __m256d w1r = _mm256_loadu_pd(tw1 + j), w1i = _mm256_loadu_pd(tw1 + L + j);
+            __m256d w2r = _mm256_loadu_pd(tw2 + j), w2i = _mm256_loadu_pd(tw2 + 2 * L + j);
+            __m256d ar = _mm256_loadu_pd(r0 + j), ai = _mm256_loadu_pd(i0 + j);
+            __m256d cr = _mm256_loadu_pd(r2 + j), ci = _mm256_loadu_pd(i2 + j);
+            __m256d br, bi, dr, di, tr, ti;
+            cmul(_mm256_loadu_pd(r1 + j), _mm256_loadu_pd(i1 + j), w1r, w1i, &br, &bi);
+            cmul(_mm256_loadu_pd(r3 + j), _mm256_loadu_pd(i3 + j), w1r, w1i, &dr, &di);
+            /* the first stage: a +- w1 b, c +- w1 d */
+            __m256d a1r = _mm256_add_pd(ar, br), a1i = _mm256_add_pd(ai, bi);
+            __m256d b1r = _mm256_sub_pd(ar, br), b1i = _mm256_sub_pd(ai, bi);
+            __m256d c1r = _mm256_add_pd(cr, dr), c1i = _mm256_add_pd(ci, di);
+            __m256d d1r = _mm256_sub_pd(cr, dr), d1i = _mm256_sub_pd(ci, di);
+            /* the second: a1 +- w2 c1, b1 +- (-i w2) d1 */
+            cmul(c1r, c1i, w2r, w2i, &cr, &ci);
+            cmul(d1r, d1i, w2r, w2i, &tr, &ti);
+            _mm256_storeu_pd(r0 + j, _mm256_add_pd(a1r, cr));
+            _mm256_storeu_pd(i0 + j, _mm256_add_pd(a1i, ci));
+            _mm256_storeu_pd(r2 + j, _mm256_sub_pd(a1r, cr));
+            _mm256_storeu_pd(i2 + j, _mm256_sub_pd(a1i, ci));
+            _mm256_storeu_pd(r1 + j, _mm256_add_pd(b1r, ti));
+            _mm256_storeu_pd(i1 + j, _mm256_sub_pd(b1i, tr));
+            _mm256_storeu_pd(r3 + j, _mm256_sub_pd(b1r, ti));
+            _mm256_storeu_pd(i3 + j, _mm256_add_pd(b1i, tr));
+        }
+    }
+}
+
+/* Stage len's twiddles start at len - 8 (the tables of 8, 16, ... before it). An odd number of
+ * stages starts with one radix-2 stage, the rest go two at a time. */
 __attribute__((target("avx2,fma"))) static void stages_avx2(const mer_fft *f, double *re,
                                                             double *im)
 {
-    const double *tw = f->twiddle;
-    for (size_t len = 8; len <= f->half; tw += len, len <<= 1) {
-        size_t L = len / 2;
-        for (size_t i = 0; i < f->half; i += len) {
-            double *ar = re + i, *ai = im + i, *br = re + i + L, *bi = im + i + L;
-            for (size_t j = 0; j < L; j += 4) {
-                __m256d wr = _mm256_loadu_pd(tw + j), wi = _mm256_loadu_pd(tw + L + j);
-                __m256d xr = _mm256_loadu_pd(br + j), xi = _mm256_loadu_pd(bi + j);
-                __m256d tr = _mm256_fmsub_pd(xr, wr, _mm256_mul_pd(xi, wi));
-                __m256d ti = _mm256_fmadd_pd(xr, wi, _mm256_mul_pd(xi, wr));
-                __m256d yr = _mm256_loadu_pd(ar + j), yi = _mm256_loadu_pd(ai + j);
-                _mm256_storeu_pd(ar + j, _mm256_add_pd(yr, tr));
-                _mm256_storeu_pd(ai + j, _mm256_add_pd(yi, ti));
-                _mm256_storeu_pd(br + j, _mm256_sub_pd(yr, tr));
-                _mm256_storeu_pd(bi + j, _mm256_sub_pd(yi, ti));
-            }
-        }
+    size_t h = f->half, len = 8, count = 0;
+    for (size_t l = 8; l <= h; l <<= 1)
+        count++;
+    if (count % 2) {
+        radix2_stage_avx2(h, len, f->twiddle, re, im);
+        len <<= 1;
     }
+    for (; len <= h / 2; len <<= 2)
+        radix4_stage_avx2(h, len / 2, f->twiddle + (len - 8), f->twiddle + (2 * len - 8), re, im);
 }
 #endif
 
