@@ -24,12 +24,14 @@
  * interpolation, their range, Peaks2 rising/falling slopes, loudness peaks per second, nonX/eqX
  * segments with minimum 3 frames and pauses of 2, Leq = 10 log10 of the mean frame power).
  *
- * Where this differs from openSMILE (see the README's eGeMAPS section for the whole list):
+ * Where this differs from openSMILE (the README's eGeMAPS section has the whole list):
  * jitter/shimmer analyse each voiced 60 ms frame alone (openSMILE carries the period tracker
- * over the frames); formant LPC (order 11, 11 kHz) is taken from the power spectrum below
- * 5.5 kHz instead of a resampled frame; the Viterbi decision is made over the whole clip (no
- * 40-frame flush); the mel filter edges are continuous (no bin rounding). Values follow the
- * same definitions and units, so they are close to, not bit-equal with, openSMILE's.
+ * over the frames); formant LPC (order 11 at 11 kHz) is taken from the autocorrelation of the
+ * power spectrum below 5.5 kHz instead of a resampled frame; the Viterbi path is decided over
+ * the whole clip (openSMILE: within 40 frames); the 60 ms frames share the 20 ms frame grid
+ * (zero-padded at the end). Values follow the same definitions and units, so they are close
+ * to, not bit-equal with, openSMILE's. Levels are not normalised to the frame length (as in
+ * openSMILE), so loudness, MFCC and flux depend on the sample rate: use 16 kHz to compare.
  *
  * Too short or silent input is no error: with fewer than one 20 ms frame every output is 0;
  * with no voiced frame the voiced-only functionals are 0 (never NaN or infinite).
