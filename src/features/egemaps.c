@@ -170,13 +170,21 @@ static void octave_init(mer_egemaps *e)
         double p = sig * y2c + 2.0;
         e->oct_sig[i] = sig;
         e->oct_p_inv[i] = 1.0 / p;
-        y2c = (sig - 1.0) / p;
+        e->oct_six[i] = 6.0 / (x[i + 1] - x[i - 1]);
+        e->oct_y2c[i] = y2c = (sig - 1.0) / p;
     }
+    for (size_t i = 0; i + 1 < n; i++)
+        e->oct_inv_dx[i] = 1.0 / (x[i + 1] - x[i]);
     for (size_t j = 0, k = 0; j < n; j++) {
         double xt = e->oct_fmin + (double)j * e->oct_step;
         while (k + 2 < n && x[k + 1] <= xt)
             k++;
+        double h = x[k + 1] - x[k], a = (x[k + 1] - xt) / h, b = (xt - x[k]) / h;
         e->oct_seg[j] = (long)k;
+        e->oct_w[4 * j] = a;
+        e->oct_w[4 * j + 1] = b;
+        e->oct_w[4 * j + 2] = (a * a * a - a) * h * h / 6.0;
+        e->oct_w[4 * j + 3] = (b * b * b - b) * h * h / 6.0;
     }
     double atan_s = e->oct_ppo * log2(65.0 / 50.0) - 1.0;
     for (size_t i = 0; i < n; i++)
@@ -283,13 +291,18 @@ int mer_egemaps_open(mer_egemaps **out, int sample_rate)
     e->oct_src_x = zalloc(e->nbin60, sizeof(double));
     e->oct_sig = zalloc(e->nbin60, sizeof(double));
     e->oct_p_inv = zalloc(e->nbin60, sizeof(double));
+    e->oct_y2c = zalloc(e->nbin60, sizeof(double));
+    e->oct_inv_dx = zalloc(e->nbin60, sizeof(double));
+    e->oct_six = zalloc(e->nbin60, sizeof(double));
+    e->oct_w = zalloc(4 * e->nbin60, sizeof(double));
     e->oct_seg = zalloc(e->nbin60, sizeof(long));
     e->oct_audw = zalloc(e->nbin60, sizeof(double));
     e->mel_band = zalloc(e->nbin20, sizeof(int));
     e->mel_w = zalloc(e->nbin20, sizeof(float));
     e->lpc_cos = zalloc((EG_LPC_ORDER + 1) * e->nbin20, sizeof(double));
     if (!e->gauss60 || !e->hamming20 || !e->cos60 || !e->oct_src_x || !e->oct_sig ||
-        !e->oct_p_inv || !e->oct_seg || !e->oct_audw || !e->mel_band || !e->mel_w || !e->lpc_cos) {
+        !e->oct_p_inv || !e->oct_y2c || !e->oct_inv_dx || !e->oct_six || !e->oct_w || !e->oct_seg ||
+        !e->oct_audw || !e->mel_band || !e->mel_w || !e->lpc_cos) {
         mer_error("egemaps: out of memory");
         goto fail;
     }
@@ -316,6 +329,10 @@ void mer_egemaps_close(mer_egemaps *e)
     free(e->oct_src_x);
     free(e->oct_sig);
     free(e->oct_p_inv);
+    free(e->oct_y2c);
+    free(e->oct_inv_dx);
+    free(e->oct_six);
+    free(e->oct_w);
     free(e->oct_seg);
     free(e->oct_audw);
     free(e->mel_band);
@@ -382,6 +399,7 @@ static int analyse(const mer_egemaps *e, const float *x, size_t nx, float *out, 
         if (!isfinite(x[i]))
             return mer_error("egemaps: sample %zu is not a finite number", i);
     fr.n = mer_egemaps_frames(e, nx);
+    fr.all_formants = lld != NULL;
     if (fr.n == 0) {
         if (out)
             memset(out, 0, MER_EGEMAPS_DIM * sizeof(float));

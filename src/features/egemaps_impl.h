@@ -56,10 +56,12 @@ struct mer_egemaps {
     double *cos60; /* [nfft60] cos(2 pi i / nfft60), for the ACF */
 
     /* octave-scale spectrum for SHS (cSpecScale): spline from the linear bins */
-    double *oct_src_x;           /* [nbin60] log2 frequency of each linear bin */
-    double *oct_sig, *oct_p_inv; /* spline factorisation that only depends on oct_src_x */
-    long *oct_seg;               /* [nbin60] source interval of each target point */
-    double *oct_audw;            /* [nbin60] auditory weighting */
+    double *oct_src_x; /* [nbin60] log2 frequency of each linear bin */
+    /* natural cubic spline: every factor that only depends on the abscissae, [nbin60] each */
+    double *oct_sig, *oct_p_inv, *oct_y2c, *oct_inv_dx, *oct_six;
+    long *oct_seg;    /* [nbin60] source interval of each target point */
+    double *oct_w;    /* [4 * nbin60] its weights: a, b, (a^3 - a) h^2 / 6, (b^3 - b) h^2 / 6 */
+    double *oct_audw; /* [nbin60] auditory weighting */
     double oct_fmin, oct_step, oct_ppo;
     long shs_shift[16]; /* octave-scale shift of harmonic h (index h) */
 
@@ -82,8 +84,9 @@ struct mer_egemaps {
 /* The raw (unsmoothed) descriptors of every frame, and what the functionals need beside. */
 struct eg_frames {
     size_t n;
-    float *lld;     /* [n * EG_N_LLD], raw; formants not yet gated by voicing */
-    float *energy2; /* [n] mean square of the unwindowed 20 ms frame (for Leq) */
+    float *lld;       /* [n * EG_N_LLD], raw; formants not yet gated by voicing */
+    float *energy2;   /* [n] mean square of the unwindowed 20 ms frame (for Leq) */
+    int all_formants; /* also in unvoiced frames (the LLD output shows them, functionals not) */
 };
 
 /* Pitch (SHS + Viterbi + energy gate) in Hz for every frame, into f0[n]. */

@@ -623,7 +623,11 @@ int eg_frames_compute(const mer_egemaps *e, const float *x, size_t nx, const flo
         mel_lld(e, w.pow20, lld);
         spectral_lld(e, w.mag20, t ? w.prev_mag20 : NULL, w.pow20, lld);
         memcpy(w.prev_mag20, w.mag20, e->nbin20 * sizeof(float));
-        formants_lld(e, w.pow20, lld);
+        if (fr->all_formants || f > 0)
+            formants_lld(e, w.pow20, lld);
+        else
+            for (int k = 0; k < 3; k++)
+                lld[EG_F1_FREQ + 3 * k] = lld[EG_F1_BW + 3 * k] = 0;
         lld[EG_F0] = f > 29.136 ? (float)(12.0 * log2(f / 27.5)) : (f > 0 ? 1.0f : 0.0f);
         frame60(e, x, nx, t, f, &w, &js, lld);
     }

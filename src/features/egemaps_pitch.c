@@ -69,24 +69,19 @@ static void spec_smooth(double *a, long n)
 static void octave_spectrum(const mer_egemaps *e, double *y, double *y2, double *u, double *oct)
 {
     long n = (long)e->nbin60;
-    const double *x = e->oct_src_x;
-    double y2c = 0;
+    const double *idx = e->oct_inv_dx;
     u[0] = y2[0] = 0;
     for (long i = 1; i < n - 1; i++) {
-        double d = (y[i + 1] - y[i]) / (x[i + 1] - x[i]) - (y[i] - y[i - 1]) / (x[i] - x[i - 1]);
-        u[i] = (6.0 * d / (x[i + 1] - x[i - 1]) - e->oct_sig[i] * u[i - 1]) * e->oct_p_inv[i];
-        y2c = (e->oct_sig[i] - 1.0) * e->oct_p_inv[i];
-        y2[i] = y2c;
+        double d = (y[i + 1] - y[i]) * idx[i] - (y[i] - y[i - 1]) * idx[i - 1];
+        u[i] = (e->oct_six[i] * d - e->oct_sig[i] * u[i - 1]) * e->oct_p_inv[i];
     }
     y2[n - 1] = 0;
     for (long k = n - 2; k >= 0; k--)
-        y2[k] = y2[k] * y2[k + 1] + u[k];
+        y2[k] = e->oct_y2c[k] * y2[k + 1] + u[k];
     for (long j = 0; j < n; j++) {
         long k = e->oct_seg[j];
-        double xt = e->oct_fmin + (double)j * e->oct_step, h = x[k + 1] - x[k];
-        double a = (x[k + 1] - xt) / h, b = (xt - x[k]) / h;
-        double v = a * y[k] + b * y[k + 1] +
-                   ((a * a * a - a) * y2[k] + (b * b * b - b) * y2[k + 1]) * (h * h) / 6.0;
+        const double *w = e->oct_w + 4 * j;
+        double v = w[0] * y[k] + w[1] * y[k + 1] + w[2] * y2[k] + w[3] * y2[k + 1];
         oct[j] = v > 0.0 ? v * e->oct_audw[j] : 0.0;
     }
 }

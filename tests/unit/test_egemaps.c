@@ -366,6 +366,18 @@ static void test_lld(const mer_egemaps *e)
             voiced += fabs(lld[t * MER_EGEMAPS_LLD_DIM + 10] - semitone(220.0)) < 0.3;
         CHECK(voiced >= frames - 6);
         CHECK(lld[50 * MER_EGEMAPS_LLD_DIM + 0] > 0); /* loudness */
+        /* the functionals read the same contours: means of the LLD columns agree to 1e-4 */
+        float f[MER_EGEMAPS_DIM];
+        double f0 = 0, loud = 0;
+        size_t nz = 0;
+        compute(e, x, n, f);
+        for (size_t t = 0; t < frames; t++) {
+            f0 += lld[t * MER_EGEMAPS_LLD_DIM + 10];
+            nz += lld[t * MER_EGEMAPS_LLD_DIM + 10] != 0.0f;
+            loud += lld[t * MER_EGEMAPS_LLD_DIM + 0];
+        }
+        CHECK_NEAR(loud / (double)frames, FEAT(f, "loudness_sma3_amean"), 1e-4);
+        CHECK_NEAR(f0 / (double)nz, FEAT(f, "F0semitoneFrom27.5Hz_sma3nz_amean"), 1e-4);
         free(lld);
         free(x);
     }
