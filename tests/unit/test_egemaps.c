@@ -381,6 +381,49 @@ static void test_lld(const mer_egemaps *e)
         free(lld);
         free(x);
     }
+    TEST("loudness functionals of a rising tone from its LLD column, recomputed here (1e-4)")
+    {
+        size_t n, frames;
+        float *x = harmonic_tone(200.0, 1.0, 1.0, &n), f[MER_EGEMAPS_DIM];
+        for (size_t i = 0; i < n; i++) /* amplitude 0.01 .. 0.3, a ramp */
+            x[i] *= (float)(0.01 + 0.29 * (double)i / (double)n);
+        frames = mer_egemaps_frames(e, n);
+        float *lld = malloc(frames * MER_EGEMAPS_LLD_DIM * sizeof(float));
+        float *v = malloc(frames * sizeof(float));
+        CHECK_EQ_INT(mer_egemaps_lld(e, x, n, lld), 0);
+        compute(e, x, n, f);
+        double mean = 0, var = 0, pct[3];
+        for (size_t t = 0; t < frames; t++) {
+            v[t] = lld[t * MER_EGEMAPS_LLD_DIM];
+            mean += v[t];
+        }
+        mean /= (double)frames;
+        for (size_t t = 0; t < frames; t++)
+            var += (v[t] - mean) * (v[t] - mean);
+        var /= (double)frames;
+        for (size_t i = 1; i < frames; i++) /* insertion sort: an independent percentile */
+            for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
+                float tmp = v[j];
+                v[j] = v[j - 1];
+                v[j - 1] = tmp;
+            }
+        for (int k = 0; k < 3; k++) {
+            double pos = (0.2 + 0.3 * k) * (double)(frames - 1), lo = floor(pos);
+            pct[k] = v[(size_t)lo] + (pos - lo) * (v[(size_t)lo + 1] - v[(size_t)lo]);
+        }
+        printf("rising tone: loudness amean %.4f stddevNorm %.4f p20 %.4f p50 %.4f p80 %.4f\n",
+               mean, sqrt(var) / mean, pct[0], pct[1], pct[2]);
+        CHECK_NEAR(FEAT(f, "loudness_sma3_amean"), mean, 1e-4);
+        CHECK_NEAR(FEAT(f, "loudness_sma3_stddevNorm"), sqrt(var) / mean, 1e-4);
+        CHECK_NEAR(FEAT(f, "loudness_sma3_percentile20.0"), pct[0], 1e-4);
+        CHECK_NEAR(FEAT(f, "loudness_sma3_percentile50.0"), pct[1], 1e-4);
+        CHECK_NEAR(FEAT(f, "loudness_sma3_percentile80.0"), pct[2], 1e-4);
+        CHECK_NEAR(FEAT(f, "loudness_sma3_pctlrange0-2"), pct[2] - pct[0], 1e-4);
+        CHECK(FEAT(f, "loudness_sma3_meanRisingSlope") > 0);
+        free(v);
+        free(lld);
+        free(x);
+    }
 }
 
 struct job {
