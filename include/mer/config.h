@@ -61,6 +61,10 @@ long long mer_config_int(const mer_config *cfg, const char *key);
 double mer_config_number(const mer_config *cfg, const char *key);
 /* A string or an enum key; borrowed, valid until the config changes or is freed. */
 const char *mer_config_string(const mer_config *cfg, const char *key);
+/* An enum key's value as its index in names[0..n-1], the name table its schema choices are
+ * made from (xenum.h's MER_ALLOW): e.g. mer_config_enum(cfg, "loss.ce", mer_ce_kind_names,
+ * MER_N_CE_KINDS). A value not in names is a bug (MER_BUG naming the key). */
+int mer_config_enum(const mer_config *cfg, const char *key, const char *const *names, int n);
 /* Items of a string-list or number-list key. */
 size_t mer_config_list_size(const mer_config *cfg, const char *key);
 /* Item i < mer_config_list_size of a string-list key; borrowed as above. */

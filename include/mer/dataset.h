@@ -41,12 +41,30 @@
 #define MER_DATASET_H
 
 #include "mer/modality.h"
+#include "mer/xenum.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-enum mer_missing_policy { MER_MISSING_ERROR, MER_MISSING_MASK };
-enum mer_nan_policy { MER_NAN_ERROR, MER_NAN_ZERO };
+/* data.missing: a sample absent from a feature store. */
+#define MER_MISSING_POLICIES(X)                                                                    \
+    X(MER_MISSING_ERROR, "error") /* the run fails, naming the samples */                          \
+    X(MER_MISSING_MASK, "mask")   /* that modality is masked for the sample */
+/* data.nan: NaN or Inf in features. */
+#define MER_NAN_POLICIES(X)                                                                        \
+    X(MER_NAN_ERROR, "error") /* the run fails, naming the sample and modality */                  \
+    X(MER_NAN_ZERO, "zero")   /* the value is replaced by 0 */
+
+enum mer_missing_policy { MER_MISSING_POLICIES(MER_ENUM_ROW) };
+enum mer_nan_policy { MER_NAN_POLICIES(MER_ENUM_ROW) };
+enum {
+    MER_N_MISSING_POLICIES = 0 MER_MISSING_POLICIES(MER_COUNT_ROW),
+    MER_N_NAN_POLICIES = 0 MER_NAN_POLICIES(MER_COUNT_ROW),
+};
+static const char *const mer_missing_policy_names[MER_N_MISSING_POLICIES] = {
+    MER_MISSING_POLICIES(MER_NAME_ROW)};
+static const char *const mer_nan_policy_names[MER_N_NAN_POLICIES] = {
+    MER_NAN_POLICIES(MER_NAME_ROW)};
 
 struct mer_dataset_params {
     const char *features[MER_N_MODALITIES]; /* store paths; NULL or "" = modality unused */

@@ -8,7 +8,15 @@
 #ifndef MER_MODALITY_H
 #define MER_MODALITY_H
 
-enum mer_modality { MER_MOD_AUDIO, MER_MOD_VIDEO, MER_MOD_TEXT, MER_N_MODALITIES };
+#include "mer/xenum.h"
+
+/* X(value, name) (xenum.h): the enum, the names and the config's choices. */
+#define MER_MODALITIES(X)                                                                          \
+    X(MER_MOD_AUDIO, "audio")                                                                      \
+    X(MER_MOD_VIDEO, "video")                                                                      \
+    X(MER_MOD_TEXT, "text")
+
+enum mer_modality { MER_MODALITIES(MER_ENUM_ROW) MER_N_MODALITIES };
 
 /* "audio", "video", "text"; "?" for anything else. Static storage. */
 const char *mer_modality_name(enum mer_modality m);

@@ -5,10 +5,10 @@
  * the loss terms of the table, and the config reader, the epoch statistics and the training
  * log iterate over the same rows; python/mer_model.py states the same model for the oracle.
  *
- * Every mode is an enum with one row per value in an X-macro list, X(ENUM_VALUE, "name"):
- * the enum, its name table (mer_x_names[value]) and the config schema's "a|b|c" are made from
- * that one list. Switches over these enums list every value and have no default, so a mode
- * added here and missed in an engine is a compile error (-Wswitch), not a silent fallback.
+ * Every mode is an enum with one row per value in an X-macro list (xenum.h): the enum, its
+ * name table (mer_x_names[value]) and the config schema's "a|b|c" are made from that one list.
+ * Switches over these enums list every value and have no default, so a mode added here and
+ * missed in an engine is a compile error (-Wswitch), not a silent fallback.
  *
  * Adding an injection mode: its row in MER_PRIOR_MODES, its parameters in
  * mer_param_present (and a row in MER_PARAMS if it needs new ones), its math in model.c and
@@ -23,6 +23,7 @@
 #define MER_MODELDEF_H
 
 #include "mer/torch.h"
+#include "mer/xenum.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -31,14 +32,6 @@
 #include <string.h>
 
 #define MER_MAX_MODALITIES 3
-
-/* Rows of the X-macro lists below: the enum, the name table, the schema's "a|b|c". */
-#define MER_ENUM_ROW(value, name)  value,
-#define MER_NAME_ROW(value, name)  [value] = name,
-#define MER_COUNT_ROW(value, name) +1
-#define MER_ALLOW_ROW(value, name) "|" name
-/* "a|b|c" from a list (the leading '|' skipped; a constant for static initialisers). */
-#define MER_ALLOW(list) (&(list(MER_ALLOW_ROW))[1])
 
 /* model.prior.mode: how the priors enter the modality tokens before fusion. */
 #define MER_PRIOR_MODES(X)                                                                         \
@@ -96,15 +89,6 @@ static const char *const mer_select_metric_labels[MER_N_SELECT_METRICS] = {
     [MER_SELECT_WAF] = "WAF",
     [MER_SELECT_ACCURACY] = "accuracy",
     [MER_SELECT_MACRO_F1] = "macro-F1"};
-
-/* The value named s in names[0..n-1] (NULL entries skipped), or -1. */
-static inline int mer_enum_lookup(const char *s, const char *const *names, int n)
-{
-    for (int i = 0; i < n; i++)
-        if (names[i] && !strcmp(s, names[i]))
-            return i;
-    return -1;
-}
 
 /* ---- configs ---- */
 

@@ -28,14 +28,23 @@
 
 #include "mer/dataset.h"
 #include "mer/model.h"
+#include "mer/xenum.h"
 
 /* Limits of a run; settings.h refuses a config beyond them, naming the key. */
 #define MER_MAX_TEST_SPLITS 16 /* splits a run predicts besides its training split */
 #define MER_MAX_FOLDS       32 /* train.folds (the config schema's range) */
 #define MER_MAX_CLASSES     64 /* classes of the labels; loss.class_weights */
 
-/* What a run trains and predicts (settings.h fills it from the config), then the runtime
- * options its command sets. */
+/* eval.ensemble: what the fold models' test predictions are averaged as. */
+#define MER_ENSEMBLES(X)                                                                           \
+    X(MER_ENSEMBLE_LOGITS, "logits") /* raw logits (the MER2024 baseline) */                       \
+    X(MER_ENSEMBLE_PROBS, "probs")   /* softmax probabilities */
+
+enum mer_ensemble { MER_ENSEMBLES(MER_ENUM_ROW) };
+enum { MER_N_ENSEMBLES = 0 MER_ENSEMBLES(MER_COUNT_ROW) };
+static const char *const mer_ensemble_names[MER_N_ENSEMBLES] = {MER_ENSEMBLES(MER_NAME_ROW)};
+
+/* What a run trains and predicts: the config's, as typed settings (settings.h fills it). */
 struct mer_train_params {
     struct mer_model_config model; /* n_mod, dims and prior_dim are filled from the data */
     struct mer_loss_config loss;
@@ -46,8 +55,8 @@ struct mer_train_params {
     /* Steps in plain C (cnet.h) instead of libtorch's autograd: train.engine on the run's
      * device (mer_settings_select_engine). */
     int c_engine;
-    int select_metric;    /* best epoch by 0 = WAF, 1 = accuracy, 2 = macro-F1 */
-    int ensemble_probs;   /* average the folds' probabilities instead of raw logits */
+    enum mer_select_metric select_metric; /* train.select_metric: picks a fold's best epoch */
+    enum mer_ensemble ensemble;           /* eval.ensemble */
     int write_submission; /* submission-<split>.csv (name,discrete) per predicted split */
     /* loss.class_weights, n_class_weights of them (0 = derived from the data's class counts:
      * mer_settings_complete_loss) */
@@ -62,15 +71,28 @@ struct mer_train_params {
     const char *train_split;
     const char *const *test_splits; /* at most MER_MAX_TEST_SPLITS */
     size_t n_test_splits;
-
-    /* Runtime options: the command's, never the config's. */
-    int only_fold;                /* -1: all folds */
-    int shard_index, shard_count; /* train folds k with k % count == index; count > 1 writes
-                                     only the folds' own files (--jobs workers) */
-    int resume;                   /* continue from fold-K/checkpoint and keep finished folds */
-    const char *run_dir;
-    int quiet;
 };
+
+/* How one run is carried out: the command line's (mer train's options), never the config's,
+ * so a run resumed or sharded differently is still the same run. */
+struct mer_run_options {
+    const char *run_dir; /* --out: the run directory */
+    int only_fold;       /* --fold: train this fold alone; -1: all folds */
+    int shard_index;     /* --shard i/n: train folds k with k % n == i; */
+    int shard_count;     /* n > 1 writes only the folds' own files (--jobs workers) */
+    int resume;          /* --resume: continue from fold-K/checkpoint, keep finished folds */
+    int quiet;           /* -q: no progress */
+    /* The command's alone (mer_train_run does not read them): */
+    int force;          /* --force: clear the old run's files first */
+    int jobs;           /* --jobs: folds in this many processes (--shard j/jobs workers) */
+    int threads;        /* --threads: libtorch and OpenBLAS threads; 0: all cores */
+    int deterministic;  /* --deterministic: deterministic kernels (or train.deterministic) */
+    const char *device; /* --device; NULL: train.device */
+};
+#define MER_RUN_OPTIONS_INIT                                                                       \
+    {                                                                                              \
+        .only_fold = -1, .shard_count = 1                                                          \
+    }
 
 /* The metrics of one labelled test split, from the fold ensemble. */
 struct mer_split_score {
@@ -89,8 +111,9 @@ struct mer_train_summary {
     double steps_per_second;
 };
 
-/* Trains (all folds or only_fold), writes the run directory, fills the summary. */
+/* Trains what p says as o says (all folds, o->only_fold or o's shard), writes the run
+ * directory o->run_dir, fills the summary. */
 int mer_train_run(const struct mer_dataset *ds, const struct mer_train_params *p,
-                  struct mer_train_summary *out);
+                  const struct mer_run_options *o, struct mer_train_summary *out);
 
 #endif

@@ -1,9 +1,11 @@
 /* Configuration: one schema table; defaults, file, --set overrides; see config.h. */
 #include "mer/config.h"
+#include "mer/dataset.h"
 #include "mer/error.h"
 #include "mer/fs.h"
 #include "mer/modeldef.h"
 #include "mer/range.h"
+#include "mer/settings.h"
 #include "mer/utf8.h"
 
 #include <cjson/cJSON.h>
@@ -45,9 +47,10 @@ static const struct cfg_key schema[] = {
     {"data.priors", T_PATH, "\"\"", NULL, "priors store (`mer ingest`); \"\" = no priors"},
     {"data.train_split", T_STRING, "\"train\"", NULL,
      "split that k-fold cross-validation runs over"},
-    {"data.missing", T_ENUM, "\"error\"", "error|mask",
+    {"data.missing", T_ENUM, "\"error\"", MER_ALLOW(MER_MISSING_POLICIES),
      "a sample absent from a feature store: fail, or mask that modality"},
-    {"data.nan", T_ENUM, "\"error\"", "error|zero", "NaN/Inf in features: fail, or replace by 0"},
+    {"data.nan", T_ENUM, "\"error\"", MER_ALLOW(MER_NAN_POLICIES),
+     "NaN/Inf in features: fail, or replace by 0"},
 
     {"model.hidden", T_INT, "256", "[1,)", "hidden size of the modality encoders and fusion"},
     {"model.encoder_layers", T_INT, "2", "[1,)",
@@ -61,7 +64,8 @@ static const struct cfg_key schema[] = {
      "modality attention weights: softmax, or raw as in the MER2024 baseline"},
     {"model.prior.mode", T_ENUM, "\"cross_attention\"", MER_ALLOW(MER_PRIOR_MODES),
      "how priors are injected at fusion"},
-    {"model.prior.modalities", T_STRINGS, "[\"audio\", \"video\", \"text\"]", "audio|video|text",
+    {"model.prior.modalities", T_STRINGS, "[\"audio\", \"video\", \"text\"]",
+     MER_ALLOW(MER_MODALITIES),
      "whose traces are injected: any of audio (acoustic), video (visual), text (textual)"},
     {"model.prior.heads", T_INT, "4", "[1,)", "attention heads of `cross_attention` injection"},
 
@@ -100,9 +104,9 @@ static const struct cfg_key schema[] = {
      "validation score that picks each fold's best epoch"},
     {"train.folds", T_INT, "5", "[2,32]", "k of stratified k-fold cross-validation"},
     {"train.seed", T_INT, "0", "[0,)", "seed of folds, initialisation, shuffling and dropout"},
-    {"train.device", T_ENUM, "\"auto\"", "auto|cpu|cuda",
+    {"train.device", T_ENUM, "\"auto\"", MER_ALLOW(MER_DEVICES),
      "where to train; auto = cuda if available"},
-    {"train.engine", T_ENUM, "\"auto\"", "auto|c|torch",
+    {"train.engine", T_ENUM, "\"auto\"", MER_ALLOW(MER_ENGINES),
      "the training step: plain C (CPU only), or libtorch autograd; auto = c on the CPU"},
     {"train.deterministic", T_BOOL, "false", NULL,
      "deterministic kernels only (bit-reproducible, slower on GPU)"},
@@ -116,7 +120,7 @@ static const struct cfg_key schema[] = {
 
     {"eval.splits", T_STRINGS, "[]", NULL,
      "splits predicted by the fold ensemble; [] = every split but `data.train_split`"},
-    {"eval.ensemble", T_ENUM, "\"logits\"", "logits|probs",
+    {"eval.ensemble", T_ENUM, "\"logits\"", MER_ALLOW(MER_ENSEMBLES),
      "average the fold models' raw logits (MER2024 baseline) or softmax probabilities"},
     {"eval.submission", T_BOOL, "true", NULL,
      "write `submission-<split>.csv` (`name,discrete`) for each predicted split"},
@@ -820,6 +824,15 @@ double mer_config_number(const mer_config *cfg, const char *key)
 const char *mer_config_string(const mer_config *cfg, const char *key)
 {
     return lookup(cfg, key, T_STRING, T_ENUM)->valuestring;
+}
+
+int mer_config_enum(const mer_config *cfg, const char *key, const char *const *names, int n)
+{
+    const char *value = lookup(cfg, key, T_ENUM, T_ENUM)->valuestring;
+    int v = mer_enum_lookup(value, names, n);
+    if (v < 0) /* the schema's choices are made from the same names */
+        MER_BUG("key '%s': '%s' is not in its name table", key, value);
+    return v;
 }
 
 size_t mer_config_list_size(const mer_config *cfg, const char *key)

@@ -32,6 +32,7 @@
 struct run {
     const struct mer_dataset *ds;
     const struct mer_train_params *p;
+    const struct mer_run_options *o; /* the command line's: run directory, folds, resume */
     struct mer_model_config mc;
     int mods[MER_N_MODALITIES]; /* model modality j -> dataset modality */
     int64_t *train_idx;         /* samples of the training split */
@@ -422,7 +423,7 @@ static int run_epoch(const struct run *r, struct fold_state *fs, struct batch_bu
     fs->last_loss = st.total / (st.seen ? (double)st.seen : 1);
     fs->last_val_waf = va.waf;
     score_now = NAN; /* (a value outside the enum: never better) */
-    switch ((enum mer_select_metric)r->p->select_metric) {
+    switch (r->p->select_metric) {
     case MER_SELECT_WAF:
         score_now = va.waf;
         break;
@@ -488,7 +489,8 @@ static void absorb_fold(struct run *r, int k, const float *va_logits, const floa
             for (size_t c = 0; c < nc; c++)
                 sum += exp(z[c] - mx);
             for (size_t c = 0; c < nc; c++) /* eval.ensemble: raw logits, or probabilities */
-                acc[c] += r->p->ensemble_probs ? (float)(exp(z[c] - mx) / sum) : z[c];
+                acc[c] +=
+                    r->p->ensemble == MER_ENSEMBLE_PROBS ? (float)(exp(z[c] - mx) / sum) : z[c];
             if (w > nc)
                 acc[nc] += z[nc]; /* valence: averaged as is */
         }
@@ -547,7 +549,7 @@ done:
 static int load_fold(struct run *r, int k, struct mer_train_summary *sum)
 {
     const struct mer_samples s = samples_of(r);
-    char *path = mer_strfmt("%s/fold-%d/predictions.safetensors", r->p->run_dir, k);
+    char *path = mer_strfmt("%s/fold-%d/predictions.safetensors", r->o->run_dir, k);
     int64_t *va = malloc((fold_size(r, k) + 1) * sizeof(int64_t));
     struct mer_pred_set *sets = calloc(r->p->n_test_splits + 1, sizeof(*sets));
     const float **test = calloc(r->p->n_test_splits + 1, sizeof(*test));
@@ -759,7 +761,7 @@ static int train_fold(struct run *r, int k, struct mer_train_summary *sum)
     struct fold_state fs = {0};
     struct batch_buf buf = {0};
     struct mer_progress bar;
-    char *dir = mer_strfmt("%s/fold-%d", p->run_dir, k), *path = NULL, label[64];
+    char *dir = mer_strfmt("%s/fold-%d", r->o->run_dir, k), *path = NULL, label[64];
     FILE *log = NULL;
     float *va_logits = NULL;
     double sps;
@@ -777,8 +779,8 @@ static int train_fold(struct run *r, int k, struct mer_train_summary *sum)
         optim_new(p, fs.model, fs.net, &fs.opt, &fs.adam) < 0)
         goto done;
     /* --resume: go on after the last epoch the checkpoint holds; the log keeps those epochs. */
-    start = p->resume ? load_checkpoint(&fs, dir, &bad) : 0;
-    if (start < 0 || (p->resume && trim_log(path, start) < 0))
+    start = r->o->resume ? load_checkpoint(&fs, dir, &bad) : 0;
+    if (start < 0 || (r->o->resume && trim_log(path, start) < 0))
         goto done;
     /* Stage 1 runs before the first supervised epoch; a checkpoint already holds its result. */
     if (start == 0 && p->pretrain_epochs > 0 && pretrain(r, &fs, &buf, dir) < 0)
@@ -835,7 +837,7 @@ done:
 static int write_folds(const struct run *r)
 {
     cJSON *root = cJSON_CreateObject(), *folds = cJSON_CreateObject();
-    char *path = mer_strfmt("%s/folds.json", r->p->run_dir);
+    char *path = mer_strfmt("%s/folds.json", r->o->run_dir);
     int ret = -1;
     if (!root || !folds || !path) {
         cJSON_Delete(folds);
@@ -873,11 +875,13 @@ static void keep_only_fold(struct run *r, int k)
 static int write_outputs(struct run *r, struct mer_train_summary *sum)
 {
     const struct mer_train_params *p = r->p;
-    const double vscale = p->only_fold >= 0 ? 1.0 : 1.0 / p->folds; /* summed over folds */
-    const double scale = p->only_fold >= 0 || p->ensemble_probs ? 1.0 : 1.0 / p->folds;
+    const int one_fold = r->o->only_fold >= 0;
+    const int probs = p->ensemble == MER_ENSEMBLE_PROBS;
+    const double vscale = one_fold ? 1.0 : 1.0 / p->folds; /* summed over folds */
+    const double scale = one_fold || probs ? 1.0 : 1.0 / p->folds;
     struct mer_pred_set *test = calloc(p->n_test_splits + 1, sizeof(*test));
     struct mer_set_score cv, *ts = calloc(p->n_test_splits + 1, sizeof(*ts));
-    struct mer_run_outputs o = {.run_dir = p->run_dir,
+    struct mer_run_outputs o = {.run_dir = r->o->run_dir,
                                 .samples = samples_of(r),
                                 .test = test,
                                 .n_test = p->n_test_splits,
@@ -887,11 +891,11 @@ static int write_outputs(struct run *r, struct mer_train_summary *sum)
         mer_error("out of memory");
         goto done;
     }
-    if (p->only_fold >= 0)
-        keep_only_fold(r, p->only_fold); /* out-of-fold predictions exist for that fold alone */
+    if (one_fold)
+        keep_only_fold(r, r->o->only_fold); /* out-of-fold predictions exist for that fold alone */
     o.cv = pred_set("cv", r->train_idx, r->n_train, r->oof_logits, 1.0, 1.0);
     for (size_t s = 0; s < p->n_test_splits; s++) {
-        if (p->ensemble_probs) /* summed probabilities -> log, so the softmax averages */
+        if (probs) /* summed probabilities -> log, so the softmax averages */
             for (size_t j = 0; j < r->n_test[s] * width(r); j++)
                 if (j % width(r) < (size_t)r->mc.n_classes)
                     r->test_logits[s][j] = logf(fmaxf(r->test_logits[s][j], 1e-30f));
@@ -997,7 +1001,7 @@ static void release(struct run *r)
 }
 
 int mer_train_run(const struct mer_dataset *ds, const struct mer_train_params *p,
-                  struct mer_train_summary *out)
+                  const struct mer_run_options *o, struct mer_train_summary *out)
 {
     struct run r;
     struct mer_train_params q = *p;
@@ -1008,7 +1012,8 @@ int mer_train_run(const struct mer_dataset *ds, const struct mer_train_params *p
     MER_ASSERT(p->folds >= 2 && p->folds <= (int)MER_ARRAY_SIZE(out->fold_waf));
     /* and the splits by mer_settings_resolve_splits (eval.splits) */
     MER_ASSERT(p->n_test_splits <= MER_MAX_TEST_SPLITS);
-    mer_progress_quiet(p->quiet);
+    mer_progress_quiet(o->quiet);
+    r.o = o;
     if (setup(&r, ds, p) < 0)
         goto done;
     if (mer_settings_complete_loss(&q.loss, p, r.class_counts, ds->n_classes) < 0)
@@ -1018,20 +1023,20 @@ int mer_train_run(const struct mer_dataset *ds, const struct mer_train_params *p
         goto done;
     for (int k = 0; k < p->folds; k++) {
         int done_before = 0;
-        if ((p->only_fold >= 0 && p->only_fold != k) ||
-            (p->shard_count > 1 && k % p->shard_count != p->shard_index))
+        if ((o->only_fold >= 0 && o->only_fold != k) ||
+            (o->shard_count > 1 && k % o->shard_count != o->shard_index))
             continue;
-        if (p->resume && (done_before = load_fold(&r, k, out)) < 0)
+        if (o->resume && (done_before = load_fold(&r, k, out)) < 0)
             goto done;
         if (!done_before && train_fold(&r, k, out) < 0)
             goto done;
     }
     out->folds = p->folds;
-    if (p->shard_count > 1) { /* a --jobs worker: the parent writes the run's outputs */
+    if (o->shard_count > 1) { /* a --jobs worker: the parent writes the run's outputs */
         ret = 0;
         goto done;
     }
-    out->steps_per_second /= p->only_fold < 0 ? p->folds : 1;
+    out->steps_per_second /= o->only_fold < 0 ? p->folds : 1;
     ret = write_outputs(&r, out);
 done:
     release(&r);
