@@ -63,7 +63,9 @@ import torch.nn.functional as F
 
 import mer_store  # beside this file: add the folder to sys.path
 
-MODES = ("none", "concat", "gate", "film", "cross_attention")
+MODES = ("none", "concat", "gate", "film", "cross_attention")  # model.prior.mode
+CE_KINDS = ("plain", "class_weighted", "logit_adjusted")          # loss.ce
+ATTENTION_NORMS = ("softmax", "none")                             # model.fusion.attention_norm
 
 
 class Encoder(nn.Module):

@@ -18,7 +18,8 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
 import mer_store  # noqa: E402
-from mer_model import PriorFusion, total_loss  # noqa: E402
+from mer_model import (ATTENTION_NORMS, CE_KINDS, MODES, PriorFusion,  # noqa: E402
+                       total_loss)
 
 DIMS = [20, 12, 16]
 N, K, P = 12, 6, 10
@@ -36,9 +37,9 @@ def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     cases = []
-    for mode in ("none", "concat", "gate", "film", "cross_attention"):
-        for ce in ("plain", "class_weighted", "logit_adjusted"):
-            for norm in ("softmax", "none"):
+    for mode in MODES:
+        for ce in CE_KINDS:
+            for norm in ATTENTION_NORMS:
                 if (ce != "plain" or norm != "softmax") and mode not in ("none", "cross_attention"):
                     continue
                 cases.append((f"{mode}-{ce}-{norm}", mode, ce, norm))

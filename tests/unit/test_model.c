@@ -236,7 +236,7 @@ int main(void)
 {
     char path[4400], name[128], mode[64], ce[64], norm[64];
     FILE *f;
-    int cases = 0;
+    int cases = 0, covered[MER_N_PRIOR_MODES] = {0};
     snprintf(root, sizeof(root), "%s", test_tmpdir());
     if (test_oracle("model_oracle.py '%s'", root) < 0) {
         fprintf(stderr, "the PyTorch reference failed (is python3-torch installed?)\n");
@@ -248,11 +248,19 @@ int main(void)
     CHECK(f != NULL);
     while (f && fscanf(f, "%127s %63s %63s %63s", name, mode, ce, norm) == 4) {
         TEST(name) run_case(name, mode, ce, norm);
+        covered[mode_of(mode)] = 1;
         cases++;
     }
     if (f)
         fclose(f);
-    CHECK(cases == 17);
+    /* as model_oracle.py makes them: every mode with plain CE and softmax, none and
+     * cross_attention with every CE variant and norm, and two with the valence head */
+    CHECK(cases == MER_N_PRIOR_MODES - 2 + 2 * MER_N_CE_KINDS * MER_N_ATTENTION_NORMS + 2);
+    for (int m = 0; m < MER_N_PRIOR_MODES; m++)
+        if (!covered[m])
+            fprintf(stderr, "no oracle case of model.prior.mode '%s'\n", mer_prior_mode_names[m]);
+    for (int m = 0; m < MER_N_PRIOR_MODES; m++)
+        CHECK(covered[m]);
     TEST("plain-C engine: dropout draws from the seed; evaluation mode has none")
     {
         struct mer_model_config c = mer_model_default_config();
