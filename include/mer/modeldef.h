@@ -12,9 +12,10 @@
  *
  * Adding an injection mode: its row in MER_PRIOR_MODES, its parameters in
  * mer_param_present (and a row in MER_PARAMS if it needs new ones), its math in model.c and
- * cnet.c, and python/mer_model.py. Adding a loss term: its row in MER_LOSS_TERMS and its
- * cases in mer_loss_lambda and mer_loss_term_active, its math in loss.c and cnet.c, and
- * python/mer_model.py.
+ * cnet.c, and python/mer_model.py (its MODES and math: the oracle's cases follow them); then
+ * configs/README.md's key table, which `mer config --doc` prints from the schema. Adding a loss
+ * term: its row in MER_LOSS_TERMS and its cases in mer_loss_lambda and mer_loss_term_active, its
+ * math in loss.c and cnet.c, and python/mer_model.py.
  *
  * Dimension legend: M = modalities, D_m = feature dim of modality m, H = hidden,
  * P = prior dim, K = classes, Z = projection dim.
