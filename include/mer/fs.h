@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 struct mer_atomic_file {
     FILE *fp;
@@ -66,6 +67,27 @@ int mer_fd_check_regular(int fd, const char *path);
  * the number of the line being read, for the message. */
 int mer_read_line(FILE *f, const char *path, size_t lineno, size_t max, char **line, size_t *cap,
                   size_t *len);
+
+/* One line of a text file, as mer_read_lines hands it to its callback. */
+struct mer_text_line {
+    char *text;    /* NUL-terminated, the '\n' included when there is one; writable, valid
+                      until the callback returns */
+    size_t len;    /* bytes of text */
+    size_t body;   /* bytes before the line end (the trailing '\n' and '\r' bytes) */
+    size_t lineno; /* 1-based */
+    off_t offset;  /* where the line starts, counted from where f stood when the call began */
+};
+/* Called for every line: 0 to go on, -1 (with the error set) to stop. */
+typedef int (*mer_line_fn)(void *ctx, const char *path, struct mer_text_line *line);
+/* Reads the file path (a regular file: mer_fopen_regular) line by line (mer_read_line: lines
+ * of at most max bytes), handing each line to fn. 0, or -1 with the error set (the open's,
+ * fn's or mer_read_line's).
+ *
+ *     if (mer_read_lines(path, MER_LINE_MAX, one_line, &state) < 0) ...;
+ */
+int mer_read_lines(const char *path, size_t max, mer_line_fn fn, void *ctx);
+/* The same from f's position to its end (path names it in messages); f stays open. */
+int mer_read_stream_lines(FILE *f, const char *path, size_t max, mer_line_fn fn, void *ctx);
 
 /* Creates a directory and its parents (mode 0777 & ~umask); ok if it exists. */
 int mer_mkdir_p(const char *path);

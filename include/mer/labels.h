@@ -33,6 +33,8 @@
 #ifndef MER_LABELS_H
 #define MER_LABELS_H
 
+#include "mer/store.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -70,6 +72,9 @@ int mer_labels_from_csv(struct mer_labels **out, const char *path,
  * checked to index the class and split lists). New labels in *out; -1 with the error set
  * naming the file. The arrays are separate malloc blocks: a caller may take them over. */
 int mer_labels_read_store(struct mer_labels **out, const char *path);
+/* The metadata every store over l's samples carries, in this order: mer.kind (kind: "labels",
+ * "priors"), mer.ids (l's names) and mer.classes (its classes). -1 with the error set. */
+int mer_labels_set_store_meta(mer_st_writer *w, const char *kind, const struct mer_labels *l);
 /* Appends the samples of a name list as unlabeled samples of split: one name a line, or a CSV
  * with a "name" column (other columns ignored). -1 with the error set naming the list's line
  * for an empty name, a name already in l (naming its split and label) or listed twice, and

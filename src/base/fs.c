@@ -202,6 +202,32 @@ int mer_read_line(FILE *f, const char *path, size_t lineno, size_t max, char **l
     return n > 0;
 }
 
+int mer_read_stream_lines(FILE *f, const char *path, size_t max, mer_line_fn fn, void *ctx)
+{
+    struct mer_text_line l = {0};
+    size_t cap = 0, len = 0;
+    int got = 0, ret = 0;
+    while (ret == 0 && (got = mer_read_line(f, path, l.lineno + 1, max, &l.text, &cap, &len)) > 0) {
+        l.len = l.body = len;
+        while (l.body && (l.text[l.body - 1] == '\n' || l.text[l.body - 1] == '\r'))
+            l.body--;
+        l.lineno++;
+        ret = fn(ctx, path, &l);
+        l.offset += (off_t)len;
+    }
+    free(l.text);
+    return ret < 0 || got < 0 ? -1 : 0;
+}
+
+int mer_read_lines(const char *path, size_t max, mer_line_fn fn, void *ctx)
+{
+    FILE *f = mer_fopen_regular(path);
+    int ret = f ? mer_read_stream_lines(f, path, max, fn, ctx) : -1;
+    if (f)
+        fclose(f);
+    return ret;
+}
+
 int mer_read_file(const char *path, char **data, size_t *size)
 {
     FILE *fp = mer_fopen_regular(path);

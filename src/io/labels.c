@@ -429,10 +429,7 @@ static int write_labels(const struct mer_labels *l, const float *reliability, co
         mer_st_writer_add(w, "split", MER_DTYPE_I64, 1, shape, l->split) < 0 ||
         (reliability &&
          mer_st_writer_add(w, "reliability", MER_DTYPE_F32, 1, shape, reliability) < 0) ||
-        mer_st_writer_set_meta(w, "mer.kind", "labels") < 0 ||
-        mer_st_writer_set_strings(w, "mer.ids", (const char *const *)l->names, l->n) < 0 ||
-        mer_st_writer_set_strings(w, "mer.classes", (const char *const *)l->classes,
-                                  (size_t)l->n_classes) < 0 ||
+        mer_labels_set_store_meta(w, "labels", l) < 0 ||
         mer_st_writer_set_strings(w, "mer.splits", (const char *const *)l->splits,
                                   (size_t)l->n_splits) < 0 ||
         (reliability && mer_st_writer_set_meta(w, "mer.pseudo_labels", "true") < 0) ||
@@ -442,6 +439,16 @@ static int write_labels(const struct mer_labels *l, const float *reliability, co
 done:
     mer_st_writer_free(w);
     return ret;
+}
+
+int mer_labels_set_store_meta(mer_st_writer *w, const char *kind, const struct mer_labels *l)
+{
+    if (mer_st_writer_set_meta(w, "mer.kind", kind) < 0 ||
+        mer_st_writer_set_strings(w, "mer.ids", (const char *const *)l->names, l->n) < 0 ||
+        mer_st_writer_set_strings(w, "mer.classes", (const char *const *)l->classes,
+                                  (size_t)l->n_classes) < 0)
+        return -1;
+    return 0;
 }
 
 int mer_labels_write(const struct mer_labels *l, const char *path, const char *provenance)

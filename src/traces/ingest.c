@@ -215,45 +215,38 @@ static int blank(const char *s, size_t n)
     return 1;
 }
 
+/* One line of a responses file (mer_read_lines). */
+static int read_response_line(void *ctx, const char *path, struct mer_text_line *l)
+{
+    struct mer_ingest *g = ctx;
+    struct mer_response r;
+    size_t len = l->len;
+    int ret;
+    (void)path;
+    g->lines++;
+    if (len && l->text[len - 1] == '\n')
+        len--;
+    if (blank(l->text, len)) {
+        g->blank_lines++;
+        return 0;
+    }
+    ret = mer_response_parse(&r, l->text, len, &g->rp) < 0 || take_response(g, &r, l->lineno) < 0
+              ? -1
+              : 0;
+    mer_response_release(&r);
+    return ret;
+}
+
 int mer_ingest_read(struct mer_ingest *g, const char *path)
 {
-    FILE *f = mer_fopen_regular(path);
-    char *line = NULL, **files;
-    size_t cap = 0, lineno = 0, len;
-    int ret = -1, got;
-    if (!f)
-        return -1;
-    if (!(files = realloc(g->files, (g->n_files + 1) * sizeof(*files))) ||
-        !(files[g->n_files] = strdup(path))) {
+    char **files = realloc(g->files, (g->n_files + 1) * sizeof(*files));
+    if (!files || !(files[g->n_files] = strdup(path))) {
         g->files = files ? files : g->files;
-        mer_error("out of memory");
-        goto done;
+        return mer_error("out of memory");
     }
     g->files = files;
-    g->n_files++;
-    while ((got = mer_read_line(f, path, lineno + 1, MER_LINE_MAX, &line, &cap, &len)) > 0) {
-        struct mer_response r;
-        lineno++;
-        g->lines++;
-        if (len && line[len - 1] == '\n')
-            len--;
-        if (blank(line, len)) {
-            g->blank_lines++;
-            continue;
-        }
-        if (mer_response_parse(&r, line, len, &g->rp) < 0 || take_response(g, &r, lineno) < 0) {
-            mer_response_release(&r);
-            goto done;
-        }
-        mer_response_release(&r);
-    }
-    if (got < 0)
-        goto done;
-    ret = 0;
-done:
-    free(line);
-    fclose(f);
-    return ret;
+    g->n_files++; /* the file its lines' problems name */
+    return mer_read_lines(path, MER_LINE_MAX, read_response_line, g);
 }
 
 /* ---- priors ---- */
@@ -386,10 +379,7 @@ int mer_ingest_write_priors(const struct mer_ingest *g, const char *path, const 
         mer_st_writer_add(w, "llm_label", MER_DTYPE_I64, 1, s1, g->llm_label) < 0 ||
         mer_st_writer_add(w, "llm_reliability", MER_DTYPE_F32, 1, s1, g->llm_rel) < 0 ||
         mer_st_writer_add(w, "status", MER_DTYPE_U8, 1, s1, g->status) < 0 ||
-        mer_st_writer_set_meta(w, "mer.kind", "priors") < 0 ||
-        mer_st_writer_set_strings(w, "mer.ids", (const char *const *)g->l->names, g->l->n) < 0 ||
-        mer_st_writer_set_strings(w, "mer.classes", (const char *const *)g->l->classes,
-                                  (size_t)g->l->n_classes) < 0 ||
+        mer_labels_set_store_meta(w, "priors", g->l) < 0 ||
         mer_st_writer_set_strings(w, "mer.modalities", mods, M) < 0 ||
         mer_st_writer_set_meta(w, "mer.encoder", g->p.encoder) < 0 ||
         mer_st_writer_set_meta(w, "mer.embedding_dim", dim) < 0 ||

@@ -221,50 +221,41 @@ static int add_item(struct job *j, size_t *cap, const char *key, size_t line, of
     return 0;
 }
 
+/* The requests file as mer_read_lines reads it: the job and its items' capacity. */
+struct request_reader {
+    struct job *j;
+    size_t items_cap;
+};
+
+static int read_request_line(void *ctx, const char *path, struct mer_text_line *l)
+{
+    struct request_reader *rr = ctx;
+    const size_t n = l->body;
+    const char *key = NULL;
+    if (strspn(l->text, " \t\r\n") == l->len)
+        return 0; /* blank lines are allowed, like a trailing one */
+    cJSON *o = cJSON_ParseWithLength(l->text, n);
+    int bad = !o ? mer_error("not JSON") : line_key(o, &key);
+    if (!bad)
+        bad = add_item(rr->j, &rr->items_cap, key, l->lineno, l->offset, n);
+    cJSON_Delete(o);
+    return bad ? mer_error_prefix("'%s':%zu", path, l->lineno) : 0;
+}
+
 /* Every line parsed once, before anything is sent: bad lines and repeated keys are errors
  * naming file:line. */
 static int read_requests(struct job *j, const char *path)
 {
-    FILE *f = mer_fopen_regular(path);
-    char *line = NULL;
-    size_t cap = 0, items_cap = 0, lineno = 0, dup, len;
-    int ret = -1, got;
-    if (!f)
-        return -1;
-    for (off_t off = 0;
-         (got = mer_read_line(f, path, lineno + 1, REQUEST_LINE_MAX, &line, &cap, &len)) > 0;
-         off += (off_t)len) {
-        size_t n = len;
-        const char *key = NULL;
-        lineno++;
-        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-            n--;
-        if (strspn(line, " \t\r\n") == len)
-            continue; /* blank lines are allowed, like a trailing one */
-        cJSON *o = cJSON_ParseWithLength(line, n);
-        int bad = !o ? mer_error("not JSON") : line_key(o, &key);
-        if (!bad)
-            bad = add_item(j, &items_cap, key, lineno, off, n);
-        cJSON_Delete(o);
-        if (bad) {
-            mer_error_prefix("'%s':%zu", path, lineno);
-            goto done;
-        }
-    }
-    if (got < 0)
-        goto done;
-    if (mer_strmap_build(&j->map, (const char *const *)j->keys, j->n, &dup) < 0) {
+    struct request_reader rr = {j, 0};
+    size_t dup;
+    int ret = mer_read_lines(path, REQUEST_LINE_MAX, read_request_line, &rr);
+    if (ret == 0 && mer_strmap_build(&j->map, (const char *const *)j->keys, j->n, &dup) < 0) {
         size_t first = 0;
         while (strcmp(j->keys[first], j->keys[dup]))
             first++;
-        mer_error("'%s':%zu: key '%s' repeats line %zu", path, j->items[dup].line, j->keys[dup],
-                  j->items[first].line);
-        goto done;
+        ret = mer_error("'%s':%zu: key '%s' repeats line %zu", path, j->items[dup].line,
+                        j->keys[dup], j->items[first].line);
     }
-    ret = 0;
-done:
-    free(line);
-    fclose(f);
     return ret;
 }
 
@@ -310,42 +301,46 @@ static int drop_partial_line(struct job *j, const char *path)
 }
 
 /* Marks keys that already have a "response" (or only an "error") line. */
+/* The responses file as mer_read_lines reads it. */
+struct response_reader {
+    struct job *j;
+    enum seen *seen;
+};
+
+static int read_responses_line(void *ctx, const char *path, struct mer_text_line *l)
+{
+    const struct response_reader *rr = ctx;
+    if (strspn(l->text, " \t\r\n") == l->len)
+        return 0;
+    cJSON *o = cJSON_ParseWithLength(l->text, l->len);
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "key");
+    int has_resp = cJSON_HasObjectItem(o, "response"),
+        has_err = cJSON_HasObjectItem(o, "error") || cJSON_HasObjectItem(o, "status");
+    if (!cJSON_IsString(k) || (!has_resp && !has_err)) {
+        cJSON_Delete(o);
+        return mer_error("'%s':%zu: not a response line ({\"key\": ..., \"response\" or "
+                         "\"error\": ...}); mer query appends only to its own output",
+                         path, l->lineno);
+    }
+    int64_t i = mer_strmap_get(&rr->j->map, k->valuestring);
+    if (i >= 0 && rr->seen[i] != SEEN_RESPONSE)
+        rr->seen[i] = has_resp ? SEEN_RESPONSE : SEEN_ERROR;
+    cJSON_Delete(o);
+    return 0;
+}
+
 static int read_responses(struct job *j, const char *path, enum seen *seen)
 {
-    int fd = dup(j->out_fd);
+    int fd = dup(j->out_fd), ret;
     FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
-    char *line = NULL;
-    size_t cap = 0, lineno = 0, len;
-    int ret = -1, got;
+    struct response_reader rr = {j, seen};
     if (!f) {
         if (fd >= 0)
             close(fd);
         return mer_error("'%s': %s", path, strerror(errno));
     }
     rewind(f);
-    while ((got = mer_read_line(f, path, lineno + 1, MER_LINE_MAX, &line, &cap, &len)) > 0) {
-        lineno++;
-        if (strspn(line, " \t\r\n") == len)
-            continue;
-        cJSON *o = cJSON_ParseWithLength(line, len);
-        const cJSON *k = cJSON_GetObjectItemCaseSensitive(o, "key");
-        int has_resp = cJSON_HasObjectItem(o, "response"),
-            has_err = cJSON_HasObjectItem(o, "error") || cJSON_HasObjectItem(o, "status");
-        if (!cJSON_IsString(k) || (!has_resp && !has_err)) {
-            cJSON_Delete(o);
-            mer_error("'%s':%zu: not a response line ({\"key\": ..., \"response\" or \"error\": "
-                      "...}); mer query appends only to its own output",
-                      path, lineno);
-            goto done;
-        }
-        int64_t i = mer_strmap_get(&j->map, k->valuestring);
-        if (i >= 0 && seen[i] != SEEN_RESPONSE)
-            seen[i] = has_resp ? SEEN_RESPONSE : SEEN_ERROR;
-        cJSON_Delete(o);
-    }
-    ret = got < 0 ? -1 : 0;
-done:
-    free(line);
+    ret = mer_read_stream_lines(f, path, MER_LINE_MAX, read_responses_line, &rr);
     fclose(f);
     return ret;
 }

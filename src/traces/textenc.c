@@ -276,45 +276,39 @@ done:
     return ret;
 }
 
+/* The embeddings file as mer_read_lines reads it. */
+struct embedding_reader {
+    struct mer_textenc *e;
+    size_t rows_cap;
+};
+
+static int read_embedding_line(void *ctx, const char *path, struct mer_text_line *l)
+{
+    struct embedding_reader *er = ctx;
+    l->text[l->body] = '\0'; /* the line without its end */
+    return l->body ? precomputed_line(er->e, path, l->lineno, l->text, &er->rows_cap) : 0;
+}
+
 static int precomputed_open(struct mer_textenc *e, const char *path, int64_t want)
 {
-    FILE *f = mer_fopen_regular(path);
-    char *line = NULL;
-    size_t cap = 0, rows_cap = 0, lineno = 0, dup = 0, len;
-    int ret = -1, got;
-    if (!f)
+    struct embedding_reader er = {e, 0};
+    size_t dup = 0;
+    if (mer_read_lines(path, MER_LINE_MAX, read_embedding_line, &er) < 0)
         return -1;
-    while ((got = mer_read_line(f, path, lineno + 1, MER_LINE_MAX, &line, &cap, &len)) > 0) {
-        lineno++;
-        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = '\0';
-        if (len && precomputed_line(e, path, lineno, line, &rows_cap) < 0)
-            goto done;
-    }
-    if (got < 0)
-        goto done;
-    if (!e->n_rows) {
-        mer_error("'%s': no embeddings", path);
-        goto done;
-    }
-    if (want > 0 && want != e->dim) {
-        mer_error("'%s': embeddings of %lld numbers, but a dimension of %lld was asked for", path,
-                  (long long)e->dim, (long long)want);
-        goto done;
-    }
+    if (!e->n_rows)
+        return mer_error("'%s': no embeddings", path);
+    if (want > 0 && want != e->dim)
+        return mer_error("'%s': embeddings of %lld numbers, but a dimension of %lld was asked for",
+                         path, (long long)e->dim, (long long)want);
     if (mer_strmap_build(&e->map, (const char *const *)e->keys, e->n_rows, &dup) < 0) {
         char *sep = strchr(e->keys[dup], '\x1f');
         *sep = '\0';
         mer_error("'%s': a second embedding for sample '%s', modality %s", path, e->keys[dup],
                   sep + 1);
         *sep = '\x1f';
-        goto done;
+        return -1;
     }
-    ret = 0;
-done:
-    free(line);
-    fclose(f);
-    return ret;
+    return 0;
 }
 
 static int precomputed_encode(struct mer_textenc *e, const char *name, const char *modality,

@@ -1,10 +1,12 @@
 /* Inputs: only regular files are opened (a FIFO, a device or a directory is refused at once,
- * by what it is), and lines are read up to a bound. */
+ * by what it is), and lines are read up to a bound, one by one to a callback. */
 #include "mer/error.h"
 #include "mer/fs.h"
 #include "mer/store.h"
 #include "testhelp.h"
 
+#include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,9 +74,55 @@ static void bounded_lines(void)
     free(p);
 }
 
+/* What mer_read_lines hands over, line by line: "a\r\n", "\n", "bc", then a stop at "stop". */
+struct seen_lines {
+    int n;
+    char text[4][8];
+    size_t len[4], body[4], lineno[4];
+    long long offset[4];
+};
+
+static int note_line(void *ctx, const char *path, struct mer_text_line *l)
+{
+    struct seen_lines *s = ctx;
+    (void)path;
+    if (s->n == 4)
+        return mer_error("too many lines");
+    snprintf(s->text[s->n], sizeof(s->text[0]), "%s", l->text);
+    s->len[s->n] = l->len;
+    s->body[s->n] = l->body;
+    s->lineno[s->n] = l->lineno;
+    s->offset[s->n] = (long long)l->offset;
+    s->n++;
+    return strncmp(l->text, "stop", 4) ? 0 : mer_error("stopped at line %zu", l->lineno);
+}
+
+static void each_line(void)
+{
+    char *p = mer_path_join(test_tmpdir(), "each.txt"), *q = mer_path_join(test_tmpdir(), "x");
+    struct seen_lines s = {0};
+    CHECK(mer_write_file_atomic(p, "a\r\n\nbc", 6) == 0);
+    CHECK(mer_read_lines(p, 16, note_line, &s) == 0);
+    CHECK_EQ_INT(s.n, 3);
+    CHECK_EQ_STR(s.text[0], "a\r\n");
+    CHECK(s.len[0] == 3 && s.body[0] == 1 && s.lineno[0] == 1 && s.offset[0] == 0);
+    CHECK(s.len[1] == 1 && s.body[1] == 0 && s.lineno[1] == 2 && s.offset[1] == 3);
+    CHECK(s.len[2] == 2 && s.body[2] == 2 && s.lineno[2] == 3 && s.offset[2] == 4);
+    memset(&s, 0, sizeof(s));
+    CHECK(mer_write_file_atomic(p, "x\nstop\nnever\n", 13) == 0);
+    CHECK(mer_read_lines(p, 16, note_line, &s) == -1); /* the callback's error, and no more */
+    CHECK_EQ_STR(mer_errmsg(), "stopped at line 2");
+    CHECK_EQ_INT(s.n, 2);
+    CHECK(mer_read_lines(q, 16, note_line, &s) == -1); /* a file that is not there */
+    CHECK(strstr(mer_errmsg(), "x'") != NULL);
+    free(p);
+    free(q);
+}
+
 int main(void)
 {
     TEST("only regular files are opened") regular_only();
     TEST("lines are read up to a bound") bounded_lines();
+    TEST("mer_read_lines hands over every line, its end, number and offset") each_line();
     return test_report();
 }
