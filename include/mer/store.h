@@ -189,6 +189,11 @@ const char *mer_st_meta(const mer_st_file *f, const char *key);
  * when it is missing, not a finite number, or out of range ("'x': metadata 'epoch' is 1e+300,
  * outside 0 to 2147483647 (...)"). Check every number read from a file before using it. */
 int mer_st_meta_number(const mer_st_file *f, const char *key, double min, double max, double *out);
+/* A metadata value read as a JSON array of strings (mer.ids, mer.classes, ...): a new array of
+ * *n copies in *out, NULL-terminated (free with strv.h's mer_strv_free), or -1 with an error
+ * naming the file and key when it is missing, not an array or holds something else than a
+ * string ("'x': metadata 'mer.ids': item 3 is not a string"); *out is then NULL. */
+int mer_st_meta_strings(const mer_st_file *f, const char *key, char ***out, size_t *n);
 /* The same for a whole number; |min| and |max| at most MER_ST_META_INT_MAX (2^53, where doubles
  * stop holding every integer). */
 #define MER_ST_META_INT_MAX ((int64_t)1 << 53)

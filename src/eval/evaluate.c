@@ -5,25 +5,19 @@
 #include "mer/fs.h"
 #include "mer/labels.h"
 #include "mer/strmap.h"
+#include "mer/strv.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void free_strv(char **v, size_t n)
-{
-    for (size_t i = 0; v && i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 void mer_predictions_free(struct mer_predictions *p)
 {
     if (!p)
         return;
-    free_strv(p->names, p->n);
-    free_strv(p->classes, (size_t)p->n_classes);
+    mer_strv_free(p->names, p->n);
+    mer_strv_free(p->classes, (size_t)p->n_classes);
     free(p->line);
     free(p->pred);
     free(p->label);
@@ -333,7 +327,7 @@ static int adopt_classes(struct mer_predictions *p, const struct mer_labels *l, 
     }
     for (size_t i = 0; i < p->n; i++)
         p->pred[i] = map[p->pred[i]];
-    free_strv(p->classes, (size_t)p->n_classes);
+    mer_strv_free(p->classes, (size_t)p->n_classes);
     p->classes = to;
     p->n_classes = n;
     to = NULL;
@@ -342,7 +336,7 @@ static int adopt_classes(struct mer_predictions *p, const struct mer_labels *l, 
 oom:
     mer_error("out of memory");
 done:
-    free_strv(to, (size_t)n);
+    mer_strv_free(to, (size_t)n);
     free(map);
     return ret;
 }

@@ -462,42 +462,6 @@ int mer_labels_write_pseudo(const struct mer_labels *l, const float *reliability
     return write_labels(l, reliability, path, provenance);
 }
 
-/* Metadata key of f as a new array of strings; -1 with the error set if absent or not a
- * JSON array of strings. */
-static int meta_strv(const mer_st_file *f, const char *key, char ***out, size_t *n)
-{
-    const char *text = mer_st_meta(f, key);
-    cJSON *arr = text ? cJSON_Parse(text) : NULL;
-    const cJSON *it;
-    size_t i = 0;
-    int ret = -1;
-    if (!cJSON_IsArray(arr)) {
-        mer_error("'%s': metadata '%s': %s", mer_st_path(f), key,
-                  text ? "expected a JSON array of strings" : "missing");
-        goto done;
-    }
-    *n = (size_t)cJSON_GetArraySize(arr);
-    if (!(*out = calloc(*n + 1, sizeof(**out)))) {
-        mer_error("out of memory");
-        goto done;
-    }
-    cJSON_ArrayForEach(it, arr)
-    {
-        if (!cJSON_IsString(it)) {
-            mer_error("'%s': metadata '%s': item %zu is not a string", mer_st_path(f), key, i);
-            goto done;
-        }
-        if (!((*out)[i++] = strdup(it->valuestring))) {
-            mer_error("out of memory");
-            goto done;
-        }
-    }
-    ret = 0;
-done:
-    cJSON_Delete(arr);
-    return ret;
-}
-
 /* Copies tensor name (dtype dt, shape [n]) into dst; absent is an error unless optional. */
 static int read_column(const mer_st_file *f, const char *name, enum mer_dtype dt, size_t n,
                        void *dst, int optional)
@@ -555,9 +519,9 @@ static int read_store(struct mer_labels *l, const mer_st_file *f)
         return mer_error("'%s': not a labels store (mer.kind is '%s'); make one with "
                          "mer import-labels",
                          mer_st_path(f), kind ? kind : "absent");
-    if (meta_strv(f, "mer.ids", &l->names, &l->n) < 0 ||
-        meta_strv(f, "mer.classes", &l->classes, &n_classes) < 0 ||
-        meta_strv(f, "mer.splits", &l->splits, &n_splits) < 0)
+    if (mer_st_meta_strings(f, "mer.ids", &l->names, &l->n) < 0 ||
+        mer_st_meta_strings(f, "mer.classes", &l->classes, &n_classes) < 0 ||
+        mer_st_meta_strings(f, "mer.splits", &l->splits, &n_splits) < 0)
         r = -1;
     /* Set even on error: mer_labels_free walks the lists by these counts. */
     l->n_classes = (int)n_classes;

@@ -2,6 +2,7 @@
 #include "mer/error.h"
 #include "mer/fs.h"
 #include "mer/store.h"
+#include "mer/strv.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -522,6 +523,47 @@ const char *mer_st_meta(const mer_st_file *f, const char *key)
         if (!strcmp(f->meta[i].key, key))
             return f->meta[i].value;
     return NULL;
+}
+
+int mer_st_meta_strings(const mer_st_file *f, const char *key, char ***out, size_t *n)
+{
+    const char *text = mer_st_meta(f, key);
+    cJSON *arr = text ? cJSON_Parse(text) : NULL;
+    const cJSON *it;
+    size_t i = 0;
+    int ret = -1;
+    *out = NULL;
+    *n = 0;
+    if (!cJSON_IsArray(arr)) {
+        mer_error("'%s': metadata '%s': %s", mer_st_path(f), key,
+                  text ? "expected a JSON array of strings" : "missing");
+        goto done;
+    }
+    *n = (size_t)cJSON_GetArraySize(arr);
+    if (!(*out = calloc(*n + 1, sizeof(**out)))) {
+        mer_error("out of memory");
+        goto done;
+    }
+    cJSON_ArrayForEach(it, arr)
+    {
+        if (!cJSON_IsString(it)) {
+            mer_error("'%s': metadata '%s': item %zu is not a string", mer_st_path(f), key, i);
+            goto done;
+        }
+        if (!((*out)[i++] = strdup(it->valuestring))) {
+            mer_error("out of memory");
+            goto done;
+        }
+    }
+    ret = 0;
+done:
+    if (ret < 0) {
+        mer_strv_free(*out, i);
+        *out = NULL;
+        *n = 0;
+    }
+    cJSON_Delete(arr);
+    return ret;
 }
 
 int mer_st_meta_number(const mer_st_file *f, const char *key, double min, double max, double *out)

@@ -49,40 +49,6 @@ int mer_dataset_split_index(const struct mer_dataset *ds, const char *name)
     return -1;
 }
 
-/* Parses a metadata value holding a JSON array of strings into a new array. */
-static int json_string_array(const char *path, const char *key, const char *json, char ***out,
-                             size_t *n)
-{
-    cJSON *arr = json ? cJSON_Parse(json) : NULL;
-    int count, ret = -1;
-    char **items = NULL;
-    if (!cJSON_IsArray(arr)) {
-        mer_error("'%s': metadata '%s': expected a JSON array of strings", path, key);
-        goto done;
-    }
-    count = cJSON_GetArraySize(arr);
-    items = calloc((size_t)count + 1, sizeof(*items));
-    if (!items) {
-        mer_error("out of memory");
-        goto done;
-    }
-    for (int i = 0; i < count; i++) {
-        const cJSON *s = cJSON_GetArrayItem(arr, i);
-        if (!cJSON_IsString(s) || !(items[i] = strdup(s->valuestring))) {
-            mer_error("'%s': metadata '%s': item %d is not a string", path, key, i);
-            mer_strv_free(items, (size_t)count);
-            items = NULL;
-            goto done;
-        }
-    }
-    *out = items;
-    *n = (size_t)count;
-    ret = 0;
-done:
-    cJSON_Delete(arr);
-    return ret;
-}
-
 /* A tensor of the expected dtype and leading dimension, or an error naming it. */
 static const struct mer_st_tensor *need_tensor(const mer_st_file *f, const char *name,
                                                enum mer_dtype dt, int64_t rows)
@@ -344,7 +310,7 @@ static int prior_class_order(const struct mer_dataset *ds, const mer_st_file *f,
     char **classes = NULL, a[256], b[256];
     size_t n = 0;
     int ret = -1;
-    if (json_string_array(path, "mer.classes", mer_st_meta(f, "mer.classes"), &classes, &n) < 0)
+    if (mer_st_meta_strings(f, "mer.classes", &classes, &n) < 0)
         goto done;
     *same = n == (size_t)ds->n_classes;
     for (size_t k = 0; k < n && *same; k++) {
@@ -402,7 +368,7 @@ static int priors_from_ingest(struct mer_dataset *ds, const char *path, const ch
     const char *ed;
     if (mer_st_open(&f, path, MER_ST_VERIFY) < 0)
         return -1;
-    if (json_string_array(path, "mer.ids", mer_st_meta(f, "mer.ids"), &ids, &n_ids) < 0)
+    if (mer_st_meta_strings(f, "mer.ids", &ids, &n_ids) < 0)
         goto done;
     prior = need_tensor(f, "prior", MER_DTYPE_F32, (int64_t)n_ids);
     rel = need_tensor(f, "reliability", MER_DTYPE_F32, (int64_t)n_ids);

@@ -3,12 +3,14 @@
 #include "mer/error.h"
 #include "mer/fs.h"
 #include "mer/store.h"
+#include "mer/strv.h"
 #include "testhelp.h"
 
 #include <dirent.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 #include <unistd.h>
 
 static char *path_in_tmp(const char *name)
@@ -200,6 +202,35 @@ static void meta_numbers(void)
     CHECK(mer_st_meta_number(f, "absent", 0, 1, &d) == -1);
     expect_msg(p, "metadata 'absent' is missing");
     CHECK_EQ_INT(i, 12); /* (failures leave *out alone) */
+    mer_st_close(f);
+    free(p);
+}
+
+static void meta_strings(void)
+{
+    char *p = path_in_tmp("strings.safetensors"), **v = NULL;
+    const char *const ids[] = {"a", "b,c"};
+    mer_st_writer *w = mer_st_writer_new();
+    mer_st_file *f = NULL;
+    size_t n = 7;
+    CHECK(mer_st_writer_set_strings(w, "mer.ids", ids, 2) == 0);
+    CHECK(mer_st_writer_set_meta(w, "mixed", "[\"a\", 1]") == 0);
+    CHECK(mer_st_writer_set_meta(w, "object", "{\"a\": 1}") == 0);
+    CHECK(mer_st_writer_write(w, p) == 0);
+    mer_st_writer_free(w);
+    CHECK(mer_st_open(&f, p, 0) == 0);
+    if (!f)
+        return;
+    CHECK(mer_st_meta_strings(f, "mer.ids", &v, &n) == 0);
+    CHECK(n == 2 && v && !strcmp(v[0], "a") && !strcmp(v[1], "b,c") && !v[2]);
+    mer_strv_free(v, n);
+    CHECK(mer_st_meta_strings(f, "mixed", &v, &n) == -1);
+    expect_msg(p, "metadata 'mixed': item 1 is not a string");
+    CHECK(v == NULL && n == 0);
+    CHECK(mer_st_meta_strings(f, "object", &v, &n) == -1);
+    expect_msg(p, "metadata 'object': expected a JSON array of strings");
+    CHECK(mer_st_meta_strings(f, "absent", &v, &n) == -1);
+    expect_msg(p, "metadata 'absent': missing");
     mer_st_close(f);
     free(p);
 }
@@ -809,6 +840,7 @@ int main(void)
     TEST("the writer refuses bad tensors") writer_refuses();
     TEST("the writer refuses text that is not UTF-8") writer_refuses_bad_text();
     TEST("metadata numbers: whole, finite, in range") meta_numbers();
+    TEST("metadata string lists: read whole, or refused naming the key") meta_strings();
     TEST("half floats: known bit patterns, rounding, every half") half_floats();
     TEST("checksums: XXH64 and FNV-1a test vectors, streaming") checksums();
     TEST("crafted headers are refused with the file and the reason") crafted();
