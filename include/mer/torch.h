@@ -258,5 +258,16 @@ void mer_jit_free(mer_jit *m);
 /* forward(*inputs) (borrowed) -> one new tensor handle. -1 if the module fails (the message
  * is the cause from its traceback's last line) or returns anything but a tensor. */
 int mer_jit_forward(mer_jit *m, mer_tensor **out, const mer_tensor *const *inputs, size_t n);
+/* forward(*inputs) (borrowed) for a module that returns a list or a tuple of tensors: each as
+ * a new handle in outs[0 .. *n_out), in order. -1 if the module fails (as mer_jit_forward),
+ * returns anything else (the message names it: "a Tensor [1, 49, 32]", "a Dict[str, Tensor]"),
+ * an element that is not a tensor, or more than cap elements (the message says how many). */
+int mer_jit_forward_list(mer_jit *m, mer_tensor **outs, size_t cap, size_t *n_out,
+                         const mer_tensor *const *inputs, size_t n);
+/* The extra file `name` that torch.jit.save(..., _extra_files={name: ...}) stored in the
+ * TorchScript file at path, read without loading the module: a new NUL-terminated buffer in
+ * *out (free it with free()) holding *len bytes; 0 with *out = NULL if the file has no extra
+ * file of that name. -1 with a message naming path if it is not a TorchScript archive. */
+int mer_jit_extra_file(const char *path, const char *name, char **out, size_t *len);
 
 #endif

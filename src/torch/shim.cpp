@@ -1,5 +1,6 @@
 // The C API over libtorch declared in include/mer/torch.h. The only C++ in mer.
 // Every extern "C" body runs inside MER_TRY/MER_CATCH, so no exception crosses into C.
+#include <caffe2/serialize/inline_container.h>
 #include <torch/script.h>
 #include <torch/torch.h>
 #include <torch/version.h>
@@ -795,6 +796,100 @@ int mer_jit_forward(mer_jit *m, mer_tensor **out, const mer_tensor *const *input
     *out = wrap(r.toTensor());
     return 0;
     MER_CATCH
+}
+
+} // extern "C"
+
+namespace
+{
+
+// "a Tensor [1, 49, 32]", "a Dict[str, Tensor]": what a module returned, for messages.
+std::string describe(const torch::jit::IValue &v)
+{
+    if (v.isTensor())
+        return "a Tensor " + c10::str(v.toTensor().sizes());
+    if (v.isNone())
+        return "None";
+    return "a " + v.type()->annotation_str();
+}
+
+// The tensors of a list or tuple result; throws naming what it got otherwise.
+std::vector<torch::Tensor> tensors_of(const torch::jit::IValue &r)
+{
+    std::vector<torch::Tensor> ts;
+    if (r.isTensorList()) {
+        for (const torch::Tensor &t : r.toTensorVector())
+            ts.push_back(t);
+        return ts;
+    }
+    if (!r.isTuple() && !r.isList())
+        throw std::invalid_argument("forward returned " + describe(r) +
+                                    ", expected a list or tuple of tensors");
+    c10::ArrayRef<torch::jit::IValue> elems =
+        r.isTuple() ? r.toTupleRef().elements() : r.toListRef();
+    for (size_t i = 0; i < elems.size(); i++) {
+        if (!elems[i].isTensor())
+            throw std::invalid_argument("forward returned a " + r.type()->annotation_str() +
+                                        " whose element " + std::to_string(i) + " is " +
+                                        describe(elems[i]) + ", expected tensors only");
+        ts.push_back(elems[i].toTensor());
+    }
+    return ts;
+}
+
+} // namespace
+
+extern "C" {
+
+int mer_jit_forward_list(mer_jit *m, mer_tensor **outs, size_t cap, size_t *n_out,
+                         const mer_tensor *const *inputs, size_t n)
+{
+    size_t made = 0;
+    MER_TRY std::vector<torch::jit::IValue> args;
+    for (size_t i = 0; i < n; i++)
+        args.emplace_back(inputs[i]->t);
+    std::vector<torch::Tensor> ts = tensors_of(m->m.forward(args));
+    if (ts.size() > cap)
+        return mer_error("torch: forward returned %zu tensors, more than the %zu expected",
+                         ts.size(), cap);
+    try {
+        for (; made < ts.size(); made++)
+            outs[made] = wrap(ts[made]);
+    } catch (...) {
+        while (made > 0)
+            mer_tensor_free(outs[--made]);
+        throw;
+    }
+    *n_out = made;
+    return 0;
+    MER_CATCH
+}
+
+int mer_jit_extra_file(const char *path, const char *name, char **out, size_t *len)
+{
+    FILE *f = std::fopen(path, "rb"); // the reader's own message for this loses errno's text
+    if (!f)
+        return mer_error("'%s': cannot read TorchScript file: %s", path, std::strerror(errno));
+    std::fclose(f);
+    MER_TRY caffe2::serialize::PyTorchStreamReader reader(path);
+    const std::string record = std::string("extra/") + name;
+    *out = nullptr;
+    *len = 0;
+    if (!reader.hasRecord(record))
+        return 0;
+    at::DataPtr data;
+    size_t size;
+    std::tie(data, size) = reader.getRecord(record);
+    char *buf = static_cast<char *>(std::malloc(size + 1));
+    if (!buf)
+        return mer_error("'%s': out of memory reading %s (%zu bytes)", path, name, size);
+    if (size > 0)
+        std::memcpy(buf, data.get(), size);
+    buf[size] = '\0';
+    *out = buf;
+    *len = size;
+    return 0;
+    MER_CATCH_IN("'%s': not a TorchScript file", path)
 }
 
 } // extern "C"
