@@ -74,6 +74,7 @@ struct mer_dataset_params {
     const char *train_split; /* the split trained on (warns about its unlabeled samples), or NULL */
     enum mer_missing_policy missing; /* a sample absent from a feature store */
     enum mer_nan_policy nan;         /* NaN/Inf in features */
+    int standardize; /* data.standardize: z-score each feature column (train split's stats) */
 };
 
 struct mer_dataset_params mer_dataset_default_params(void);
@@ -91,11 +92,14 @@ struct mer_dataset {
     int has[MER_N_MODALITIES];     /* modality in use */
     int64_t dim[MER_N_MODALITIES]; /* D_m */
     float *x[MER_N_MODALITIES];    /* [n, D_m] */
-    float *present;                /* [n, M] 1 if the sample has that modality, else 0 */
-    int64_t prior_dim;             /* P, 0 without priors */
-    float *prior;                  /* [n, M, P] */
-    float *prior_reliability;      /* [n, M] */
-    float *prior_present;          /* [n, M] 1 or 0 */
+    /* data.standardize: x = (raw - shift) / scale per column, from the training split's rows
+     * that have the modality (labels unused); NULL without it */
+    float *shift[MER_N_MODALITIES], *scale[MER_N_MODALITIES]; /* [D_m] */
+    float *present;            /* [n, M] 1 if the sample has that modality, else 0 */
+    int64_t prior_dim;         /* P, 0 without priors */
+    float *prior;              /* [n, M, P] */
+    float *prior_reliability;  /* [n, M] */
+    float *prior_present;      /* [n, M] 1 or 0 */
     int64_t *pseudo;           /* [n] pseudo-label (class index), -1 = none; NULL = none given */
     float *pseudo_reliability; /* [n] its reliability (the store's "reliability", else 1) */
 };

@@ -51,6 +51,9 @@ static const struct cfg_key schema[] = {
      "a sample absent from a feature store: fail, or mask that modality"},
     {"data.nan", T_ENUM, "\"error\"", MER_ALLOW(MER_NAN_POLICIES),
      "NaN/Inf in features: fail, or replace by 0"},
+    {"data.standardize", T_BOOL, "false", NULL,
+     "z-score every feature column with the mean and std of the training split's rows "
+     "(for raw features such as fbank or eGeMAPS)"},
 
     {"model.hidden", T_INT, "256", "[1,)", "hidden size of the modality encoders and fusion"},
     {"model.encoder_layers", T_INT, "2", "[1,)",

@@ -30,8 +30,11 @@ void mer_dataset_free(struct mer_dataset *ds)
     free(ds->label);
     free(ds->valence);
     free(ds->split);
-    for (int m = 0; m < MER_N_MODALITIES; m++)
+    for (int m = 0; m < MER_N_MODALITIES; m++) {
         free(ds->x[m]);
+        free(ds->shift[m]);
+        free(ds->scale[m]);
+    }
     free(ds->present);
     free(ds->prior);
     free(ds->prior_reliability);
@@ -216,6 +219,50 @@ done:
     free(missing);
     mer_store_close(s);
     return ret;
+}
+
+/* data.standardize: every column of modality m to zero mean and unit variance over the rows of
+ * the training split (all of them without one) that have the modality, in double; a constant
+ * column keeps scale 1. The same shift and scale go to every row, so no other split's values
+ * (nor any label) enter the statistics. */
+static int standardize(struct mer_dataset *ds, int m, int train)
+{
+    int64_t d = ds->dim[m];
+    double *sum = calloc((size_t)d + 1, sizeof(double)),
+           *sq = calloc((size_t)d + 1, sizeof(double));
+    size_t rows = 0;
+    ds->shift[m] = malloc(((size_t)d + 1) * sizeof(float));
+    ds->scale[m] = malloc(((size_t)d + 1) * sizeof(float));
+    if (!sum || !sq || !ds->shift[m] || !ds->scale[m]) {
+        free(sum);
+        free(sq);
+        return mer_error("out of memory");
+    }
+    for (size_t i = 0; i < ds->n; i++) {
+        const float *x = ds->x[m] + i * (size_t)d;
+        if (!ds->present[i * MER_N_MODALITIES + (size_t)m] || (train >= 0 && ds->split[i] != train))
+            continue;
+        rows++;
+        for (int64_t j = 0; j < d; j++) {
+            sum[j] += x[j];
+            sq[j] += (double)x[j] * x[j];
+        }
+    }
+    for (int64_t j = 0; j < d; j++) {
+        double mean = rows ? sum[j] / (double)rows : 0,
+               var = rows ? sq[j] / (double)rows - mean * mean : 0;
+        ds->shift[m][j] = (float)mean;
+        ds->scale[m][j] = var > 1e-12 ? (float)sqrt(var) : 1.0f;
+    }
+    for (size_t i = 0; i < ds->n; i++) {
+        float *x = ds->x[m] + i * (size_t)d;
+        if (ds->present[i * MER_N_MODALITIES + (size_t)m])
+            for (int64_t j = 0; j < d; j++)
+                x[j] = (x[j] - ds->shift[m][j]) / ds->scale[m][j];
+    }
+    free(sum);
+    free(sq);
+    return 0;
 }
 
 /* Class index of a name, or -1. */
@@ -550,7 +597,10 @@ int mer_dataset_load(struct mer_dataset **out, const struct mer_dataset_params *
     for (int m = 0; m < MER_N_MODALITIES; m++) {
         if (!p->features[m] || !*p->features[m])
             continue;
-        if (load_modality(ds, m, p) < 0)
+        if (load_modality(ds, m, p) < 0 ||
+            (p->standardize &&
+             standardize(ds, m, p->train_split ? mer_dataset_split_index(ds, p->train_split) : -1) <
+                 0))
             goto fail;
         used++;
     }

@@ -40,6 +40,7 @@ static void data_settings(const mer_config *cfg, struct mer_dataset_params *d)
         cfg, "data.missing", mer_missing_policy_names, MER_N_MISSING_POLICIES);
     d->nan = (enum mer_nan_policy)mer_config_enum(cfg, "data.nan", mer_nan_policy_names,
                                                   MER_N_NAN_POLICIES);
+    d->standardize = mer_config_bool(cfg, "data.standardize");
 }
 
 static void model_settings(const mer_config *cfg, struct mer_model_config *m)
