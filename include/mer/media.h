@@ -70,7 +70,7 @@ int mer_audio_open(mer_audio_reader **out, const char *path, int rate, enum mer_
 const struct mer_audio_info *mer_audio_info(const mer_audio_reader *r);
 
 /*
- * Up to cap samples into buf: the count (0 at the end), or -1 with the error and *why set
+ * Up to cap (> 0) samples into buf: the count (0 at the end), or -1 with the error and *why set
  * (a decoder error mid-stream, truncation, longer than MER_AUDIO_MAX_SECONDS). After -1
  * the reader only returns -1 again; close it.
  */

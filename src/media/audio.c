@@ -93,36 +93,46 @@ static int fail(mer_audio_reader *r, enum mer_media_fail *why, enum mer_media_fa
     return mer_av_fail(why, f, r->path, err, what);
 }
 
-/* Opens a resampler from (layout, format, rate) to mono float32 at r->rate. The matrix is
- * libswresample's default, normalised to a sum of 1 as when the CLI writes integer samples
- * (stereo: the mean); a layout it has no matrix for is averaged. */
+/* A resampler from (in, format, rate) to mono float32 at r->rate in r->swr: libswresample's
+ * default matrix normalised to a sum of 1, as when the CLI writes integer samples (stereo:
+ * the mean), or with mean_matrix the plain mean of the channels. */
+static int swr_try(mer_audio_reader *r, AVChannelLayout *in, int format, int rate, int mean_matrix)
+{
+    AVChannelLayout mono = AV_CHANNEL_LAYOUT_MONO;
+    int err =
+        swr_alloc_set_opts2(&r->swr, &mono, AV_SAMPLE_FMT_FLT, r->rate, in, format, rate, 0, NULL);
+    if (err >= 0)
+        err = av_opt_set_double(r->swr, "rematrix_maxval", 1.0, 0);
+    if (err >= 0 && mean_matrix) {
+        double mean[MAX_CHANNELS];
+        for (int c = 0; c < in->nb_channels; c++)
+            mean[c] = 1.0 / in->nb_channels;
+        err = swr_set_matrix(r->swr, mean, in->nb_channels);
+    }
+    if (err >= 0)
+        err = swr_init(r->swr);
+    if (err < 0)
+        swr_free(&r->swr);
+    return err;
+}
+
+/* Remakes the resampler for a stream of (layout, format, rate). A layout without channel
+ * names gets FFmpeg's default one for its channel count, as the CLI guesses; a layout that
+ * libswresample has no matrix for is averaged. */
 static int swr_make(mer_audio_reader *r, const AVChannelLayout *layout, int format, int rate,
                     enum mer_media_fail *why)
 {
-    AVChannelLayout mono = AV_CHANNEL_LAYOUT_MONO, in = {0};
+    AVChannelLayout in = {0};
     int err;
     swr_free(&r->swr);
     av_channel_layout_uninit(&r->swr_layout);
     if (layout->order == AV_CHANNEL_ORDER_UNSPEC || layout->order == AV_CHANNEL_ORDER_CUSTOM)
-        av_channel_layout_default(&in, layout->nb_channels); /* as the CLI guesses */
+        av_channel_layout_default(&in, layout->nb_channels);
     else if (av_channel_layout_copy(&in, layout) < 0)
         return fail(r, why, MER_MEDIA_DECODE_ERROR, AVERROR(ENOMEM), "out of memory");
-    for (int attempt = 0; attempt < 2; attempt++) {
-        err = swr_alloc_set_opts2(&r->swr, &mono, AV_SAMPLE_FMT_FLT, r->rate, &in, format, rate, 0,
-                                  NULL);
-        if (err >= 0)
-            err = av_opt_set_double(r->swr, "rematrix_maxval", 1.0, 0);
-        if (err >= 0 && (attempt == 1 || in.order == AV_CHANNEL_ORDER_UNSPEC)) {
-            double mean[MAX_CHANNELS];
-            for (int c = 0; c < in.nb_channels; c++)
-                mean[c] = 1.0 / in.nb_channels;
-            err = swr_set_matrix(r->swr, mean, in.nb_channels);
-            attempt = 1;
-        }
-        if (err >= 0 && (err = swr_init(r->swr)) >= 0)
-            break;
-        swr_free(&r->swr);
-    }
+    err = swr_try(r, &in, format, rate, in.order == AV_CHANNEL_ORDER_UNSPEC);
+    if (err < 0 && in.order != AV_CHANNEL_ORDER_UNSPEC)
+        err = swr_try(r, &in, format, rate, 1);
     if (err < 0) {
         av_channel_layout_uninit(&in);
         return fail(r, why, MER_MEDIA_DECODE_ERROR, err, "cannot resample the audio");
@@ -313,7 +323,7 @@ static int open_ffmpeg(mer_audio_reader *r, enum mer_media_fail *why)
         return fail(r, why, MER_MEDIA_DECODE_ERROR, err, "cannot open the decoder");
     r->info.in_rate = st->codecpar->sample_rate;
     r->info.in_channels = st->codecpar->ch_layout.nb_channels;
-    r->info.codec = codec->name;
+    r->info.codec = avcodec_get_name(st->codecpar->codec_id); /* "mp3", not "mp3float" */
     r->info.backend = "ffmpeg";
     if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
         r->info.duration_s = (double)st->duration * av_q2d(st->time_base);
