@@ -23,7 +23,11 @@ struct mer_tsenc {
     int64_t *ids;  /* [max] */
     int64_t *mask; /* [max], all ones */
     double *wide;  /* [dim] for a float64 output */
+    int layered;   /* forward returns every layer's hidden states (see textenc_backend.h) */
+    float *states; /* [max * dim] one layer's, host copy */
 };
+
+#define MAX_LAYERS 256
 
 /* "[1, 21, 32]" into buf. */
 static const char *shape_str(const mer_tensor *y, char *buf, size_t size)
@@ -72,6 +76,61 @@ static int copy_out(struct mer_tsenc *e, const mer_tensor *y, float *out)
     return 0;
 }
 
+/* Hidden states y[0..n) of n tokens ([CLS] ... [SEP]) into out[H]: the last MER_TSENC_LAYERS
+ * summed, then their mean over the tokens between [CLS] and [SEP]. out NULL: the probe, which
+ * checks the shapes and sets e->dim. */
+static int pool_layers(struct mer_tsenc *e, mer_tensor *const *y, size_t n_layers, size_t n,
+                       float *out)
+{
+    size_t first = n_layers > MER_TSENC_LAYERS ? n_layers - MER_TSENC_LAYERS : 0;
+    int64_t h = mer_tensor_ndim(y[0]) == 3 ? mer_tensor_dim_size(y[0], 2) : 0;
+    char shape[128];
+    for (size_t l = 0; l < n_layers; l++)
+        if (mer_tensor_dtype(y[l]) != MER_T_F32 || mer_tensor_ndim(y[l]) != 3 ||
+            mer_tensor_dim_size(y[l], 0) != 1 || mer_tensor_dim_size(y[l], 1) != (int64_t)n ||
+            mer_tensor_dim_size(y[l], 2) != h || h <= 0)
+            return mer_error("'%s': hidden state %zu has shape %s, expected float32 [1, %zu, H] "
+                             "like the others",
+                             e->path, l, shape_str(y[l], shape, sizeof(shape)), n);
+    if (e->dim && h != e->dim)
+        return mer_error("'%s': hidden states of %lld, then %lld", e->path, (long long)e->dim,
+                         (long long)h);
+    e->dim = h;
+    if (!out)
+        return 0;
+    if (!e->states && !(e->states = malloc(e->max * (size_t)h * sizeof(float))))
+        return mer_error("out of memory");
+    memset(out, 0, (size_t)h * sizeof(float));
+    if (n <= 2) /* no token between [CLS] and [SEP] */
+        return 0;
+    for (size_t l = first; l < n_layers; l++) {
+        if (mer_tensor_to_host(y[l], e->states, n * (size_t)h * sizeof(float)) < 0)
+            return -1;
+        for (size_t t = 1; t + 1 < n; t++)
+            for (int64_t j = 0; j < h; j++)
+                out[j] += e->states[t * (size_t)h + (size_t)j];
+    }
+    for (int64_t j = 0; j < h; j++) {
+        out[j] /= (float)(n - 2);
+        if (!isfinite(out[j]))
+            return mer_error("'%s': the encoder returned a non-finite value", e->path);
+    }
+    return 0;
+}
+
+/* Runs a layered model on the ids of text; out may be NULL (the probe). */
+static int run_layers(struct mer_tsenc *e, mer_tensor *const *in, size_t n, float *out)
+{
+    mer_tensor *y[MAX_LAYERS];
+    size_t n_layers = 0;
+    if (mer_jit_forward_list(e->model, y, MAX_LAYERS, &n_layers, (const mer_tensor *const *)in, 2) <
+        0)
+        return mer_error_prefix("'%s': forward on %zu tokens", e->path, n);
+    if (!n_layers)
+        return mer_error("'%s': forward returned an empty list of hidden states", e->path);
+    return pool_layers(e, y, n_layers, n, out);
+}
+
 /* Runs the model on the ids of text; out may be NULL (the probe, which sets e->dim). */
 static int run(struct mer_tsenc *e, const char *text, float *out)
 {
@@ -87,6 +146,10 @@ static int run(struct mer_tsenc *e, const char *text, float *out)
     if (mer_tensor_from_host(&in[0], e->ids, MER_T_I64, 2, shape) < 0 ||
         mer_tensor_from_host(&in[1], e->mask, MER_T_I64, 2, shape) < 0)
         goto done;
+    if (e->layered) {
+        ret = run_layers(e, in, n, out);
+        goto done;
+    }
     if (mer_jit_forward(e->model, &y, (const mer_tensor *const *)in, 2) < 0) {
         mer_error_prefix("'%s': forward on %zu tokens", e->path, n);
         goto done;
@@ -139,8 +202,16 @@ int mer_tsenc_open(struct mer_tsenc **out, const char *model_path, const char *v
         mer_error_prefix("'%s' needs its WordPiece vocabulary", model_path);
         goto fail;
     }
-    if (run(e, "", NULL) < 0) /* the probe: H, and a model that cannot run fails here */
-        goto fail;
+    /* The probe: H, the kind of output (one embedding, or every layer's states), and a model
+     * that cannot run fails here. */
+    e->layered = 1;
+    if (run(e, "", NULL) < 0) {
+        e->layered = 0;
+        e->dim = 0;
+        mer_error_clear();
+        if (run(e, "", NULL) < 0)
+            goto fail;
+    }
     *out = e;
     return 0;
 fail:
@@ -168,5 +239,6 @@ void mer_tsenc_close(struct mer_tsenc *e)
     free(e->ids);
     free(e->mask);
     free(e->wide);
+    free(e->states);
     free(e);
 }

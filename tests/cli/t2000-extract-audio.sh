@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # mer extract audio on the bundled sample clips, end to end:
 #   - fbank and MFCC, frame level, against torchaudio.compliance.kaldi on the PCM that the
-#     ffmpeg CLI decodes (-ac 1 -ar 16000 -f f32le), every frame of every clip, <= 1e-3;
+#     ffmpeg CLI decodes (-ac 1 -ar 16000 -rematrix_maxval 1 -f f32le: stereo downmixed to the
+#     mean of the channels, as MERTools' 16-bit WAV step does), every frame of every clip, <= 1e-3;
 #     utterance level = the mean of those frames; --pool mean,std = their mean and std;
 #   - a TorchScript backbone (the tiny random encoder, exported here) against the same module
 #     in Python, cut, normalized and layer-pooled as MERTools does, <= 1e-5;
@@ -35,7 +36,7 @@ import glob, json, subprocess, sys, numpy as np, torch, torchaudio, store_intero
 clips = sys.argv[1]
 def pcm(name):
     path = glob.glob(clips + "/" + name + ".*")[0]
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-ac", "1", "-ar", "16000",
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-ac", "1", "-ar", "16000", "-rematrix_maxval", "1",
                           "-f", "f32le", "-"], check=True, capture_output=True).stdout
     return torch.from_numpy(np.frombuffer(raw, dtype=np.float32).copy())[None]
 K = torchaudio.compliance.kaldi
@@ -49,16 +50,23 @@ for kind, path, fn in (("fbank", "fb.safetensors", lambda w: K.fbank(w, num_mel_
     prov = json.loads(m["mer.provenance"])["extractor"]
     assert prov["features"] == kind and prov["rate"] == 16000 and "libavcodec" in prov["decoder"], prov
     for i, name in enumerate(ids):
-        want = fn(pcm(name)).numpy()
+        w = pcm(name)
+        want, want64 = fn(w).numpy(), fn(w.double()).numpy()
         got = x[off[i]:off[i + 1]]
         assert got.shape == want.shape, (kind, name, got.shape, want.shape)
-        worst[kind] = max(worst.get(kind, 0), float(np.abs(got - want).max()))
+        # torchaudio's own float32 rounding (its distance to float64) can pass 1e-3 in the
+        # quiet bins of loud frames: there the bound is that distance + 1e-4
+        err = float(np.abs(got - want).max())
+        assert err <= max(1e-3, float(np.abs(want - want64).max()) + 1e-4), (kind, name, err)
+        worst[kind] = max(worst.get(kind, 0), err)
+        worst[kind + "64"] = max(worst.get(kind + "64", 0), float(np.abs(got - want64).max()))
         if kind == "fbank":
             assert np.abs(utt[i] - want.mean(0)).max() < 1e-3, name
             assert np.abs(ms[i, :80] - want.mean(0)).max() < 1e-3, name
             assert np.abs(ms[i, 80:] - want.std(0)).max() < 1e-3, name
-    assert worst[kind] <= 1e-3, (kind, worst[kind])
-print("max abs difference against torchaudio: fbank %.2e, mfcc %.2e" % (worst["fbank"], worst["mfcc"]))
+    assert worst[kind + "64"] <= 1e-4, (kind, worst[kind + "64"])
+print("max abs difference against torchaudio float32: fbank %.2e, mfcc %.2e; float64: fbank "
+      "%.2e, mfcc %.2e" % (worst["fbank"], worst["mfcc"], worst["fbank64"], worst["mfcc64"]))
 PY
 n_checks=$((n_checks + 1))
 
@@ -78,7 +86,7 @@ assert prov["model_checksum"] == bt.checksum("tiny.pt"), prov
 worst = 0
 for i, name in enumerate(ids):
     path = glob.glob(clips + "/" + name + ".*")[0]
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-ac", "1", "-ar", "16000",
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-ac", "1", "-ar", "16000", "-rematrix_maxval", "1",
                           "-f", "f32le", "-"], check=True, capture_output=True).stdout
     cfg = (0, [-4, -3, -2, -1], "sum", "auto", "pad", 10)
     want = bt.clip_frames(model, np.frombuffer(raw, dtype=np.float32), cfg)

@@ -36,6 +36,51 @@ print("hash rows agree with the oracle")
 PY
 n_checks=$((n_checks + 1))
 
+# a TorchScript encoder that returns every layer's hidden states: the last four summed and
+# averaged over the tokens without [CLS] and [SEP] (MERTools' text features), as Python does it
+mkdir ts
+cat >export.py <<'PY'
+import torch, tiny_bert as tb
+from torch import nn
+from typing import List
+tokens = tb.make_vocab()
+open("ts/vocab.txt", "w").write("".join(t + "\n" for t in tokens))
+torch.manual_seed(0)
+class Layered(nn.Module):
+    def __init__(self, n):
+        super().__init__()
+        self.emb = nn.Embedding(n, 16)
+        self.layers = nn.ModuleList([nn.Linear(16, 16) for _ in range(5)])
+    def forward(self, input_ids, attention_mask) -> List[torch.Tensor]:
+        h = self.emb(input_ids) * attention_mask[..., None]
+        out = [h]
+        for l in self.layers:
+            h = torch.tanh(l(h))
+            out.append(h)
+        return out
+torch.jit.script(Layered(len(tokens))).save("ts/model.pt")
+PY
+"$MER_PYTHON" export.py || fail "could not export the layered encoder" # (script needs a file)
+expect_exit 0 "$MER" extract text tr.csv --column english --encoder torchscript:ts/model.pt -o ts.safetensors
+expect_match out "^extracted torchscript:ts/model.pt of 5 samples \[D = 16\]"
+"$MER_PYTHON" - <<'PY' || fail "the layered encoder's rows differ from Python's"
+import csv, torch, numpy as np, store_interop as st, tiny_bert as tb
+vocab = {t: i for i, t in enumerate(tb.make_vocab())}
+model = torch.jit.load("ts/model.pt")
+m, t = st.load("ts.safetensors")
+worst = 0
+for i, r in enumerate(csv.DictReader(open("tr.csv", encoding="utf-8"))):
+    ids = tb.encode(r["english"].encode(), vocab, 128)
+    x = torch.tensor([ids])
+    with torch.no_grad():
+        hs = model(x, torch.ones_like(x))
+    want = torch.stack(hs[-4:]).sum(0)[0, 1:-1].mean(0).numpy() if len(ids) > 2 else np.zeros(16)
+    worst = max(worst, float(np.abs(t["features"][i] - want).max()))
+assert worst < 1e-5, worst
+print("layered TorchScript encoder: max abs difference %.2e" % worst)
+PY
+n_checks=$((n_checks + 1))
+
 # --labels: the label CSV's names, in its order; a name without a transcript is missing
 printf 'name,discrete,valence\nd,worried,-1\nb,angry,-2\nzz,happy,1\n' >labels.csv
 expect_exit 0 "$MER" extract text tr.csv --labels labels.csv -o sel.safetensors
