@@ -117,12 +117,53 @@ static void print_summary(const char *what, const struct mer_build_report *r)
     printf(")\n");
 }
 
+static int run_audio(struct common *c, void *ctx)
+{
+    struct mer_audio_params *ap = ctx;
+    struct mer_build_report r;
+    if (mer_extract_audio(&c->bp, ap, &r) < 0)
+        return -1;
+    if (!c->quiet)
+        print_summary(ap->features, &r);
+    return 0;
+}
+
+static int run_text(struct common *c, void *ctx)
+{
+    struct mer_text_params *tp = ctx;
+    struct mer_build_report r;
+    if (mer_extract_text(&c->bp, tp, &r) < 0)
+        return -1;
+    if (!c->quiet)
+        print_summary(tp->encoder, &r);
+    if (!c->quiet && tp->empty)
+        printf("%zu empty transcripts were written as zeros\n", tp->empty);
+    return 0;
+}
+
+/* What both kinds do once their options are parsed (n: mer_opt_parse's result): resolve them,
+ * load libtorch for a TorchScript model (spec), and run. */
+static int run_kind(struct common *c, int n, const char **argv, char *provenance, const char *spec,
+                    int (*run)(struct common *c, void *ctx), void *ctx)
+{
+    int ret;
+    if (n < 0)
+        return mer_opt_exit_code(n);
+    if ((ret = common_resolve(c, "extract", n, argv)))
+        return ret;
+    c->bp.provenance = provenance;
+    if (!strncmp(spec, "torchscript:", 12) && mer_torch_load() < 0)
+        return cmd_fail("extract");
+    if (check_output(&c->bp) < 0 || run(c, ctx) < 0)
+        return cmd_fail("extract");
+    return 0;
+}
+
 static int extract_audio(int argc, const char **argv, char *provenance)
 {
     struct common c;
     struct mer_audio_params ap = mer_audio_default_params();
     struct mer_strlist params = MER_STRLIST_INIT;
-    struct mer_build_report r;
     int n, ret;
     common_init(&c);
     struct mer_option opts[] = {
@@ -148,24 +189,9 @@ static int extract_audio(int argc, const char **argv, char *provenance)
         MER_OPT_END(),
     };
     n = mer_opt_parse(argc, argv, opts, audio_usage);
-    if (n < 0) {
-        ret = mer_opt_exit_code(n);
-        goto done;
-    }
-    if ((ret = common_resolve(&c, "extract", n, argv)))
-        goto done;
     ap.params = params.items;
     ap.n_params = params.n;
-    c.bp.provenance = provenance;
-    if (!strncmp(ap.features, "torchscript:", 12) && mer_torch_load() < 0) {
-        ret = cmd_fail("extract");
-        goto done;
-    }
-    ret =
-        check_output(&c.bp) < 0 || mer_extract_audio(&c.bp, &ap, &r) < 0 ? cmd_fail("extract") : 0;
-    if (ret == 0 && !c.quiet)
-        print_summary(ap.features, &r);
-done:
+    ret = run_kind(&c, n, argv, provenance, ap.features, run_audio, &ap);
     mer_strlist_release(&params);
     return ret;
 }
@@ -174,8 +200,7 @@ static int extract_text(int argc, const char **argv, char *provenance)
 {
     struct common c;
     struct mer_text_params tp = mer_text_default_params();
-    struct mer_build_report r;
-    int n, ret;
+    int n;
     common_init(&c);
     struct mer_option opts[] = {
         MER_OPT_STRING(0, "column", &tp.column, "name",
@@ -188,25 +213,7 @@ static int extract_text(int argc, const char **argv, char *provenance)
         MER_OPT_END(),
     };
     n = mer_opt_parse(argc, argv, opts, text_usage);
-    if (n < 0) {
-        ret = mer_opt_exit_code(n);
-        goto done;
-    }
-    if ((ret = common_resolve(&c, "extract", n, argv)))
-        goto done;
-    c.bp.provenance = provenance;
-    if (!strncmp(tp.encoder, "torchscript:", 12) && mer_torch_load() < 0) {
-        ret = cmd_fail("extract");
-        goto done;
-    }
-    ret = check_output(&c.bp) < 0 || mer_extract_text(&c.bp, &tp, &r) < 0 ? cmd_fail("extract") : 0;
-    if (ret == 0 && !c.quiet) {
-        print_summary(tp.encoder, &r);
-        if (tp.empty)
-            printf("%zu empty transcripts were written as zeros\n", tp.empty);
-    }
-done:
-    return ret;
+    return run_kind(&c, n, argv, provenance, tp.encoder, run_text, &tp);
 }
 
 int cmd_extract(int argc, const char **argv)
