@@ -24,7 +24,7 @@ if [ ! -s speech.wav ]; then
   ls s*.wav | sort -V | sed 's/^/file /' >list.txt
   ffmpeg -v error -y -f concat -safe 0 -i list.txt -af "aresample=16000" -ac 1 \
     -t 60 speech.wav
-  rm -f s*.wav list.txt
+  rm -f s[0-9]*.wav list.txt
 fi
 if [ ! -d "$clips" ]; then
   mkdir -p "$clips"
@@ -47,7 +47,7 @@ fb2=$(extract 2 fbank)
 eg1=$(extract 1 egemaps)
 
 cmake --build "$build" --target mer-bench-fbank >/dev/null
-alone=$("$build/mer-bench-fbank" 1000 | sed -n 's/^fbank 80.*: \([0-9]*\)x realtime.*/\1/p' | head -1)
+alone=$("$build/mer-bench-fbank" 1000 | sed -n 's/^fbank 80: \([0-9]*\) x realtime.*/\1/p')
 
 ta=$(OMP_NUM_THREADS=1 /usr/bin/python3 - <<'PY'
 import time, torch, torchaudio, soundfile as sf
