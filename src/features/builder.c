@@ -362,7 +362,9 @@ static int load_chunks(struct build *b, size_t *next)
             mer_st_meta_number(f, "mer.seconds", 0, 1e300, &seconds) < 0 ||
             (size_t)first != *next || (size_t)(first + count) > b->todo.names.n ||
             !(skipped = cJSON_Parse(mer_st_meta(f, "mer.skipped") ? mer_st_meta(f, "mer.skipped")
-                                                                  : ""))) {
+                                                                  : "")) ||
+            !cJSON_IsArray(skipped) || cJSON_GetArraySize(skipped) > count) {
+            cJSON_Delete(skipped);
             mer_error("'%s': chunk %zu does not continue the run (remove it, or use --force)",
                       b->partial, b->n_chunks);
             mer_st_close(f);
@@ -373,7 +375,10 @@ static int load_chunks(struct build *b, size_t *next)
             b->dim_of = strdup(dim_of);
         }
         cJSON_ArrayForEach(e, skipped)
-            count_skip(b, "", (int)cJSON_GetArrayItem(e, 1)->valuedouble, "", 0);
+        {
+            const cJSON *reason = cJSON_GetArrayItem(e, 1);
+            count_skip(b, "", cJSON_IsNumber(reason) ? (int)reason->valuedouble : 0, "", 0);
+        }
         b->r->written += (size_t)(count - cJSON_GetArraySize(skipped));
         b->r->seconds += seconds;
         b->r->resumed += (size_t)count;
@@ -766,7 +771,8 @@ static int add_chunk(struct build *b, struct assembly *a, size_t k, int *frames)
     ids =
         cJSON_Parse(mer_st_meta(a->files[k], "mer.ids") ? mer_st_meta(a->files[k], "mer.ids") : "");
     if (!feat || !off || !cJSON_IsArray(ids) || feat->dtype != b->p->dtype ||
-        (feat->shape[0] && feat->shape[1] != b->dim) || off->numel != cJSON_GetArraySize(ids) + 1) {
+        (feat->shape[0] && feat->shape[1] != b->dim) || off->numel != cJSON_GetArraySize(ids) + 1 ||
+        a->ids.n + (size_t)(off->numel - 1) > b->r->written) {
         mer_error("'%s': not a chunk of this run", path);
         goto done;
     }
