@@ -43,6 +43,8 @@ static void shape_text(const struct mer_npy_header *h, char *buf, size_t size)
 static int check_stack(const char *path, const struct mer_npy_header *h)
 {
     char shape[160];
+    if (h->numel == 0)
+        return 0; /* no face found: MERTools saves np.save(path, []), a float64 [0]; T = 0 */
     shape_text(h, shape, sizeof(shape));
     if (h->kind != 'u' || h->item_size != 1)
         return mer_error("'%s': dtype '%s' (shape %s), expected [T, H, W, 3] uint8", path, h->descr,
@@ -51,9 +53,8 @@ static int check_stack(const char *path, const struct mer_npy_header *h)
         return mer_error("'%s': shape %s, expected [T, H, W, 3] uint8", path, shape);
     if (h->fortran_order)
         return mer_error("'%s': Fortran order, expected a C-order [T, H, W, 3] uint8 stack", path);
-    if (h->shape[0] > 0 &&
-        (h->shape[1] < 1 || h->shape[2] < 1 || h->shape[1] > MAX_SIDE || h->shape[2] > MAX_SIDE))
-        return mer_error("'%s': frames of %lld x %lld pixels, expected 1 to %d a side", path,
+    if (h->shape[1] > MAX_SIDE || h->shape[2] > MAX_SIDE)
+        return mer_error("'%s': frames of %lld x %lld pixels, expected at most %d a side", path,
                          (long long)h->shape[2], (long long)h->shape[1], MAX_SIDE);
     return 0;
 }
@@ -79,9 +80,9 @@ static int open_npy(struct mer_faces *f)
     f->map_size = (size_t)st.st_size;
     if (mer_npy_parse(f->path, f->map, f->map_size, &h) < 0 || check_stack(f->path, &h) < 0)
         goto done;
-    f->count = h.shape[0];
-    f->h = (int)h.shape[1];
-    f->w = (int)h.shape[2];
+    f->count = h.numel ? h.shape[0] : 0;
+    f->h = f->count ? (int)h.shape[1] : 0;
+    f->w = f->count ? (int)h.shape[2] : 0;
     f->data_offset = h.data_offset;
     ret = 0;
 done:

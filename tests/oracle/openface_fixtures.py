@@ -41,6 +41,7 @@ def faces(d, rng):
     np.save(os.path.join(d, "chan4.npy"), np.zeros((2, 4, 4, 4), np.uint8))
     np.save(os.path.join(d, "fortran.npy"), np.asfortranarray(np.zeros((2, 4, 4, 3), np.uint8)))
     np.save(os.path.join(d, "none.npy"), np.zeros((0, 8, 8, 3), np.uint8))
+    np.save(os.path.join(d, "nolist.npy"), [])  # MERTools' stack when no face was found
     with open(os.path.join(d, "stack.npy"), "rb") as f:
         blob = f.read()
     with open(os.path.join(d, "truncated.npy"), "wb") as f:

@@ -115,7 +115,7 @@ static void crops(void)
 
 static void empty_clips(void)
 {
-    const char *names[] = {"none.npy", "empty_aligned"};
+    const char *names[] = {"none.npy", "nolist.npy", "empty_aligned"};
     for (size_t i = 0; i < MER_ARRAY_SIZE(names); i++) {
         char *path = fixture(names[i]);
         mer_faces *f = NULL;
