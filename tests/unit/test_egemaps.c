@@ -14,7 +14,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define SR 16000
 
@@ -460,19 +459,6 @@ static void test_threads_and_speed(const mer_egemaps *e)
             CHECK_EQ_INT(jobs[i].rc, 0);
             CHECK(!memcmp(jobs[i].f, serial, sizeof(serial)));
         }
-        free(x);
-    }
-    TEST("throughput on 60 s of a synthetic vowel, one thread (printed; at least 20x)")
-    {
-        size_t n;
-        float *x = vowel(120.0, fc, bw, 60.0, &n), f[MER_EGEMAPS_DIM];
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0); /* CPU time: one core, whatever the load */
-        compute(e, x, n, f);
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
-        double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-        printf("throughput: 60 s in %.3f s of CPU = %.0fx realtime\n", s, 60.0 / s);
-        CHECK(60.0 / s > 20.0);
         free(x);
     }
 }
