@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Export a backbone to a TorchScript file for `mer extract audio --features torchscript:FILE`.
 
-    export-backbone.py MODEL -o OUT.pt [--kind audio] [--device cpu] [--script] [--download]
-    export-backbone.py --tiny-random OUT.pt [--seed 0]
+    export-backbone.py MODEL -o OUT.pt [--kind audio|image] [--device cpu] [--script] [--download]
+    export-backbone.py [--kind audio|image] --tiny-random OUT.pt [--seed 0]
 
 MODEL is a local folder (a Hugging Face model saved with save_pretrained, or a snapshot) or the
 id of a model already in the user's Hugging Face cache (TencentGameMate/chinese-hubert-large);
@@ -32,8 +32,27 @@ eager model on other lengths and a batch of 2; a model whose trace does not gene
 here, not in mer (try --script). Trace on the device mer will run it on (--device cuda for
 `mer extract --device cuda`): some models record their device in the trace.
 
-To add a kind (image backbones): write a class like AudioKind (load_hf, tiny_random, examples,
-checks, metadata) and add it to KINDS; the command line, tracing, checking and saving are
+Image backbones (--kind image, for mer's image.h):
+
+    forward(images: Tensor[B, 3, H, W] float32) -> Tensor[B, D]
+
+images preprocessed as the model wants (resize the shorter side, centre crop, /255, mean/std);
+those choices go into mer_backbone.json ({"kind": "image", "resize": 224, "crop": 224,
+"interpolation": "bicubic", "mean": [...], "std": [...], "dim": D}) and mer reads them as its
+defaults. MODEL is one of:
+  - a CLIP model folder or cached id (transformers): CLIPModel.get_image_features (the
+    projected image embedding, CLIP's zero-shot feature), or --image-output tokens for the
+    vision tower's last hidden states [B, 1 + patches, D] (pool CLS or mean in mer);
+  - a DINOv2 folder or id (transformers' AutoModel): the CLS token of the last hidden state
+    (pooler_output), or --image-output tokens;
+  - timm:NAME (timm.create_model(NAME, pretrained=True, num_classes=0), from timm's cache) or
+    torchvision:NAME (torchvision.models.get_model(NAME, weights="DEFAULT"), from torch's hub
+    cache; a ResNet: its fc layer removed): the pooled features before the classifier.
+Nothing is downloaded unless --download is given. --tiny-random writes a small random CNN
+(python3-torch only) with CLIP's preprocessing, for tests.
+
+To add a kind: write a class like AudioKind (load_hf, tiny_random, example, checks, outputs,
+describe, summary) and add it to KINDS; the command line, tracing, checking and saving are
 shared.
 """
 import argparse
@@ -184,11 +203,176 @@ class AudioKind:
         return [(0.1 * torch.randn(b, n, generator=g)).to(device)
                 for b, n in ((1, rate * 33 // 10), (2, rate * 17 // 10), (1, rate // 2))]
 
+    def outputs(self, out, what):
+        return hidden_list(out, what)
+
     def describe(self, outputs):
         return {"hidden_states": len(outputs), "hidden_size": int(outputs[0].shape[-1])}
 
+    def summary(self, meta):
+        return (f"{meta['hidden_states']} hidden states of {meta['hidden_size']}, "
+                f"{meta['sample_rate']} Hz, normalize {str(meta['normalize']).lower()}")
 
-KINDS = {"audio": AudioKind()}
+
+# ---- image: wrappers, the tiny random CNN ----
+
+CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
+IMAGENET_MEAN = [0.485, 0.456, 0.406]
+IMAGENET_STD = [0.229, 0.224, 0.225]
+PIL_NAMES = {2: "bilinear", 3: "bicubic"}  # PIL.Image.Resampling values in processor configs
+
+
+class ClipImageFeatures(nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, images):
+        return self.model.get_image_features(pixel_values=images)
+
+
+class LastHidden(nn.Module):
+    """A transformers vision model's last hidden state [B, N, D], or its pooler output [B, D]."""
+
+    def __init__(self, model, tokens):
+        super().__init__()
+        self.model = model
+        self.tokens = tokens
+
+    def forward(self, images):
+        out = self.model(pixel_values=images, return_dict=True)
+        return out.last_hidden_state if self.tokens else out.pooler_output
+
+
+class TinyImageCNN(nn.Module):
+    """Three strided convolutions with batch norm (eval: fixed statistics) and ReLU, a global
+    average pool and a linear projection to 32: [B, 3, H, W] -> [B, 32], any H, W >= 8."""
+
+    def __init__(self, width=16, dim=32):
+        super().__init__()
+        layers = []
+        cin = 3
+        for cout in (width, 2 * width, 2 * width):
+            layers += [nn.Conv2d(cin, cout, 3, 2, 1), nn.BatchNorm2d(cout), nn.ReLU()]
+            cin = cout
+        self.features = nn.Sequential(*layers)
+        self.proj = nn.Linear(cin, dim)
+
+    def forward(self, images: Tensor) -> Tensor:
+        x = self.features(images)  # [B, C, H / 8, W / 8]
+        return self.proj(x.mean(dim=(2, 3)))  # [B, D]
+
+
+def processor_meta(proc):
+    """The preprocessing of a transformers image processor (CLIPImageProcessor, BitImageProcessor)."""
+    size, crop = getattr(proc, "size", {}) or {}, getattr(proc, "crop_size", {}) or {}
+    resize = size.get("shortest_edge", size.get("height", 224)) if isinstance(size, dict) else size
+    crop = crop.get("height", resize) if isinstance(crop, dict) else crop
+    return {"resize": int(resize) if getattr(proc, "do_resize", True) else 0,
+            "crop": int(crop) if getattr(proc, "do_center_crop", True) else 0,
+            "interpolation": PIL_NAMES.get(int(getattr(proc, "resample", 3)), "bicubic"),
+            "rescale": bool(getattr(proc, "do_rescale", True)),
+            "mean": [float(v) for v in getattr(proc, "image_mean", CLIP_MEAN)],
+            "std": [float(v) for v in getattr(proc, "image_std", CLIP_STD)]}
+
+
+class ImageKind:
+    name = "image"
+    tokens = False  # --image-output tokens
+
+    def load_hf(self, source, download, device):
+        if source.startswith("timm:") or source.startswith("torchvision:"):
+            return self.load_cnn(source, download, device)
+        try:
+            from transformers import AutoConfig, AutoImageProcessor, AutoModel, CLIPModel
+        except ImportError:
+            fail("exporting a Hugging Face model needs the transformers package")
+        local_only = not download
+        try:
+            config = AutoConfig.from_pretrained(source, local_files_only=local_only)
+            proc = AutoImageProcessor.from_pretrained(source, local_files_only=local_only)
+            if config.model_type == "clip" and not self.tokens:
+                wrapper = ClipImageFeatures(CLIPModel.from_pretrained(
+                    source, local_files_only=local_only))
+            elif config.model_type == "clip":
+                from transformers import CLIPVisionModel
+                wrapper = LastHidden(CLIPVisionModel.from_pretrained(
+                    source, local_files_only=local_only), True)
+            else:
+                wrapper = LastHidden(AutoModel.from_pretrained(
+                    source, local_files_only=local_only), self.tokens)
+        except OSError as e:
+            hint = "" if download else " (not downloaded: it must be a local folder or cached; " \
+                "--download fetches it)"
+            fail(f"'{source}': cannot load the model{hint}: {str(e).splitlines()[0]}")
+        meta = {**processor_meta(proc), "source": str(source)}
+        return wrapper.to(device).eval(), meta
+
+    def load_cnn(self, source, download, device):
+        lib, name = source.split(":", 1)
+        try:
+            if lib == "timm":
+                import timm
+                model = timm.create_model(name, pretrained=True, num_classes=0)
+                cfg = model.pretrained_cfg
+                size = int(cfg["input_size"][-1])
+                meta = {"resize": int(round(size / cfg.get("crop_pct", 0.875))), "crop": size,
+                        "interpolation": cfg.get("interpolation", "bilinear"),
+                        "mean": list(cfg["mean"]), "std": list(cfg["std"])}
+            else:
+                import torchvision
+                model = torchvision.models.get_model(name, weights="DEFAULT")
+                if not isinstance(getattr(model, "fc", None), nn.Linear):
+                    fail(f"'{source}': only models with a final fc layer (ResNets) are known")
+                model.fc = nn.Identity()
+                meta = {"resize": 256, "crop": 224, "interpolation": "bilinear",
+                        "mean": IMAGENET_MEAN, "std": IMAGENET_STD}
+        except ImportError as e:
+            fail(f"'{source}': needs the {e.name} package")
+        except Exception as e:  # no cached weights and no download
+            fail(f"'{source}': cannot load the model (weights must be cached"
+                 f"{'' if download else '; nothing is downloaded'}): {str(e).splitlines()[0]}")
+        if meta["interpolation"] not in ("bilinear", "bicubic"):
+            meta["interpolation"] = "bicubic"
+        return model.to(device).eval(), {**meta, "rescale": True, "source": source}
+
+    def tiny_random(self, seed):
+        torch.manual_seed(seed)
+        model = TinyImageCNN()
+        with torch.no_grad():  # non-trivial batch-norm statistics
+            for m in model.modules():
+                if isinstance(m, nn.BatchNorm2d):
+                    m.running_mean.uniform_(-0.2, 0.2)
+                    m.running_var.uniform_(0.5, 2.0)
+        meta = {"resize": 224, "crop": 224, "interpolation": "bicubic", "rescale": True,
+                "mean": CLIP_MEAN, "std": CLIP_STD, "source": f"tiny-random seed {seed}"}
+        return torch.jit.script(model.eval()), meta
+
+    def example(self, meta, device):
+        side = meta["crop"] or meta["resize"] or 224
+        g = torch.Generator().manual_seed(1)
+        return torch.randn(1, 3, side, side, generator=g).to(device)
+
+    def checks(self, meta, device):
+        side = meta["crop"] or meta["resize"] or 224
+        g = torch.Generator().manual_seed(2)
+        return [torch.randn(b, 3, side, side, generator=g).to(device) for b in (2, 3)]
+
+    def outputs(self, out, what):
+        if not isinstance(out, Tensor) or out.dim() not in (2, 3) or out.dtype != torch.float32:
+            fail(f"{what} does not return a float32 [B, D] or [B, N, D] tensor")
+        return [out]
+
+    def describe(self, outputs):
+        return {"dim": int(outputs[0].shape[-1]), "tokens": outputs[0].dim() == 3}
+
+    def summary(self, meta):
+        return (f"{'tokens of ' if meta['tokens'] else ''}{meta['dim']} features, "
+                f"resize {meta['resize']}, crop {meta['crop']}, {meta['interpolation']}")
+
+
+KINDS = {"audio": AudioKind(), "image": ImageKind()}
 
 
 # ---- shared: tracing, checking, saving ----
@@ -209,8 +393,8 @@ def check(kind, module, reference, meta, device):
     """The saved module against the reference (eager) model on other shapes than traced."""
     with torch.no_grad():
         for x in kind.checks(meta, device):
-            got = hidden_list(module(x), "the exported module")
-            want = hidden_list(reference(x), "the model")
+            got = kind.outputs(module(x), "the exported module")
+            want = kind.outputs(reference(x), "the model")
             d = max_diff(got, want)
             if not d <= TRACE_TOLERANCE:
                 fail(f"the exported module differs from the model by {d:g} on "
@@ -236,12 +420,11 @@ def export_hf(kind, args):
 
 def save(kind, module, meta, out, device):
     with torch.no_grad():
-        outputs = hidden_list(module(kind.example(meta, device)), "the exported module")
+        outputs = kind.outputs(module(kind.example(meta, device)), "the exported module")
     meta = {"format": "mer-backbone", "version": META_VERSION, "kind": kind.name, **meta,
             **kind.describe(outputs), "torch": torch.__version__}
     torch.jit.save(module, out, _extra_files={META_FILE: json.dumps(meta, indent=1)})
-    print(f"wrote {out}: {meta['hidden_states']} hidden states of {meta['hidden_size']}, "
-          f"{meta['sample_rate']} Hz, normalize {str(meta['normalize']).lower()}")
+    print(f"wrote {out}: {kind.summary(meta)}")
 
 
 def main():
@@ -249,14 +432,19 @@ def main():
     ap.add_argument("model", nargs="?", help="a local model folder or a cached model id")
     ap.add_argument("-o", "--output", help="the TorchScript file to write")
     ap.add_argument("--kind", choices=sorted(KINDS), default="audio")
-    ap.add_argument("--tiny-random", metavar="OUT.pt", help="write the tiny random encoder")
+    ap.add_argument("--tiny-random", metavar="OUT.pt",
+                    help="write the tiny random encoder (audio) or CNN (image)")
     ap.add_argument("--seed", type=int, default=0, help="the tiny encoder's seed (0)")
     ap.add_argument("--device", default="cpu", help="where to trace (cpu, cuda, cuda:N)")
     ap.add_argument("--script", action="store_true", help="torch.jit.script instead of trace")
     ap.add_argument("--download", action="store_true",
                     help="let transformers download a model that is not cached")
+    ap.add_argument("--image-output", choices=("pooled", "tokens"), default="pooled",
+                    help="image: the model's pooled feature [B, D] (default) or its last "
+                    "hidden state's tokens [B, N, D] (CLIP's vision tower, DINOv2)")
     args = ap.parse_args()
     kind = KINDS[args.kind]
+    kind.tokens = args.image_output == "tokens"
     if args.tiny_random:
         if args.model or args.output:
             ap.error("--tiny-random takes no MODEL and no -o")

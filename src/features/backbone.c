@@ -6,6 +6,7 @@
  * module returns, k = layers chosen, T = frames of a row, H = hidden size, D = pooled dim.
  */
 #include "mer/backbone.h"
+#include "backbone_impl.h"
 #include "mer/error.h"
 #include "mer/fs.h"
 #include "mer/store.h"
@@ -24,8 +25,8 @@
 /* What every message about a wrong export says is expected. */
 #define SIGNATURE                                                                                  \
     "forward(waveform: float32 [B, T]) -> list or tuple of float32 [B, T', D], one per layer"
-#define MAX_HIDDEN   256                 /* hidden states a module may return */
-#define META_FILE    "mer_backbone.json" /* the export script's extra file */
+#define MAX_HIDDEN   256 /* hidden states a module may return */
+#define META_FILE    MER_BACKBONE_META
 #define NORM_EPS     1e-7                /* Wav2Vec2FeatureExtractor's zero_mean_unit_var_norm */
 #define WAV2VEC2_MIN 400                 /* samples: the receptive field of wav2vec2's encoder */
 #define KEEP_BLOCKS  ((size_t)256 << 20) /* bytes: malloc blocks up to this stay in the heap */
@@ -93,8 +94,7 @@ static int reserve(void *buf, size_t *cap, size_t n, size_t size)
     return 0;
 }
 
-/* "[1, 49, 32]" into buf. */
-static const char *shape_str(const mer_tensor *t, char *buf, size_t size)
+const char *mer_backbone_shape_str(const mer_tensor *t, char *buf, size_t size)
 {
     size_t len = (size_t)snprintf(buf, size, "[");
     for (int d = 0; d < mer_tensor_ndim(t) && len < size; d++)
@@ -105,14 +105,13 @@ static const char *shape_str(const mer_tensor *t, char *buf, size_t size)
     return buf;
 }
 
-/* XXH64 of the whole file into b->checksum (the model's identity in provenance). */
-static int checksum_file(struct mer_backbone *b)
+int mer_backbone_file_checksum(const char *path, char out[32])
 {
     enum { CHUNK = 1 << 16 };
     struct mer_xxh64 h;
     size_t got;
     unsigned char *chunk;
-    FILE *f = mer_fopen_regular(b->path);
+    FILE *f = mer_fopen_regular(path);
     if (!f)
         return -1;
     if (!(chunk = malloc(CHUNK))) {
@@ -125,34 +124,47 @@ static int checksum_file(struct mer_backbone *b)
     free(chunk);
     if (ferror(f)) {
         fclose(f);
-        return mer_error("'%s': read error: %s", b->path, strerror(errno));
+        return mer_error("'%s': read error: %s", path, strerror(errno));
     }
     fclose(f);
-    snprintf(b->checksum, sizeof(b->checksum), "xxh64:%016llx",
-             (unsigned long long)mer_xxh64_digest(&h));
+    snprintf(out, 32, "xxh64:%016llx", (unsigned long long)mer_xxh64_digest(&h));
+    return 0;
+}
+
+int mer_backbone_read_meta(const char *path, cJSON **root)
+{
+    char *text = NULL;
+    size_t len;
+    *root = NULL;
+    if (mer_jit_extra_file(path, MER_BACKBONE_META, &text, &len) < 0)
+        return -1;
+    if (!text)
+        return 0;
+    *root = cJSON_ParseWithLength(text, len);
+    free(text);
+    if (!cJSON_IsObject(*root)) {
+        cJSON_Delete(*root);
+        *root = NULL;
+        return mer_error("'%s': %s is not a JSON object", path, MER_BACKBONE_META);
+    }
     return 0;
 }
 
 /* The export script's mer_backbone.json, where there is one: sample_rate and normalize. */
 static int read_metadata(struct mer_backbone *b, enum mer_backbone_norm norm)
 {
-    char *text = NULL;
-    size_t len;
     cJSON *root, *rate, *normalize;
     int ret = -1;
     b->rate = 16000;
     b->normalize = norm == MER_BACKBONE_NORM_ON;
-    if (mer_jit_extra_file(b->path, META_FILE, &text, &len) < 0)
+    if (mer_backbone_read_meta(b->path, &root) < 0)
         return -1;
-    if (!text)
+    if (!root)
         return 0;
-    root = cJSON_ParseWithLength(text, len);
     rate = cJSON_GetObjectItemCaseSensitive(root, "sample_rate");
     normalize = cJSON_GetObjectItemCaseSensitive(root, "normalize");
-    if (!cJSON_IsObject(root))
-        mer_error("'%s': %s is not a JSON object", b->path, META_FILE);
-    else if (rate && (!cJSON_IsNumber(rate) || rate->valuedouble < 1 || rate->valuedouble > 1e6 ||
-                      rate->valuedouble != (int)rate->valuedouble))
+    if (rate && (!cJSON_IsNumber(rate) || rate->valuedouble < 1 || rate->valuedouble > 1e6 ||
+                 rate->valuedouble != (int)rate->valuedouble))
         mer_error("'%s': %s: sample_rate must be a positive integer", b->path, META_FILE);
     else if (normalize && !cJSON_IsBool(normalize))
         mer_error("'%s': %s: normalize must be true or false", b->path, META_FILE);
@@ -163,7 +175,6 @@ static int read_metadata(struct mer_backbone *b, enum mer_backbone_norm norm)
     if (ret == 0 && normalize && norm == MER_BACKBONE_NORM_AUTO)
         b->normalize = cJSON_IsTrue(normalize);
     cJSON_Delete(root);
-    free(text);
     return ret;
 }
 
@@ -178,19 +189,19 @@ static int check_hidden(mer_tensor *const *hs, size_t L, int64_t B, int64_t *T, 
         const mer_tensor *h = hs[l];
         if (mer_tensor_ndim(h) != 3)
             return mer_error("hidden state %zu has shape %s (rank %d)", l,
-                             shape_str(h, shape, sizeof(shape)), mer_tensor_ndim(h));
+                             mer_backbone_shape_str(h, shape, sizeof(shape)), mer_tensor_ndim(h));
         if (mer_tensor_dtype(h) != MER_T_F32)
             return mer_error("hidden state %zu is not float32", l);
         if (mer_tensor_dim_size(h, 0) != B)
             return mer_error("hidden state %zu has shape %s for a batch of %lld", l,
-                             shape_str(h, shape, sizeof(shape)), (long long)B);
+                             mer_backbone_shape_str(h, shape, sizeof(shape)), (long long)B);
         if (l == 0) {
             *T = mer_tensor_dim_size(h, 1);
             *H = mer_tensor_dim_size(h, 2);
         } else if (mer_tensor_dim_size(h, 1) != *T || mer_tensor_dim_size(h, 2) != *H) {
             return mer_error("hidden state %zu has shape %s, hidden state 0 [%lld, %lld, %lld]", l,
-                             shape_str(h, shape, sizeof(shape)), (long long)B, (long long)*T,
-                             (long long)*H);
+                             mer_backbone_shape_str(h, shape, sizeof(shape)), (long long)B,
+                             (long long)*T, (long long)*H);
         }
     }
     if (*H < 1)
@@ -351,6 +362,16 @@ static void keep_freed_memory(void)
 #endif
 }
 
+int mer_backbone_load_module(mer_jit **out, const char *path, const char *device, int threads)
+{
+    *out = NULL;
+    mer_torch_set_threads(threads);
+    keep_freed_memory();
+    if (mer_torch_set_device(device ? device : "cpu") < 0)
+        return -1;
+    return mer_jit_load(out, path);
+}
+
 static int check_params(const struct mer_backbone_params *p)
 {
     const char *m = p->model ? p->model : "(null)";
@@ -384,12 +405,10 @@ int mer_backbone_open(mer_backbone **out, const struct mer_backbone_params *p)
         mer_error("out of memory");
         goto fail;
     }
-    if (checksum_file(b) < 0 || read_metadata(b, p->normalize) < 0)
+    if (mer_backbone_file_checksum(b->path, b->checksum) < 0 || read_metadata(b, p->normalize) < 0)
         goto fail;
     b->segment = p->segment_s > 0 ? (size_t)llround(p->segment_s * b->rate) : 0;
-    mer_torch_set_threads(p->threads);
-    keep_freed_memory();
-    if (mer_torch_set_device(b->device) < 0 || mer_jit_load(&b->model, b->path) < 0 ||
+    if (mer_backbone_load_module(&b->model, b->path, b->device, p->threads) < 0 ||
         probe_signature(b) < 0 || resolve_layers(b, p) < 0)
         goto fail;
     find_min_samples(b);
