@@ -150,6 +150,7 @@ int mer_visual_open(mer_visual **out, const struct mer_visual_opts *opts)
     if (!(v = calloc(1, sizeof(*v))))
         return mer_error("out of memory");
     v->o = *opts;
+    visual_gray_init();
     v->hog_dim =
         opts->hog ? mer_visual_hog_size(opts, (size_t)opts->resize[0], (size_t)opts->resize[1]) : 0;
     v->colour_dim = opts->colour ? 9 : 0;
@@ -296,14 +297,20 @@ static int fit_frame_size(mer_visual_clip *c, size_t width, size_t height)
     return 0;
 }
 
-/* The range of the frame's gray values (resize clips to it). */
-static void gray_range(const uint8_t *rgb, size_t n, double *lo, double *hi)
+/* One pass over the frame: the range of its gray values (resize clips to it) and, unless
+ * count is NULL, the channels' histograms. */
+static void scan_frame(const uint8_t *rgb, size_t n, uint64_t (*count)[256], double *lo, double *hi)
 {
     double a = INFINITY, b = -INFINITY;
+    if (count)
+        memset(count, 0, 3 * sizeof(*count));
     for (size_t i = 0; i < n; i++) {
-        double g = visual_gray_pixel(rgb + 3 * i);
+        const uint8_t *p = rgb + 3 * i;
+        double g = visual_gray_pixel(p);
         a = g < a ? g : a;
         b = g > b ? g : b;
+        if (count)
+            count[0][p[0]]++, count[1][p[1]]++, count[2][p[2]]++;
     }
     *lo = a, *hi = b;
 }
@@ -342,7 +349,8 @@ int mer_visual_clip_push(mer_visual_clip *c, const uint8_t *rgb, size_t width, s
     const mer_visual *v = c->v;
     const struct mer_visual_opts *o = &v->o;
     size_t px = (size_t)o->resize[0] * (size_t)o->resize[1], n = v->hog_dim + v->colour_dim;
-    if (!width || !height || (unsigned long long)width * height > MAX_PIXELS)
+    uint64_t count[3][256];
+    if (!width || !height || width > MAX_PIXELS / height)
         return mer_error("visual features of a %zux%zu frame: expected 1 to 2^31 pixels", width,
                          height);
     if (v->hog_dim || v->motion_dim) {
@@ -350,7 +358,9 @@ int mer_visual_clip_push(mer_visual_clip *c, const uint8_t *rgb, size_t width, s
         double *t;
         if (fit_frame_size(c, width, height) < 0)
             return -1;
-        gray_range(rgb, width * height, &lo, &hi);
+        scan_frame(rgb, width * height, v->colour_dim ? count : NULL, &lo, &hi);
+        if (v->colour_dim)
+            visual_colour_from_counts(count, width * height, c->frame + v->hog_dim);
         c->rows.rgb = rgb;
         memset(c->rows.tag, 0, c->rows.cap * sizeof(size_t));
         visual_resize_run(&c->z, rgb_row, &c->rows, lo, hi, c->small);
@@ -359,8 +369,7 @@ int mer_visual_clip_push(mer_visual_clip *c, const uint8_t *rgb, size_t width, s
                            c->frame);
         c->motion = c->frames ? motion_energy(c->small, c->prev, px) : 0.0;
         t = c->prev, c->prev = c->small, c->small = t;
-    }
-    if (v->colour_dim)
+    } else if (v->colour_dim)
         mer_visual_colour_moments(rgb, width, height, c->frame + v->hog_dim);
     c->frames++;
     welford(c->mean, c->m2, c->frame, n, c->frames);

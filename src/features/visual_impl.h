@@ -38,8 +38,17 @@ void visual_resize_release(struct visual_resize *z);
 void visual_resize_run(struct visual_resize *z, visual_row_fn row, void *ctx, double lo, double hi,
                        double *dst);
 
-/* The gray value of one RGB24 pixel, as mer_visual_gray computes it. */
-double visual_gray_pixel(const uint8_t *px);
+/* The gray value of one RGB24 pixel, as mer_visual_gray computes it; visual_gray_init first
+ * (once per process; thread-safe). */
+extern double visual_gray_lut[3][256];
+void visual_gray_init(void);
+static inline double visual_gray_pixel(const uint8_t *px)
+{
+    return visual_gray_lut[0][px[0]] + visual_gray_lut[1][px[1]] + visual_gray_lut[2][px[2]];
+}
+
+/* The colour moments from per-channel histograms of n pixels. */
+void visual_colour_from_counts(uint64_t count[3][256], size_t n, double out[9]);
 
 /* The doubles of scratch visual_hog_run needs for rows x cols. */
 size_t visual_hog_scratch(const struct mer_visual_opts *o, size_t rows, size_t cols);

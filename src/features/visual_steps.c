@@ -7,34 +7,32 @@
 #include "mer/visual.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define HOG_EPS 1e-5 /* skimage's _hog_normalize_block eps */
 
 /* img_as_float (v * (1 / 255)) times rgb2gray's weight, per channel and value. */
-static double gray_lut[3][256];
-static int gray_lut_ready;
+double visual_gray_lut[3][256];
+static pthread_once_t gray_lut_once = PTHREAD_ONCE_INIT;
 
-static void gray_lut_init(void)
+static void gray_lut_fill(void)
 {
     static const double weight[3] = {0.2125, 0.7154, 0.0721};
-    if (__atomic_load_n(&gray_lut_ready, __ATOMIC_ACQUIRE))
-        return;
     for (int c = 0; c < 3; c++)
         for (int v = 0; v < 256; v++)
-            gray_lut[c][v] = ((double)v * (1.0 / 255.0)) * weight[c];
-    __atomic_store_n(&gray_lut_ready, 1, __ATOMIC_RELEASE); /* same values if two threads race */
+            visual_gray_lut[c][v] = ((double)v * (1.0 / 255.0)) * weight[c];
 }
 
-double visual_gray_pixel(const uint8_t *px)
+void visual_gray_init(void)
 {
-    gray_lut_init();
-    return gray_lut[0][px[0]] + gray_lut[1][px[1]] + gray_lut[2][px[2]];
+    pthread_once(&gray_lut_once, gray_lut_fill);
 }
 
 void mer_visual_gray(const uint8_t *rgb, size_t width, size_t height, double *gray)
 {
+    visual_gray_init();
     for (size_t i = 0; i < width * height; i++)
         gray[i] = visual_gray_pixel(rgb + 3 * i);
 }
@@ -476,6 +474,12 @@ static void moments(const uint64_t *count, size_t total, double *out)
     out[2] = m2 <= (1e-15 * mean) * (1e-15 * mean) ? 0.0 : m3 / pow(m2, 1.5);
 }
 
+void visual_colour_from_counts(uint64_t count[3][256], size_t n, double out[9])
+{
+    for (int c = 0; c < 3; c++)
+        moments(count[c], n, out + 3 * c);
+}
+
 void mer_visual_colour_moments(const uint8_t *rgb, size_t width, size_t height, double out[9])
 {
     uint64_t count[3][256];
@@ -486,6 +490,5 @@ void mer_visual_colour_moments(const uint8_t *rgb, size_t width, size_t height, 
         count[1][rgb[3 * i + 1]]++;
         count[2][rgb[3 * i + 2]]++;
     }
-    for (int c = 0; c < 3; c++)
-        moments(count[c], n, out + 3 * c);
+    visual_colour_from_counts(count, n, out);
 }
