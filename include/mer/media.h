@@ -30,7 +30,7 @@
 #include <stddef.h>
 
 /* Why a clip cannot be used: one table of codes and their names, the one list that the
- * extractor's skip summary prints. */
+ * extractors' skip summaries print (the audio reader's and video.h's alike). */
 enum mer_media_fail {
     MER_MEDIA_OK = 0,
     MER_MEDIA_CANNOT_OPEN,  /* missing, unreadable, a directory, a FIFO or a device */
@@ -40,6 +40,8 @@ enum mer_media_fail {
     MER_MEDIA_NO_AUDIO,     /* a media file without an audio stream (video only) */
     MER_MEDIA_NO_SAMPLES,   /* an audio stream that decodes to zero samples */
     MER_MEDIA_DECODE_ERROR, /* the decoder refused the data, or an unsupported stream */
+    MER_MEDIA_NO_VIDEO,     /* a media file without a video stream (audio only; video.h) */
+    MER_MEDIA_NO_FRAMES,    /* a video stream that decodes to zero frames (video.h) */
     MER_MEDIA_N_FAILS
 };
 

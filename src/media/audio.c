@@ -38,6 +38,8 @@ static const char *const fail_names[MER_MEDIA_N_FAILS] = {
     [MER_MEDIA_NO_AUDIO] = "no audio stream",
     [MER_MEDIA_NO_SAMPLES] = "no samples",
     [MER_MEDIA_DECODE_ERROR] = "decoder error",
+    [MER_MEDIA_NO_VIDEO] = "no video stream",
+    [MER_MEDIA_NO_FRAMES] = "no frames",
 };
 
 const char *mer_media_fail_name(enum mer_media_fail f)
