@@ -56,4 +56,20 @@ struct mer_text_params mer_text_default_params(void);
 int mer_extract_text(const struct mer_build_params *bp, struct mer_text_params *tp,
                      struct mer_build_report *r);
 
+struct mer_video_params {
+    const char *features;      /* hog (HOG, colour moments, motion) | torchscript:<model.pt> */
+    double fps;                /* sample a frame every 1/fps s (> 0), or */
+    int frames;                /* this many frames spread over the clip (16) */
+    const char *faces;         /* frames from OpenFace/MERTools face crops under this dir */
+    const char *openface;      /* features from OpenFace FeatureExtraction CSVs in this dir */
+    const char *const *params; /* "name=value" options of the extractor (visual.h's names) */
+    size_t n_params;
+};
+
+struct mer_video_params mer_video_default_params(void);
+/* bp->input: a clips directory or a `name,path` CSV (with --faces or --openface-csv, the
+ * sample names; the frames or CSVs are found by name in that directory). */
+int mer_extract_video(const struct mer_build_params *bp, const struct mer_video_params *vp,
+                      struct mer_build_report *r);
+
 #endif

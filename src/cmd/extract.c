@@ -18,6 +18,10 @@ static const char *const audio_usage[] = {
     "mer extract audio [options] <clips-dir | list.csv> -o <out.safetensors | out-dir/>",
     NULL,
 };
+static const char *const video_usage[] = {
+    "mer extract video [options] <clips-dir | list.csv> -o <out.safetensors | out-dir/>",
+    NULL,
+};
 static const char *const text_usage[] = {
     "mer extract text [options] <transcripts.csv> -o <out.safetensors | out-dir/>",
     NULL,
@@ -128,6 +132,20 @@ static int run_audio(struct common *c, void *ctx)
     return 0;
 }
 
+static int run_video(struct common *c, void *ctx)
+{
+    struct mer_video_params *vp = ctx;
+    struct mer_build_report r;
+    if (c->pool)
+        return mer_error("--pool does not apply to video features (the clip's row is the mean "
+                         "and std of its frames' features)");
+    if (mer_extract_video(&c->bp, vp, &r) < 0)
+        return -1;
+    if (!c->quiet)
+        print_summary(vp->openface ? "openface" : vp->features, &r);
+    return 0;
+}
+
 static int run_text(struct common *c, void *ctx)
 {
     struct mer_text_params *tp = ctx;
@@ -196,6 +214,38 @@ static int extract_audio(int argc, const char **argv, char *provenance)
     return ret;
 }
 
+static int extract_video(int argc, const char **argv, char *provenance)
+{
+    struct common c;
+    struct mer_video_params vp = mer_video_default_params();
+    struct mer_strlist params = MER_STRLIST_INIT;
+    int n, ret;
+    common_init(&c);
+    struct mer_option opts[] = {
+        MER_OPT_STRING(0, "features", &vp.features, "name",
+                       "hog: HOG, colour moments and motion (default)"),
+        MER_OPT_LIST(0, "param", &params, "name=value",
+                     "an extractor option (hog: skimage's names), repeatable"),
+        MER_OPT_DOUBLE_RANGE(0, "fps", &vp.fps, "[0,1000]",
+                             "sample a frame every 1/fps seconds (instead of --frames)"),
+        MER_OPT_INT_RANGE(0, "frames", &vp.frames, "[1,100000]",
+                          "frames spread uniformly over the clip, as MERTools (default 16)"),
+        MER_OPT_STRING(0, "faces", &vp.faces, "dir",
+                       "frames from face crops: <dir>/<name>/<name>.npy or <name>_aligned/"),
+        MER_OPT_STRING(0, "openface-csv", &vp.openface, "dir",
+                       "features from OpenFace FeatureExtraction CSVs: <dir>/<name>.csv"),
+        FRAME_OPTIONS(&c),
+        COMMON_OPTIONS(&c),
+        MER_OPT_END(),
+    };
+    n = mer_opt_parse(argc, argv, opts, video_usage);
+    vp.params = params.items;
+    vp.n_params = params.n;
+    ret = run_kind(&c, n, argv, provenance, vp.features, run_video, &vp);
+    mer_strlist_release(&params);
+    return ret;
+}
+
 static int extract_text(int argc, const char **argv, char *provenance)
 {
     struct common c;
@@ -225,8 +275,10 @@ int cmd_extract(int argc, const char **argv)
         const char *help[] = {"extract", "--help"};
         free(provenance);
         if (argc < 2)
-            return mer_usage_error("extract", "expected 'audio' or 'text'");
+            return mer_usage_error("extract", "expected 'audio', 'video' or 'text'");
         extract_audio(2, help, NULL);
+        fputc('\n', stdout);
+        extract_video(2, help, NULL);
         fputc('\n', stdout);
         return extract_text(2, help, NULL);
     }
@@ -237,10 +289,13 @@ int cmd_extract(int argc, const char **argv)
     /* the option parser names the command by argv[0] */
     if (!strcmp(argv[1], "audio") && (argv[1] = "extract"))
         ret = extract_audio(argc - 1, argv + 1, provenance);
+    else if (!strcmp(argv[1], "video") && (argv[1] = "extract"))
+        ret = extract_video(argc - 1, argv + 1, provenance);
     else if (!strcmp(argv[1], "text") && (argv[1] = "extract"))
         ret = extract_text(argc - 1, argv + 1, provenance);
     else
-        ret = mer_usage_error("extract", "unknown kind '%s' (expected audio or text)", argv[1]);
+        ret = mer_usage_error("extract", "unknown kind '%s' (expected audio, video or text)",
+                              argv[1]);
     free(provenance);
     return ret;
 }

@@ -24,6 +24,7 @@
 
 #define DEFAULT_CHUNK_SAMPLES 256
 #define CHUNK_MAX_BYTES       ((size_t)64 << 20) /* a chunk is written once it holds this much */
+#define WARN_SKIPS            (MER_WARN_MAX - 4) /* skipped samples warned about by name */
 
 static const char *const pool_names[] = {
 #define MER_POOL_NAME(id, name) name,
@@ -328,7 +329,9 @@ static int count_skip(struct build *b, const char *name, int reason, const char 
     cJSON_AddItemToArray(e, cJSON_CreateString(msg));
     if (warn) {
         cJSON_AddItemToArray(b->c.skipped, e);
-        mer_warn("%s (skipped)", msg);
+        /* the first ones by name; the summary, which counts them all, must fit in the list */
+        if (b->r->skipped < WARN_SKIPS)
+            mer_warn("%s (skipped)", msg);
     } else {
         cJSON_Delete(e);
     }
@@ -889,21 +892,22 @@ static int take_shard(struct build *b, struct mer_samples *all)
     return 0;
 }
 
-/* "skipped 3 of 60 clips that could not be used: 1 truncated, 2 no audio stream". */
+/* "skipped 3 of 60 samples that could not be read: 1 truncated, 2 no audio stream" (the count
+ * per reason for a source that has several). */
 static void warn_summary(const struct build *b)
 {
     char by[512] = "";
-    size_t len = 0, kinds = 0;
-    for (size_t k = 0; k < b->src->n_reasons && k < MER_BUILD_MAX_REASONS; k++)
-        kinds += b->r->by_reason[k] > 0;
-    for (size_t k = 0; kinds > 1 && k < b->src->n_reasons && k < MER_BUILD_MAX_REASONS; k++)
+    size_t len = 0, n = b->src->n_reasons < MER_BUILD_MAX_REASONS ? b->src->n_reasons
+                                                                  : MER_BUILD_MAX_REASONS;
+    for (size_t k = 0; n > 1 && k < n; k++)
         if (b->r->by_reason[k] && len < sizeof(by)) {
             int w = snprintf(by + len, sizeof(by) - len, "%s%zu %s", len ? ", " : ": ",
                              b->r->by_reason[k], b->src->reasons[k]);
             len += w > 0 ? (size_t)w : 0;
         }
-    mer_warn("skipped %zu of %zu samples that could not be read%s", b->r->skipped, b->todo.names.n,
-             by);
+    mer_warn("skipped %zu of %zu samples that could not be read%s%s", b->r->skipped,
+             b->todo.names.n, by,
+             b->r->skipped > WARN_SKIPS ? " (the first ones are named above)" : "");
 }
 
 static int build(struct build *b)

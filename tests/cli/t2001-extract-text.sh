@@ -103,8 +103,8 @@ printf 'name,english\na,one\na,two\n' >dup.csv
 expect_exit 1 "$MER" extract text dup.csv --column english -o x.safetensors
 expect_err_line "^mer extract: 'dup.csv': sample 'a' is listed twice$"
 expect_exit 2 "$MER" extract text tr.csv
-expect_exit 2 "$MER" extract video tr.csv -o x.safetensors
-expect_match err "unknown kind 'video'"
+expect_exit 2 "$MER" extract image tr.csv -o x.safetensors
+expect_match err "unknown kind 'image'"
 expect_exit 1 "$MER" extract text tr.csv -o en.safetensors
 expect_err_line "^mer extract: 'en.safetensors' exists"
 [ ! -e x.safetensors ] && [ -z "$(find . -name '*.partial')" ] || fail "output left by a failed run"

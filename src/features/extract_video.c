@@ -1,0 +1,353 @@
+/* mer extract video: frames of clips (video.h) or of OpenFace face crops (openface.h) into the
+ * built-in visual features (visual.h: HOG, colour moments, motion), or OpenFace CSVs into
+ * their functionals, through the store builder. */
+#include "features/extract_impl.h"
+#include "mer/error.h"
+#include "mer/extract.h"
+#include "mer/fs.h"
+#include "mer/openface.h"
+#include "mer/video.h"
+#include "mer/visual.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VIDEO_KIND_LIST(X)                                                                         \
+    X(HOG, "hog")                                                                                  \
+    X(OPENFACE, "openface")
+#define VIDEO_KIND_ENUM(id, name) VIDEO_##id,
+enum video_kind { VIDEO_KIND_LIST(VIDEO_KIND_ENUM) VIDEO_N_KINDS };
+#undef VIDEO_KIND_ENUM
+
+static const char *const video_kind_names[] = {
+#define VIDEO_KIND_NAME(id, name) name,
+    VIDEO_KIND_LIST(VIDEO_KIND_NAME)
+#undef VIDEO_KIND_NAME
+};
+
+struct mer_video_params mer_video_default_params(void)
+{
+    struct mer_video_params p = {.features = "hog", .frames = 16};
+    return p;
+}
+
+/* Skip reasons: the decoder's (media.h, in its order), then the extractor's own. */
+enum {
+    REASON_NO_FACES = MER_MEDIA_N_FAILS - 1,
+    REASON_NO_CSV,
+    REASON_NO_TRACKING,
+    REASON_BAD_NAME,
+    N_REASONS
+};
+
+struct video_source {
+    enum video_kind kind;
+    int frame_level;
+    struct mer_video_sampling sampling;
+    const char *faces;    /* --faces DIR, or NULL: the clips' own frames */
+    const char *openface; /* --openface-csv DIR */
+    mer_visual *visual;
+    struct mer_visual_opts visual_opts;
+    const char *reasons[N_REASONS];
+};
+
+static int skip_media(struct mer_rows *r, enum mer_media_fail why)
+{
+    return mer_rows_skip(r, (int)why - 1, "%s", mer_errmsg());
+}
+
+/* ---- frames, from a clip or from its face crops ---- */
+
+struct frame_source {
+    mer_video_reader *video;
+    mer_faces *faces;
+};
+
+/* Opens sample name's frames: 1, 0 skipped (r says why), -1 fatal. */
+static int open_frames(const struct video_source *v, const char *name, const char *path,
+                       struct frame_source *fs, struct mer_rows *r)
+{
+    enum mer_media_fail why = MER_MEDIA_OK;
+    char *faces = NULL;
+    int got;
+    if (!v->faces) {
+        if (mer_video_open(&fs->video, path, &v->sampling, &why) < 0)
+            return why == MER_MEDIA_OK ? -1 : skip_media(r, why);
+        return 1;
+    }
+    if ((got = mer_faces_find(&faces, v->faces, name)) <= 0)
+        return got < 0 ? -1
+                       : mer_rows_skip(r, REASON_NO_FACES, "'%s': no face frames for '%s'",
+                                       v->faces, name);
+    got = mer_faces_open(&fs->faces, faces, NULL);
+    free(faces);
+    return got < 0 ? mer_rows_skip(r, REASON_NO_FACES, "%s", mer_errmsg()) : 1;
+}
+
+/* The next frame: 1, 0 at the end, -1 (a skip of r, or fatal when r has no reason). */
+static int next_frame(struct frame_source *fs, const uint8_t **rgb, int *w, int *h,
+                      struct mer_rows *r)
+{
+    enum mer_media_fail why = MER_MEDIA_OK;
+    int got;
+    if (fs->video) {
+        struct mer_frame f;
+        if ((got = mer_video_next(fs->video, &f, &why)) > 0) {
+            *rgb = f.rgb;
+            *w = f.width;
+            *h = f.height;
+        }
+    } else {
+        struct mer_face_frame f;
+        if ((got = mer_faces_next(fs->faces, &f)) > 0) {
+            *rgb = f.rgb;
+            *w = f.w;
+            *h = f.h;
+        } else if (got < 0) {
+            mer_rows_skip(r, REASON_NO_FACES, "%s", mer_errmsg());
+        }
+    }
+    if (got < 0 && why != MER_MEDIA_OK)
+        skip_media(r, why);
+    return got;
+}
+
+static void close_frames(struct frame_source *fs)
+{
+    mer_video_close(fs->video);
+    mer_faces_close(fs->faces);
+}
+
+/* ---- the built-in features ---- */
+
+static int grow_rows(struct mer_rows *r, size_t *cap)
+{
+    size_t want = *cap ? 2 * *cap : 64;
+    float *grown = realloc(r->data, want * (size_t)r->d * sizeof(float));
+    if (!grown)
+        return mer_error("out of memory");
+    r->data = grown;
+    *cap = want;
+    return 0;
+}
+
+/* Frames through the visual features: one pooled row, or a row per frame. */
+static int visual_rows(struct video_source *v, struct frame_source *fs, const char *path,
+                       struct mer_rows *r)
+{
+    mer_visual_clip *clip = NULL;
+    const uint8_t *rgb;
+    size_t cap = 0;
+    int w, h, got, ret = -1;
+    r->d = (int64_t)(v->frame_level ? mer_visual_frame_dim(v->visual)
+                                    : mer_visual_clip_dim(v->visual));
+    r->pooled = !v->frame_level;
+    if (mer_visual_clip_new(&clip, v->visual) < 0)
+        return -1;
+    while ((got = next_frame(fs, &rgb, &w, &h, r)) > 0) {
+        float *row = NULL;
+        if (v->frame_level) {
+            if ((size_t)r->t == cap && grow_rows(r, &cap) < 0)
+                goto done;
+            row = r->data + r->t * r->d;
+            r->t++;
+        }
+        if (mer_visual_clip_push(clip, rgb, (size_t)w, (size_t)h, row) < 0)
+            goto done;
+    }
+    if (got < 0) {
+        ret = r->reason ? 0 : -1;
+        goto done;
+    }
+    if (!mer_visual_clip_frames(clip)) {
+        ret = mer_rows_skip(r, MER_MEDIA_NO_FRAMES - 1, "'%s': no frames", path);
+        goto done;
+    }
+    if (!v->frame_level) {
+        if (!(r->data = malloc((size_t)r->d * sizeof(float))))
+            goto oom;
+        mer_visual_clip_pooled(clip, r->data);
+        r->t = 1;
+    }
+    ret = 1;
+    goto done;
+oom:
+    mer_error("out of memory");
+done:
+    mer_visual_clip_free(clip);
+    return ret;
+}
+
+/* ---- OpenFace CSVs ---- */
+
+static int openface_rows(struct video_source *v, const char *name, struct mer_rows *r)
+{
+    struct mer_openface_stats st;
+    char *csv = NULL;
+    int got = mer_openface_find_csv(&csv, v->openface, name);
+    if (got <= 0)
+        return got < 0 ? -1
+                       : mer_rows_skip(r, REASON_NO_CSV, "'%s': no OpenFace CSV for '%s'",
+                                       v->openface, name);
+    r->d = (int64_t)mer_openface_dim(mer_openface_default_params().groups);
+    r->t = 1;
+    r->pooled = 1;
+    if (!(r->data = malloc((size_t)r->d * sizeof(float)))) {
+        free(csv);
+        return mer_error("out of memory");
+    }
+    got = mer_openface_read_csv(csv, NULL, r->data, &st);
+    if (got == 0)
+        mer_rows_skip(r, REASON_NO_TRACKING, "'%s': %s", csv, st.skip);
+    else if (got < 0)
+        mer_rows_skip(r, REASON_NO_CSV, "%s", mer_errmsg());
+    free(csv);
+    return got > 0 ? 1 : 0;
+}
+
+static int make_rows(void *ctx, const char *name, const char *path, struct mer_rows *r)
+{
+    struct video_source *v = ctx;
+    struct frame_source fs = {0};
+    int got;
+    switch (v->kind) {
+    case VIDEO_OPENFACE:
+        return openface_rows(v, name, r);
+    case VIDEO_HOG:
+        if ((got = open_frames(v, name, path, &fs, r)) == 1)
+            got = visual_rows(v, &fs, path, r);
+        close_frames(&fs);
+        return got;
+    case VIDEO_N_KINDS:
+        break;
+    }
+    MER_BUG("video kind %d", (int)v->kind);
+}
+
+/* ---- opening, and the run ---- */
+
+static int parse_kind(const struct mer_video_params *vp, enum video_kind *kind)
+{
+    if (vp->openface) {
+        *kind = VIDEO_OPENFACE;
+        return vp->features && strcmp(vp->features, "hog") && strcmp(vp->features, "openface")
+                   ? mer_error("--openface-csv reads OpenFace's features: --features '%s' does "
+                               "not apply",
+                               vp->features)
+                   : 0;
+    }
+    for (int k = 0; k < VIDEO_N_KINDS; k++)
+        if (!strcmp(vp->features, video_kind_names[k])) {
+            *kind = (enum video_kind)k;
+            return k == VIDEO_OPENFACE ? mer_error("--features openface needs --openface-csv DIR")
+                                       : 0;
+        }
+    return mer_error("--features '%s': expected hog (or --openface-csv DIR)", vp->features);
+}
+
+static int open_visual(struct video_source *v, const struct mer_video_params *vp)
+{
+    mer_visual_defaults(&v->visual_opts);
+    for (size_t i = 0; i < vp->n_params; i++) {
+        const char *eq = strchr(vp->params[i], '=');
+        char name[64];
+        if (!eq || eq == vp->params[i] || (size_t)(eq - vp->params[i]) >= sizeof(name))
+            return mer_error("--param '%s': expected name=value", vp->params[i]);
+        snprintf(name, sizeof(name), "%.*s", (int)(eq - vp->params[i]), vp->params[i]);
+        if (mer_visual_set(&v->visual_opts, name, eq + 1) < 0)
+            return mer_error_prefix("--param '%s'", vp->params[i]);
+    }
+    return mer_visual_open(&v->visual, &v->visual_opts);
+}
+
+/* Every option that changes the rows, as JSON text (fingerprint and provenance). */
+static char *video_options(const struct video_source *v, const struct mer_video_params *vp)
+{
+    cJSON *o = cJSON_CreateObject();
+    char *text = NULL;
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "extractor", "video");
+    cJSON_AddStringToObject(o, "features", video_kind_names[v->kind]);
+    if (v->kind != VIDEO_OPENFACE) {
+        cJSON_AddStringToObject(o, "frames_from", v->faces ? "faces" : "clip");
+        if (!v->faces) {
+            cJSON_AddNumberToObject(o, "fps", vp->fps);
+            cJSON_AddNumberToObject(o, "frames", vp->fps > 0 ? 0 : vp->frames);
+            cJSON_AddStringToObject(o, "decoder", mer_video_versions());
+        }
+        cJSON_AddItemToObject(o, "params", mer_visual_opts_json(&v->visual_opts));
+    }
+    text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+static const struct mer_build_nouns clip_nouns = {
+    .one = "clip", .a_one = "a clip", .many = "clips", .verb = "extract", .unit = "clips"};
+
+static int list_clips(struct mer_samples *s, const char *input)
+{
+    if (mer_is_dir(input))
+        return mer_samples_from_dir(s, input, mer_clip_extensions, mer_clip_n_extensions,
+                                    &clip_nouns);
+    if (!mer_path_exists(input))
+        return mer_error("'%s': no such clips directory or list", input);
+    return mer_samples_from_csv(s, input);
+}
+
+int mer_extract_video(const struct mer_build_params *bp, const struct mer_video_params *vp,
+                      struct mer_build_report *r)
+{
+    struct video_source v = {
+        .frame_level = bp->pool == MER_POOL_NONE, .faces = vp->faces, .openface = vp->openface};
+    struct mer_samples s = MER_SAMPLES_INIT;
+    struct mer_build_params p = *bp;
+    struct mer_build_source src = {.label = "extract video",
+                                   .nouns = &clip_nouns,
+                                   .reasons = v.reasons,
+                                   .n_reasons = N_REASONS,
+                                   .bad_name_reason = REASON_BAD_NAME,
+                                   .produce = make_rows,
+                                   .ctx = &v};
+    char *options = NULL, *provenance = NULL;
+    int ret = -1;
+    memset(r, 0, sizeof(*r));
+    for (int k = 1; k < MER_MEDIA_N_FAILS; k++)
+        v.reasons[k - 1] = mer_media_fail_name((enum mer_media_fail)k);
+    v.reasons[REASON_NO_FACES] = "no face frames";
+    v.reasons[REASON_NO_CSV] = "no OpenFace CSV";
+    v.reasons[REASON_NO_TRACKING] = "no tracked frame";
+    v.reasons[REASON_BAD_NAME] = "file name not UTF-8";
+    v.sampling.fps = vp->fps;
+    v.sampling.frames = vp->fps > 0 ? 0 : vp->frames;
+    if (parse_kind(vp, &v.kind) < 0)
+        goto done;
+    if (v.kind == VIDEO_OPENFACE && (vp->n_params || v.frame_level)) {
+        mer_error("--openface-csv gives one row of functionals per clip: --param and "
+                  "--level frame do not apply");
+        goto done;
+    }
+    if (v.kind == VIDEO_HOG && open_visual(&v, vp) < 0)
+        goto done;
+    if (!(options = video_options(&v, vp))) {
+        mer_error("out of memory");
+        goto done;
+    }
+    if (mer_extract_provenance(bp->provenance, options, &provenance) < 0 ||
+        list_clips(&s, bp->input) < 0)
+        goto done;
+    src.options = options;
+    p.provenance = provenance;
+    p.pool = MER_POOL_MEAN; /* the rows come pooled (utterance level) or per frame */
+    if (v.frame_level)
+        p.pool = MER_POOL_NONE;
+    ret = mer_build_store(&p, &s, &src, r);
+done:
+    mer_visual_close(v.visual);
+    mer_samples_release(&s);
+    free(options);
+    free(provenance);
+    return ret;
+}
