@@ -62,8 +62,12 @@ struct mer_video_params {
     int frames;                /* this many frames spread over the clip (16) */
     const char *faces;         /* frames from OpenFace/MERTools face crops under this dir */
     const char *openface;      /* features from OpenFace FeatureExtraction CSVs in this dir */
-    const char *const *params; /* "name=value" options of the extractor (visual.h's names) */
+    const char *const *params; /* "name=value" options of the extractor (visual.h's, or for a
+                                  backbone image.h's preprocessing names) */
     size_t n_params;
+    const char *device; /* torchscript: "cpu" | "cuda[:N]" */
+    int batch;          /* torchscript: most frames in one forward (16) */
+    int threads;        /* torchscript: libtorch threads (0: as libtorch chooses) */
 };
 
 struct mer_video_params mer_video_default_params(void);

@@ -223,9 +223,15 @@ static int extract_video(int argc, const char **argv, char *provenance)
     common_init(&c);
     struct mer_option opts[] = {
         MER_OPT_STRING(0, "features", &vp.features, "name",
-                       "hog: HOG, colour moments and motion (default)"),
+                       "hog (HOG, colour moments, motion; default) | torchscript:<model.pt>"),
         MER_OPT_LIST(0, "param", &params, "name=value",
-                     "an extractor option (hog: skimage's names), repeatable"),
+                     "an extractor option (hog: skimage's names; torchscript: preprocessing), "
+                     "repeatable"),
+        MER_OPT_STRING(0, "device", &vp.device, "cpu|cuda[:N]", "torchscript: where it runs"),
+        MER_OPT_INT_RANGE(0, "batch", &vp.batch, "[1,4096]",
+                          "torchscript: most frames in one forward (default 16)"),
+        MER_OPT_INT_RANGE(0, "threads", &vp.threads, "[0,256]",
+                          "torchscript: libtorch threads (default: as libtorch chooses)"),
         MER_OPT_DOUBLE_RANGE(0, "fps", &vp.fps, "[0,1000]",
                              "sample a frame every 1/fps seconds (instead of --frames)"),
         MER_OPT_INT_RANGE(0, "frames", &vp.frames, "[1,100000]",

@@ -5,6 +5,7 @@
 #include "mer/error.h"
 #include "mer/extract.h"
 #include "mer/fs.h"
+#include "mer/image.h"
 #include "mer/openface.h"
 #include "mer/video.h"
 #include "mer/visual.h"
@@ -15,6 +16,7 @@
 
 #define VIDEO_KIND_LIST(X)                                                                         \
     X(HOG, "hog")                                                                                  \
+    X(TORCHSCRIPT, "torchscript:")                                                                 \
     X(OPENFACE, "openface")
 #define VIDEO_KIND_ENUM(id, name) VIDEO_##id,
 enum video_kind { VIDEO_KIND_LIST(VIDEO_KIND_ENUM) VIDEO_N_KINDS };
@@ -49,6 +51,8 @@ struct video_source {
     const char *openface; /* --openface-csv DIR */
     mer_visual *visual;
     struct mer_visual_opts visual_opts;
+    mer_image_backbone *backbone;
+    struct mer_image_opts image_opts; /* the backbone's preprocessing, with --param */
     const char *reasons[N_REASONS];
 };
 
@@ -179,6 +183,79 @@ done:
     return ret;
 }
 
+/* ---- TorchScript image backbones: frames preprocessed here, run in batches ---- */
+
+/* Each frame preprocessed to [3, C, C], one after the other: the batch call runs them. */
+static int image_rows(struct video_source *v, struct frame_source *fs, const char *path,
+                      struct mer_rows *r)
+{
+    const uint8_t *rgb;
+    size_t cap = 0;
+    int w, h, got;
+    r->d = 3 * (int64_t)v->image_opts.crop * v->image_opts.crop;
+    while ((got = next_frame(fs, &rgb, &w, &h, r)) > 0) {
+        if ((size_t)r->t == cap && grow_rows(r, &cap) < 0)
+            return -1;
+        if (mer_image_preprocess(&v->image_opts, rgb, h, w, r->data + r->t * r->d) < 0)
+            return -1;
+        r->t++;
+    }
+    if (got < 0)
+        return r->reason ? 0 : -1;
+    if (!r->t)
+        return mer_rows_skip(r, MER_MEDIA_NO_FRAMES - 1, "'%s': no frames", path);
+    return 1;
+}
+
+/* The batch's clips' frames through the backbone in one run (frames of several clips share a
+ * forward), then each clip's embeddings [T, D] in place of its frames. */
+static int image_batch(void *ctx, struct mer_rows *clips, size_t n)
+{
+    struct video_source *v = ctx;
+    int c = v->image_opts.crop;
+    int64_t d = mer_image_backbone_dim(v->backbone), in = 3 * (int64_t)c * c, total = 0, at = 0;
+    float *frames, *out;
+    for (size_t i = 0; i < n; i++)
+        total += clips[i].data && !clips[i].reason ? clips[i].t : 0;
+    if (!total)
+        return 0;
+    frames = malloc((size_t)(total * in) * sizeof(float));
+    out = malloc((size_t)(total * d) * sizeof(float));
+    if (!frames || !out) {
+        free(frames);
+        free(out);
+        return mer_error("out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        if (clips[i].data && !clips[i].reason) {
+            memcpy(frames + at * in, clips[i].data, (size_t)(clips[i].t * in) * sizeof(float));
+            at += clips[i].t;
+        }
+    if (mer_image_backbone_run(v->backbone, frames, (size_t)total, c, c, out) < 0) {
+        free(frames);
+        free(out);
+        return -1;
+    }
+    at = 0;
+    for (size_t i = 0; i < n; i++)
+        if (clips[i].data && !clips[i].reason) {
+            float *emb = malloc((size_t)(clips[i].t * d) * sizeof(float));
+            if (!emb) {
+                free(frames);
+                free(out);
+                return mer_error("out of memory");
+            }
+            memcpy(emb, out + at * d, (size_t)(clips[i].t * d) * sizeof(float));
+            at += clips[i].t;
+            free(clips[i].data);
+            clips[i].data = emb;
+            clips[i].d = d;
+        }
+    free(frames);
+    free(out);
+    return 0;
+}
+
 /* ---- OpenFace CSVs ---- */
 
 static int openface_rows(struct video_source *v, const char *name, struct mer_rows *r)
@@ -215,8 +292,9 @@ static int make_rows(void *ctx, const char *name, const char *path, struct mer_r
     case VIDEO_OPENFACE:
         return openface_rows(v, name, r);
     case VIDEO_HOG:
+    case VIDEO_TORCHSCRIPT:
         if ((got = open_frames(v, name, path, &fs, r)) == 1)
-            got = visual_rows(v, &fs, path, r);
+            got = v->kind == VIDEO_HOG ? visual_rows(v, &fs, path, r) : image_rows(v, &fs, path, r);
         close_frames(&fs);
         return got;
     case VIDEO_N_KINDS:
@@ -238,27 +316,69 @@ static int parse_kind(const struct mer_video_params *vp, enum video_kind *kind)
                    : 0;
     }
     for (int k = 0; k < VIDEO_N_KINDS; k++)
-        if (!strcmp(vp->features, video_kind_names[k])) {
+        if (k == VIDEO_TORCHSCRIPT
+                ? !strncmp(vp->features, video_kind_names[k], strlen(video_kind_names[k]))
+                : !strcmp(vp->features, video_kind_names[k])) {
             *kind = (enum video_kind)k;
             return k == VIDEO_OPENFACE ? mer_error("--features openface needs --openface-csv DIR")
                                        : 0;
         }
-    return mer_error("--features '%s': expected hog (or --openface-csv DIR)", vp->features);
+    return mer_error("--features '%s': expected hog or torchscript:<model.pt> (or --openface-csv "
+                     "DIR)",
+                     vp->features);
 }
 
-static int open_visual(struct video_source *v, const struct mer_video_params *vp)
+/* The --param name=value options through set (the extractor's option parser). */
+static int apply_params(const struct mer_video_params *vp, void *opts,
+                        int (*set)(void *opts, const char *name, const char *value))
 {
-    mer_visual_defaults(&v->visual_opts);
     for (size_t i = 0; i < vp->n_params; i++) {
         const char *eq = strchr(vp->params[i], '=');
         char name[64];
         if (!eq || eq == vp->params[i] || (size_t)(eq - vp->params[i]) >= sizeof(name))
             return mer_error("--param '%s': expected name=value", vp->params[i]);
         snprintf(name, sizeof(name), "%.*s", (int)(eq - vp->params[i]), vp->params[i]);
-        if (mer_visual_set(&v->visual_opts, name, eq + 1) < 0)
+        if (set(opts, name, eq + 1) < 0)
             return mer_error_prefix("--param '%s'", vp->params[i]);
     }
+    return 0;
+}
+
+static int set_visual(void *o, const char *name, const char *value)
+{
+    return mer_visual_set(o, name, value);
+}
+
+static int set_image(void *o, const char *name, const char *value)
+{
+    return mer_image_set(o, name, value);
+}
+
+static int open_visual(struct video_source *v, const struct mer_video_params *vp)
+{
+    mer_visual_defaults(&v->visual_opts);
+    if (apply_params(vp, &v->visual_opts, set_visual) < 0)
+        return -1;
     return mer_visual_open(&v->visual, &v->visual_opts);
+}
+
+static int open_image(struct video_source *v, const struct mer_video_params *vp)
+{
+    struct mer_image_backbone_params p = mer_image_backbone_default_params();
+    p.model = vp->features + strlen(video_kind_names[VIDEO_TORCHSCRIPT]);
+    p.device = vp->device;
+    p.threads = vp->threads;
+    if (vp->batch > 0)
+        p.batch = vp->batch;
+    if (mer_image_backbone_open(&v->backbone, &p) < 0)
+        return -1;
+    v->image_opts = *mer_image_backbone_opts(v->backbone);
+    if (apply_params(vp, &v->image_opts, set_image) < 0)
+        return -1;
+    if (v->image_opts.crop <= 0)
+        return mer_error("torchscript: the frames must be cropped to a square (--param crop=N), "
+                         "so that frames of several clips share a forward");
+    return 0;
 }
 
 /* Every option that changes the rows, as JSON text (fingerprint and provenance). */
@@ -277,7 +397,12 @@ static char *video_options(const struct video_source *v, const struct mer_video_
             cJSON_AddNumberToObject(o, "frames", vp->fps > 0 ? 0 : vp->frames);
             cJSON_AddStringToObject(o, "decoder", mer_video_versions());
         }
-        cJSON_AddItemToObject(o, "params", mer_visual_opts_json(&v->visual_opts));
+        if (v->kind == VIDEO_HOG)
+            cJSON_AddItemToObject(o, "params", mer_visual_opts_json(&v->visual_opts));
+    }
+    if (v->kind == VIDEO_TORCHSCRIPT) {
+        cJSON_AddItemToObject(o, "params", mer_image_opts_json(&v->image_opts));
+        cJSON_AddStringToObject(o, "model_checksum", mer_image_backbone_checksum(v->backbone));
     }
     text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -331,6 +456,12 @@ int mer_extract_video(const struct mer_build_params *bp, const struct mer_video_
     }
     if (v.kind == VIDEO_HOG && open_visual(&v, vp) < 0)
         goto done;
+    if (v.kind == VIDEO_TORCHSCRIPT) {
+        if (open_image(&v, vp) < 0)
+            goto done;
+        src.batch = image_batch;
+        src.batch_size = 8;
+    }
     if (!(options = video_options(&v, vp))) {
         mer_error("out of memory");
         goto done;
@@ -340,12 +471,12 @@ int mer_extract_video(const struct mer_build_params *bp, const struct mer_video_
         goto done;
     src.options = options;
     p.provenance = provenance;
-    p.pool = MER_POOL_MEAN; /* the rows come pooled (utterance level) or per frame */
-    if (v.frame_level)
-        p.pool = MER_POOL_NONE;
+    /* hog and openface pool themselves; a backbone's frame embeddings are averaged */
+    p.pool = v.frame_level ? MER_POOL_NONE : MER_POOL_MEAN;
     ret = mer_build_store(&p, &s, &src, r);
 done:
     mer_visual_close(v.visual);
+    mer_image_backbone_close(v.backbone);
     mer_samples_release(&s);
     free(options);
     free(provenance);

@@ -63,6 +63,41 @@ print("max abs difference against ffmpeg + skimage: frame rows %.2e, pooled rows
 PY
 n_checks=$((n_checks + 1))
 
+# a TorchScript image backbone (the tiny random CNN, exported here): frames preprocessed as
+# torchvision does (CLIP's resize, crop and mean/std), frames of several clips in one forward,
+# against the same module in Python on the same frames
+"$MER_PYTHON" "$MER_SRC/scripts/export-backbone.py" --kind image --tiny-random tiny.pt >/dev/null
+expect_exit 0 "$MER" extract video -q "$clips" --features torchscript:tiny.pt --frames 4 \
+  --level frame --batch 6 -o ts.safetensors
+"$MER_PYTHON" - "$clips" <<'PY' || fail "the image backbone's features differ from Python's"
+import glob, json, subprocess, sys, numpy as np, torch, store_interop as st
+import image_tiny as it
+clips = sys.argv[1]
+model = torch.jit.load("tiny.pt")
+m, t = st.load("ts.safetensors")
+ids, off, x = json.loads(m["mer.ids"]), t["offsets"], t["features"]
+prov = json.loads(m["mer.provenance"])["extractor"]
+assert prov["model_checksum"] == it.checksum("tiny.pt"), prov
+worst = 0
+for i, name in enumerate(ids[:10]):
+    path = glob.glob(clips + "/" + name + ".*")[0]
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-f", "rawvideo", "-pix_fmt",
+                          "rgb24", "-"], check=True, capture_output=True).stdout
+    frames = np.frombuffer(raw, np.uint8).reshape(-1, 96, 96, 3)
+    n = len(frames)
+    idx = [int(k * n / 4) for k in range(4)]
+    batch = torch.stack([it.preprocess(frames[k].copy(), (0, 224, 224, "bicubic", True, "clip"))
+                         for k in idx])
+    with torch.no_grad():
+        want = model(batch).numpy()
+    got = x[off[i]:off[i + 1]]
+    assert got.shape == want.shape, (name, got.shape, want.shape)
+    worst = max(worst, float(np.abs(got - want).max()))
+assert worst <= 1e-5, worst
+print("max abs difference against Python torch (image backbone): %.2e" % worst)
+PY
+n_checks=$((n_checks + 1))
+
 # --faces: a face stack holding a clip's sampled frames (B,G,R, as MERTools writes them) gives
 # the clip's frame rows; --openface-csv: the functionals of success=1 frames
 mkdir -p faces/clip_001 of
@@ -115,7 +150,7 @@ n_checks=$((n_checks + 1))
 
 # bad options: one line
 expect_exit 1 "$MER" extract video "$clips" --features clip -o x.safetensors
-expect_err_line "^mer extract: --features 'clip': expected hog"
+expect_err_line "^mer extract: --features 'clip': expected hog or torchscript:<model.pt>"
 expect_exit 1 "$MER" extract video "$clips" --param orientations=0 -o x.safetensors
 expect_err_line "^mer extract: --param 'orientations=0': "
 expect_exit 1 "$MER" extract video "$clips" --pool max -o x.safetensors
