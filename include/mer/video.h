@@ -52,7 +52,8 @@
 /* How frames are sampled from a clip: every 1/fps seconds (fps > 0), or `frames` frames
  * spread uniformly over the clip (frames > 0; MERTools samples 16 or 64), or every frame
  * (both 0). width, height: the size of the frames handed out (both > 0, libswscale's
- * bicubic), or both 0 for the clip's own (upright) size. */
+ * bicubic), or both 0 for the clip's own (upright) size, its first frame's (a later frame of
+ * another size, in a stream that changes resolution, is scaled to it). */
 struct mer_video_sampling {
     double fps;
     int frames;

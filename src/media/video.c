@@ -575,8 +575,10 @@ static int to_rgb(mer_video_reader *r, enum mer_media_fail *why)
     const AVFrame *f = r->q[0];
     struct orient o = r->orient;
     int identity = !o.swap && !o.flip_x && !o.flip_y;
-    int uw = o.swap ? f->height : f->width, uh = o.swap ? f->width : f->height;
-    int ow = r->s.width > 0 ? r->s.width : uw, oh = r->s.height > 0 ? r->s.height : uh;
+    /* A frame whose size differs from the first one's (a stream that changes resolution) is
+     * scaled to it: a reader's frames all have one size. */
+    int ow = r->s.width > 0 ? r->s.width : r->info.width;
+    int oh = r->s.height > 0 ? r->s.height : r->info.height;
     if (r->rgb_index == r->q_index[0])
         return 0;
     r->rgb_index = -1;
