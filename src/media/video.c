@@ -59,7 +59,7 @@ struct mer_video_reader {
     AVFrame *q[2];
     int64_t q_index[2], q_tick[2];
     int n_q;
-    int64_t first_index; /* the first decoded frame, kept from open for the first next */
+    int fresh; /* q[0] is the frame open decoded, not handed out yet */
     /* fps: output ticks in 1/fps, as the fps filter counts them */
     AVRational out_tb;
     int64_t next_tick, end_tick;
@@ -400,6 +400,7 @@ int mer_video_open(mer_video_reader **out, const char *path, const struct mer_vi
         goto fail;
     }
     r->n_q = 1;
+    r->fresh = 1;
     /* The CLI takes the display matrix from the first frame, else from the stream. */
     sd = av_frame_get_side_data(r->q[0], AV_FRAME_DATA_DISPLAYMATRIX);
     m = sd && sd->size >= 9 * sizeof(int32_t)
@@ -623,6 +624,8 @@ static int emit(mer_video_reader *r, struct mer_frame *f, enum mer_media_fail *w
 static void shift(mer_video_reader *r)
 {
     AVFrame *t = r->q[0];
+    if (r->n_q == 0)
+        return;
     av_frame_unref(t);
     r->q[0] = r->q[1];
     r->q[1] = t;
@@ -710,17 +713,17 @@ static int next_uniform(mer_video_reader *r, struct mer_frame *f, enum mer_media
     return emit(r, f, why);
 }
 
+/* Every frame: the one open decoded first, then each next one. */
 static int next_all(mer_video_reader *r, struct mer_frame *f, enum mer_media_fail *why)
 {
-    if (r->first_index == 0 && r->n_q == 1) {
-        r->first_index = -1; /* the frame open decoded */
-        return emit(r, f, why);
-    }
-    if (r->n_q == 1)
+    int got;
+    if (!r->fresh) {
         shift(r);
-    if (queue_frame(r, 0, why) <= 0)
-        return r->failed ? -1 : 0;
-    r->n_q = 1;
+        if ((got = queue_frame(r, 0, why)) <= 0)
+            return got;
+        r->n_q = 1;
+    }
+    r->fresh = 0;
     return emit(r, f, why);
 }
 

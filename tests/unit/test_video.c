@@ -115,6 +115,8 @@ static int read_all(const char *path, const struct mer_video_sampling *s, struct
             o->index[o->n] = f.index;
         o->n++;
     }
+    if (got == 0)
+        CHECK_EQ_INT(mer_video_next(r, &f, &why), 0); /* the end stays the end */
     mer_video_close(r);
     if (got < 0)
         fprintf(stderr, "%s\n", mer_errmsg());
