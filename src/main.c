@@ -31,6 +31,8 @@ static const struct mer_cmd commands[] = {
     {"info", cmd_info, "describe a feature store and verify its checksums", 0},
     {"train", cmd_train, "train the prior-fusion model with k-fold cross-validation",
      MER_CMD_TORCH},
+    {"predict", cmd_predict, "predict the emotions of new clips with a trained run's folds",
+     MER_CMD_TORCH},
     {"eval", cmd_eval, "score predictions (WAF, accuracy, per class) and write submissions", 0},
     {"config", cmd_config, "resolve a config with --set overrides and print it", 0},
     {"version", cmd_version, "print the versions of mer and its libraries", MER_CMD_TORCH},

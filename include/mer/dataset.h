@@ -75,6 +75,9 @@ struct mer_dataset_params {
     enum mer_missing_policy missing; /* a sample absent from a feature store */
     enum mer_nan_policy nan;         /* NaN/Inf in features */
     int standardize; /* data.standardize: z-score each feature column (train split's stats) */
+    /* With standardize: a trained run's shift and scale per modality ([dim], borrowed), applied
+     * instead of the training split's statistics (mer predict); NULL: fitted here. */
+    const float *shift[MER_N_MODALITIES], *scale[MER_N_MODALITIES];
 };
 
 struct mer_dataset_params mer_dataset_default_params(void);

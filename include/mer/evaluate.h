@@ -67,6 +67,7 @@ struct mer_samples {
     char *const *classes; /* [K] class names */
     int n_classes;        /* K, at most MER_PRED_MAX_CLASSES */
     int valence_head;     /* rows carry a predicted valence after the K logits */
+    int no_labels;        /* mer_predictions_write: no label (or valence_label) column */
 };
 
 #define MER_PRED_MAX_CLASSES 64
@@ -92,7 +93,8 @@ int mer_pred_set_score(const struct mer_samples *s, const struct mer_pred_set *s
                        struct mer_metrics *m);
 /* The predictions file read above (atomic): name, p_<class> (softmax of the logits, "%.6f"),
  * prediction, label (empty if unlabeled) and with the valence head valence, valence_label
- * (empty if none); names and classes through csv.h's writer, quoted as needed. */
+ * (empty if none), the label columns left out with no_labels (mer predict); names and
+ * classes through csv.h's writer, quoted as needed. */
 int mer_predictions_write(const char *path, const struct mer_samples *s,
                           const struct mer_pred_set *set);
 /* MER2024 submission CSV: name,discrete, row i naming names[i] and classes[pred[i]], through

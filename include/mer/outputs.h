@@ -15,10 +15,22 @@
  * "mer.ids:test/<split>" for each split. Reading checks the shapes and those names against the
  * run's sets, so a fold file from other data is refused, naming the file; a file written before
  * the names were stored (no mer.ids) is read on its shapes alone.
+ *
+ * A run also records what it was trained on, so `mer predict` can make the same features for
+ * new clips: stores.json (beside config.json) names each modality's store (path, mer.checksum,
+ * the provenance's "extractor" object, dim), the priors store, the labels' classes, and
+ * standardize.safetensors holds data.standardize's fitted state (F32 "<modality>.shift" and
+ * "<modality>.scale", [dim] each):
+ *
+ *     if (mer_run_stores_write("runs/x", &settings.data, ds) < 0) ...;
+ *     struct mer_run_stores rs;
+ *     if (mer_run_stores_read("runs/x", &rs) < 0) ...;  // a run from an older mer: no record
+ *     mer_run_stores_release(&rs);
  */
 #ifndef MER_OUTPUTS_H
 #define MER_OUTPUTS_H
 
+#include "mer/dataset.h"
 #include "mer/evaluate.h"
 #include "mer/store.h"
 
@@ -67,5 +79,35 @@ int mer_fold_preds_write(const char *path, const struct mer_samples *s,
  * shape, a set's sample names, a number out of range) or cannot be read. */
 int mer_fold_preds_read(mer_st_file **file, const char *path, const struct mer_samples *s,
                         struct mer_fold_preds *f);
+
+/* One store as a run records it. Strings owned (mer_run_stores_release). */
+struct mer_run_store {
+    char *path;      /* as the config named it; NULL = not used by the run */
+    char *checksum;  /* mer.checksum (a sharded store: its parts', comma-separated) */
+    char *extractor; /* the provenance's "extractor" object as JSON text; NULL if none */
+    int64_t dim;     /* feature columns (priors: P) */
+};
+
+/* Everything stores.json and standardize.safetensors hold. */
+struct mer_run_stores {
+    struct mer_run_store features[MER_N_MODALITIES];
+    struct mer_run_store priors;
+    int n_classes;
+    char **classes;                                           /* [n_classes] */
+    float *shift[MER_N_MODALITIES], *scale[MER_N_MODALITIES]; /* [dim]; NULL without standardize */
+};
+
+/* Describes the store at path (checksum, extractor) into *out; out->path is a copy of path.
+ * -1 with the error set naming the file. */
+int mer_run_store_describe(const char *path, struct mer_run_store *out);
+/* Writes run_dir/stores.json and (with p->standardize) run_dir/standardize.safetensors from the
+ * dataset p made; atomic; -1 with the error set. */
+int mer_run_stores_write(const char *run_dir, const struct mer_dataset_params *p,
+                         const struct mer_dataset *ds);
+/* Reads them back; -1 with an error naming the file: no stores.json (a run from an older mer),
+ * a malformed record, a missing or unfitting standardize.safetensors. */
+int mer_run_stores_read(const char *run_dir, struct mer_run_stores *out);
+void mer_run_stores_release(struct mer_run_stores *s);
+void mer_run_store_release(struct mer_run_store *s);
 
 #endif

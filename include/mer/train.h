@@ -116,4 +116,13 @@ struct mer_train_summary {
 int mer_train_run(const struct mer_dataset *ds, const struct mer_train_params *p,
                   const struct mer_run_options *o, struct mer_train_summary *out);
 
+/* The fold ensemble's predictions of samples idx [n] of ds, as mer_train_run predicts a test
+ * split: every fold model of run_dir (fold-K/model.safetensors, K < p->folds) on the engine p
+ * says, summed as eval.ensemble says. rows [n, K (+1 with the valence head)] get the sums, to
+ * be scaled by *scale (logits) and *valence_scale, as mer_pred_set's rows are (evaluate.h).
+ * -1 with an error naming a missing or unfitting fold model. */
+int mer_train_predict(const struct mer_dataset *ds, const struct mer_train_params *p,
+                      const char *run_dir, const int64_t *idx, size_t n, float *rows, double *scale,
+                      double *valence_scale);
+
 #endif

@@ -2,6 +2,7 @@
 #include "cmd/cmd.h"
 #include "mer/config.h"
 #include "mer/dataset.h"
+#include "mer/outputs.h"
 #include "mer/error.h"
 #include "mer/fs.h"
 #include "mer/opt.h"
@@ -283,6 +284,9 @@ static int run(struct train_opts *o)
     free(cfg_path);
     cfg_path = mer_path_join(r->run_dir, "config.json");
     if (!cfg_path || clean_run_dir(r) < 0 || (!r->resume && mer_config_write(cfg, cfg_path) < 0))
+        goto done;
+    /* what mer predict makes again for new clips; a worker leaves it to the whole run */
+    if (r->shard_count <= 1 && mer_run_stores_write(r->run_dir, &set.data, ds) < 0)
         goto done;
     if (r->jobs > 1) { /* the workers train; this process gathers their folds */
         if (run_workers(r, tp, cfg_path) < 0)

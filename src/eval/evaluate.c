@@ -515,6 +515,12 @@ static void write_row(FILE *fp, const struct mer_samples *s, const struct mer_pr
         fprintf(fp, ",%.6f", exp(z[c] - mx) / sum);
     fputc(',', fp);
     mer_csv_write_field(fp, s->classes[mer_argmax(row, k)]);
+    if (s->no_labels) { /* mer predict's: name, p_<class>..., prediction[, valence] */
+        if (s->valence_head)
+            fprintf(fp, ",%.6f", row[k] * set->valence_scale);
+        fputc('\n', fp);
+        return;
+    }
     fputc(',', fp);
     mer_csv_write_field(fp, lab >= 0 ? s->classes[lab] : "");
     if (s->valence_head && isfinite(s->valence[at]))
@@ -539,7 +545,10 @@ int mer_predictions_write(const char *path, const struct mer_samples *s,
             return -1;
         }
     }
-    fprintf(f.fp, ",prediction,label%s\n", s->valence_head ? ",valence,valence_label" : "");
+    if (s->no_labels)
+        fprintf(f.fp, ",prediction%s\n", s->valence_head ? ",valence" : "");
+    else
+        fprintf(f.fp, ",prediction,label%s\n", s->valence_head ? ",valence,valence_label" : "");
     for (size_t i = 0; i < set->n; i++)
         write_row(f.fp, s, set, i);
     return mer_atomic_commit(&f);

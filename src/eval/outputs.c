@@ -288,3 +288,274 @@ done:
     mer_st_close(st);
     return ret;
 }
+
+/* ---- the stores a run was trained on (stores.json, standardize.safetensors) ---- */
+
+#define STORES_FILE      "stores.json"
+#define STANDARDIZE_FILE "standardize.safetensors"
+
+void mer_run_store_release(struct mer_run_store *s)
+{
+    free(s->path);
+    free(s->checksum);
+    free(s->extractor);
+    memset(s, 0, sizeof(*s));
+}
+
+void mer_run_stores_release(struct mer_run_stores *s)
+{
+    for (int m = 0; m < MER_N_MODALITIES; m++) {
+        mer_run_store_release(&s->features[m]);
+        free(s->shift[m]);
+        free(s->scale[m]);
+    }
+    mer_run_store_release(&s->priors);
+    for (int c = 0; c < s->n_classes; c++)
+        free(s->classes[c]);
+    free(s->classes);
+    memset(s, 0, sizeof(*s));
+}
+
+/* The "extractor" object of a provenance's JSON text, as JSON text; NULL if it has none. */
+static char *extractor_of(const char *provenance)
+{
+    cJSON *root = provenance ? cJSON_Parse(provenance) : NULL;
+    cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "extractor");
+    char *text = cJSON_IsObject(e) ? cJSON_PrintUnformatted(e) : NULL;
+    cJSON_Delete(root);
+    return text;
+}
+
+int mer_run_store_describe(const char *path, struct mer_run_store *out)
+{
+    mer_store *s = NULL;
+    size_t len = 0;
+    memset(out, 0, sizeof(*out));
+    if (mer_store_open(&s, path, 0) < 0)
+        return -1;
+    for (size_t i = 0; i < mer_store_n_parts(s); i++) {
+        const char *c = mer_st_meta(mer_store_part(s, i), "mer.checksum");
+        len += strlen(c ? c : "") + 1;
+    }
+    out->path = mer_strfmt("%s", path);
+    out->checksum = calloc(len + 1, 1);
+    for (size_t i = 0; out->checksum && i < mer_store_n_parts(s); i++) {
+        const char *c = mer_st_meta(mer_store_part(s, i), "mer.checksum");
+        if (i)
+            strcat(out->checksum, ",");
+        strcat(out->checksum, c ? c : "");
+    }
+    out->extractor = extractor_of(mer_store_meta(s, "mer.provenance"));
+    mer_store_close(s);
+    if (!out->path || !out->checksum) {
+        mer_run_store_release(out);
+        return mer_error("out of memory");
+    }
+    return 0;
+}
+
+/* {"path", "checksum", "extractor", "dim"} of the store at path. */
+static cJSON *store_json(const char *path, int64_t dim)
+{
+    struct mer_run_store d;
+    cJSON *o;
+    if (mer_run_store_describe(path, &d) < 0)
+        return NULL;
+    if ((o = cJSON_CreateObject())) {
+        cJSON_AddStringToObject(o, "path", d.path);
+        cJSON_AddStringToObject(o, "checksum", d.checksum);
+        cJSON_AddItemToObject(o, "extractor",
+                              d.extractor ? cJSON_Parse(d.extractor) : cJSON_CreateNull());
+        cJSON_AddNumberToObject(o, "dim", (double)dim);
+    } else {
+        mer_error("out of memory");
+    }
+    mer_run_store_release(&d);
+    return o;
+}
+
+static int write_standardize(const char *run_dir, const struct mer_dataset *ds)
+{
+    mer_st_writer *w = mer_st_writer_new();
+    char *path = mer_strfmt("%s/%s", run_dir, STANDARDIZE_FILE), name[64];
+    int ret = -1;
+    if (!w || !path) {
+        mer_error("out of memory");
+        goto done;
+    }
+    for (int m = 0; m < MER_N_MODALITIES; m++) {
+        const char *mod = mer_modality_name((enum mer_modality)m);
+        if (!ds->has[m] || !ds->shift[m])
+            continue;
+        snprintf(name, sizeof(name), "%s.shift", mod);
+        if (mer_st_writer_add(w, name, MER_DTYPE_F32, 1, &ds->dim[m], ds->shift[m]) < 0)
+            goto done;
+        snprintf(name, sizeof(name), "%s.scale", mod);
+        if (mer_st_writer_add(w, name, MER_DTYPE_F32, 1, &ds->dim[m], ds->scale[m]) < 0)
+            goto done;
+    }
+    if (mer_st_writer_set_meta(w, "mer.kind", "standardize") < 0)
+        goto done;
+    ret = mer_st_writer_write(w, path);
+done:
+    mer_st_writer_free(w);
+    free(path);
+    return ret;
+}
+
+int mer_run_stores_write(const char *run_dir, const struct mer_dataset_params *p,
+                         const struct mer_dataset *ds)
+{
+    cJSON *root = cJSON_CreateObject(), *mods = cJSON_CreateObject(), *item;
+    char *path = mer_strfmt("%s/%s", run_dir, STORES_FILE);
+    int ret = -1;
+    if (!root || !mods || !path) {
+        cJSON_Delete(mods);
+        mer_error("out of memory");
+        goto done;
+    }
+    cJSON_AddItemToObject(root, "modalities", mods);
+    for (int m = 0; m < MER_N_MODALITIES; m++) {
+        if (!ds->has[m])
+            continue;
+        if (!(item = store_json(p->features[m], ds->dim[m])))
+            goto done;
+        cJSON_AddItemToObject(mods, mer_modality_name((enum mer_modality)m), item);
+    }
+    if (ds->prior_dim) {
+        if (!(item = store_json(p->priors, ds->prior_dim)))
+            goto done;
+        cJSON_AddItemToObject(root, "priors", item);
+    }
+    cJSON_AddItemToObject(root, "classes",
+                          cJSON_CreateStringArray((const char *const *)ds->classes, ds->n_classes));
+    cJSON_AddBoolToObject(root, "standardize", p->standardize);
+    if ((p->standardize && write_standardize(run_dir, ds) < 0) ||
+        mer_write_json_atomic(path, root) < 0)
+        goto done;
+    ret = 0;
+done:
+    cJSON_Delete(root);
+    free(path);
+    return ret;
+}
+
+static char *dup_string(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? mer_strfmt("%s", v->valuestring) : NULL;
+}
+
+/* One store's record (o: its JSON object) into *s. */
+static int read_store(const char *path, const char *what, const cJSON *o, struct mer_run_store *s)
+{
+    const cJSON *dim = cJSON_GetObjectItemCaseSensitive(o, "dim");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "extractor");
+    s->path = dup_string(o, "path");
+    s->checksum = dup_string(o, "checksum");
+    s->extractor = cJSON_IsObject(e) ? cJSON_PrintUnformatted(e) : NULL;
+    if (!s->path || !s->checksum || !cJSON_IsNumber(dim) || dim->valuedouble < 1)
+        return mer_error("'%s': %s: no path, checksum or dim", path, what);
+    s->dim = (int64_t)dim->valuedouble;
+    return 0;
+}
+
+/* data.standardize's shift and scale of every modality the run has, from standardize.safetensors.
+ */
+static int read_standardize(const char *run_dir, struct mer_run_stores *s)
+{
+    char *path = mer_strfmt("%s/%s", run_dir, STANDARDIZE_FILE), name[64];
+    mer_st_file *f = NULL;
+    int ret = -1;
+    if (!path)
+        return mer_error("out of memory");
+    if (mer_st_open(&f, path, MER_ST_VERIFY) < 0)
+        goto done;
+    for (int m = 0; m < MER_N_MODALITIES; m++) {
+        float **dst[2] = {&s->shift[m], &s->scale[m]};
+        if (!s->features[m].path)
+            continue;
+        for (int k = 0; k < 2; k++) {
+            const struct mer_st_tensor *t;
+            snprintf(name, sizeof(name), "%s.%s", mer_modality_name((enum mer_modality)m),
+                     k ? "scale" : "shift");
+            t = mer_st_find(f, name);
+            if (!t || t->dtype != MER_DTYPE_F32 || t->ndim != 1 ||
+                t->shape[0] != s->features[m].dim) {
+                mer_error("'%s': no F32 tensor '%s' [%lld]", path, name,
+                          (long long)s->features[m].dim);
+                goto done;
+            }
+            if (!(*dst[k] = malloc(t->nbytes + 1))) {
+                mer_error("out of memory");
+                goto done;
+            }
+            memcpy(*dst[k], t->data, t->nbytes);
+        }
+    }
+    ret = 0;
+done:
+    mer_st_close(f);
+    free(path);
+    return ret;
+}
+
+int mer_run_stores_read(const char *run_dir, struct mer_run_stores *out)
+{
+    char *path = mer_strfmt("%s/%s", run_dir, STORES_FILE), *text = NULL, what[64];
+    cJSON *root = NULL;
+    const cJSON *mods, *classes, *c;
+    size_t size = 0;
+    int ret = -1;
+    memset(out, 0, sizeof(*out));
+    if (!path)
+        return mer_error("out of memory");
+    if (!mer_path_exists(path)) {
+        mer_error("'%s': no such file: the run does not record its stores (made by an older mer; "
+                  "train it again)",
+                  path);
+        goto done;
+    }
+    if (mer_read_file(path, &text, &size) < 0)
+        goto done;
+    root = cJSON_Parse(text);
+    mods = cJSON_GetObjectItemCaseSensitive(root, "modalities");
+    classes = cJSON_GetObjectItemCaseSensitive(root, "classes");
+    if (!cJSON_IsObject(mods) || !cJSON_IsArray(classes) || cJSON_GetArraySize(classes) < 1) {
+        mer_error("'%s': not a stores record (no modalities or classes)", path);
+        goto done;
+    }
+    for (int m = 0; m < MER_N_MODALITIES; m++) {
+        const char *name = mer_modality_name((enum mer_modality)m);
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive(mods, name);
+        snprintf(what, sizeof(what), "modalities.%s", name);
+        if (o && read_store(path, what, o, &out->features[m]) < 0)
+            goto done;
+    }
+    c = cJSON_GetObjectItemCaseSensitive(root, "priors");
+    if (c && read_store(path, "priors", c, &out->priors) < 0)
+        goto done;
+    out->n_classes = cJSON_GetArraySize(classes);
+    if (!(out->classes = calloc((size_t)out->n_classes, sizeof(char *)))) {
+        mer_error("out of memory");
+        goto done;
+    }
+    for (int k = 0; k < out->n_classes; k++) {
+        c = cJSON_GetArrayItem(classes, k);
+        if (!cJSON_IsString(c) || !(out->classes[k] = mer_strfmt("%s", c->valuestring))) {
+            mer_error("'%s': classes[%d] is not a string", path, k);
+            goto done;
+        }
+    }
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "standardize")) &&
+        read_standardize(run_dir, out) < 0)
+        goto done;
+    ret = 0;
+done:
+    if (ret < 0)
+        mer_run_stores_release(out);
+    cJSON_Delete(root);
+    free(text);
+    free(path);
+    return ret;
+}

@@ -225,7 +225,8 @@ done:
  * the training split (all of them without one) that have the modality, in double; a constant
  * column keeps scale 1. The same shift and scale go to every row, so no other split's values
  * (nor any label) enter the statistics. */
-static int standardize(struct mer_dataset *ds, int m, int train)
+static int standardize(struct mer_dataset *ds, int m, int train, const float *shift,
+                       const float *scale)
 {
     int64_t d = ds->dim[m];
     double *sum = calloc((size_t)d + 1, sizeof(double)),
@@ -238,7 +239,7 @@ static int standardize(struct mer_dataset *ds, int m, int train)
         free(sq);
         return mer_error("out of memory");
     }
-    for (size_t i = 0; i < ds->n; i++) {
+    for (size_t i = 0; !shift && i < ds->n; i++) {
         const float *x = ds->x[m] + i * (size_t)d;
         if (!ds->present[i * MER_N_MODALITIES + (size_t)m] || (train >= 0 && ds->split[i] != train))
             continue;
@@ -248,7 +249,11 @@ static int standardize(struct mer_dataset *ds, int m, int train)
             sq[j] += (double)x[j] * x[j];
         }
     }
-    for (int64_t j = 0; j < d; j++) {
+    for (int64_t j = 0; shift && j < d; j++) { /* a trained run's, reused (mer predict) */
+        ds->shift[m][j] = shift[j];
+        ds->scale[m][j] = scale[j];
+    }
+    for (int64_t j = 0; !shift && j < d; j++) {
         double mean = rows ? sum[j] / (double)rows : 0,
                var = rows ? sq[j] / (double)rows - mean * mean : 0;
         ds->shift[m][j] = (float)mean;
@@ -599,8 +604,8 @@ int mer_dataset_load(struct mer_dataset **out, const struct mer_dataset_params *
             continue;
         if (load_modality(ds, m, p) < 0 ||
             (p->standardize &&
-             standardize(ds, m, p->train_split ? mer_dataset_split_index(ds, p->train_split) : -1) <
-                 0))
+             standardize(ds, m, p->train_split ? mer_dataset_split_index(ds, p->train_split) : -1,
+                         p->shift[m], p->scale[m]) < 0))
             goto fail;
         used++;
     }

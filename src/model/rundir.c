@@ -167,7 +167,9 @@ enum place { ROOT, PREDICTIONS, FOLD };
 /* 1 if mer writes a file of this name (or its temporary file) in that place. */
 static int written_by_mer(const char *name, enum place where)
 {
-    static const char *const root[] = {"config.json", "folds.json", "metrics.json", NULL};
+    static const char *const root[] = {
+        "config.json", "folds.json", "metrics.json", "stores.json", "standardize.safetensors",
+        NULL};
     static const char *const fold[] = {"model.safetensors",       "checkpoint.safetensors",
                                        "predictions.safetensors", "log.jsonl",
                                        "pretrain.jsonl",          NULL};

@@ -473,27 +473,44 @@ static int split_fold(const struct run *r, struct fold_state *fs)
 }
 
 /* Takes a fold's out-of-fold logits [n_va, K] and test logits (one array per split) in. */
-static void absorb_fold(struct run *r, int k, const float *va_logits, const float *const *test)
+/* Adds one fold's rows z [n, width] to the ensemble's sums acc [n, width]. */
+static void ensemble_add(const struct run *r, const float *rows, size_t n, float *sums)
 {
     const size_t nc = (size_t)r->mc.n_classes, w = width(r);
+    for (size_t i = 0; i < n; i++) {
+        const float *z = rows + i * w;
+        float *acc = sums + i * w;
+        double mx = -INFINITY, sum = 0;
+        for (size_t c = 0; c < nc; c++)
+            mx = fmax(mx, z[c]);
+        for (size_t c = 0; c < nc; c++)
+            sum += exp(z[c] - mx);
+        for (size_t c = 0; c < nc; c++) /* eval.ensemble: raw logits, or probabilities */
+            acc[c] += r->p->ensemble == MER_ENSEMBLE_PROBS ? (float)(exp(z[c] - mx) / sum) : z[c];
+        if (w > nc)
+            acc[nc] += z[nc]; /* valence: averaged as is */
+    }
+}
+
+/* The ensemble's sums [n, width] as rows the outputs scale (mer_pred_set's scale): summed
+ * probabilities -> their log, so the softmax averages them. */
+static void ensemble_finish(const struct run *r, float *sums, size_t n)
+{
+    if (r->p->ensemble != MER_ENSEMBLE_PROBS)
+        return;
+    for (size_t j = 0; j < n * width(r); j++)
+        if (j % width(r) < (size_t)r->mc.n_classes)
+            sums[j] = logf(fmaxf(sums[j], 1e-30f));
+}
+
+static void absorb_fold(struct run *r, int k, const float *va_logits, const float *const *test)
+{
+    const size_t w = width(r);
     for (size_t i = 0, v = 0; i < r->n_train; i++)
         if (r->fold_of[i] == k)
             memcpy(r->oof_logits + i * w, va_logits + v++ * w, w * sizeof(float));
     for (size_t s = 0; s < r->p->n_test_splits; s++)
-        for (size_t i = 0; i < r->n_test[s]; i++) {
-            const float *z = test[s] + i * w;
-            float *acc = r->test_logits[s] + i * w;
-            double mx = -INFINITY, sum = 0;
-            for (size_t c = 0; c < nc; c++)
-                mx = fmax(mx, z[c]);
-            for (size_t c = 0; c < nc; c++)
-                sum += exp(z[c] - mx);
-            for (size_t c = 0; c < nc; c++) /* eval.ensemble: raw logits, or probabilities */
-                acc[c] +=
-                    r->p->ensemble == MER_ENSEMBLE_PROBS ? (float)(exp(z[c] - mx) / sum) : z[c];
-            if (w > nc)
-                acc[nc] += z[nc]; /* valence: averaged as is */
-        }
+        ensemble_add(r, test[s], r->n_test[s], r->test_logits[s]);
 }
 
 static size_t fold_size(const struct run *r, int k)
@@ -870,15 +887,20 @@ static void keep_only_fold(struct run *r, int k)
     r->n_train = kept;
 }
 
+/* What the ensemble's rows of all folds are scaled by: 1/folds for summed logits. */
+static double ensemble_scale(const struct mer_train_params *p)
+{
+    return p->ensemble == MER_ENSEMBLE_PROBS ? 1.0 : 1.0 / p->folds;
+}
+
 /* The fold ensemble's predictions, handed to the outputs (outputs.h): predictions, submissions,
  * metrics.json; their scores into the summary. */
 static int write_outputs(struct run *r, struct mer_train_summary *sum)
 {
     const struct mer_train_params *p = r->p;
     const int one_fold = r->o->only_fold >= 0;
-    const int probs = p->ensemble == MER_ENSEMBLE_PROBS;
     const double vscale = one_fold ? 1.0 : 1.0 / p->folds; /* summed over folds */
-    const double scale = one_fold || probs ? 1.0 : 1.0 / p->folds;
+    const double scale = one_fold ? 1.0 : ensemble_scale(p);
     struct mer_pred_set *test = calloc(p->n_test_splits + 1, sizeof(*test));
     struct mer_set_score cv, *ts = calloc(p->n_test_splits + 1, sizeof(*ts));
     struct mer_run_outputs o = {.run_dir = r->o->run_dir,
@@ -895,10 +917,7 @@ static int write_outputs(struct run *r, struct mer_train_summary *sum)
         keep_only_fold(r, r->o->only_fold); /* out-of-fold predictions exist for that fold alone */
     o.cv = pred_set("cv", r->train_idx, r->n_train, r->oof_logits, 1.0, 1.0);
     for (size_t s = 0; s < p->n_test_splits; s++) {
-        if (probs) /* summed probabilities -> log, so the softmax averages */
-            for (size_t j = 0; j < r->n_test[s] * width(r); j++)
-                if (j % width(r) < (size_t)r->mc.n_classes)
-                    r->test_logits[s][j] = logf(fmaxf(r->test_logits[s][j], 1e-30f));
+        ensemble_finish(r, r->test_logits[s], r->n_test[s]);
         test[s] = pred_set(p->test_splits[s], r->test_idx[s], r->n_test[s], r->test_logits[s],
                            scale, vscale);
     }
@@ -934,10 +953,11 @@ static int collect_split(const struct mer_dataset *ds, const char *name, int nee
     return 0;
 }
 
-static int setup(struct run *r, const struct mer_dataset *ds, const struct mer_train_params *p)
+/* The model the data and p make (its modalities, dims, classes, prior size). */
+static int setup_model(struct run *r, const struct mer_dataset *ds,
+                       const struct mer_train_params *p)
 {
-    int64_t *labels = NULL;
-    int ret = -1, nm = 0;
+    int nm = 0;
     r->ds = ds;
     r->p = p;
     r->mc = p->model;
@@ -951,6 +971,15 @@ static int setup(struct run *r, const struct mer_dataset *ds, const struct mer_t
     r->mc.prior_dim = r->mc.prior_mode == MER_PRIOR_NONE ? 0 : ds->prior_dim;
     if (ds->n_classes > MER_MAX_CLASSES)
         return mer_error("%d classes; at most %d are supported", ds->n_classes, MER_MAX_CLASSES);
+    return 0;
+}
+
+static int setup(struct run *r, const struct mer_dataset *ds, const struct mer_train_params *p)
+{
+    int64_t *labels = NULL;
+    int ret = -1;
+    if (setup_model(r, ds, p) < 0)
+        return -1;
     if (collect_split(ds, p->train_split, 1, &r->train_idx, &r->n_train) < 0)
         return -1;
     if (r->n_train == 0)
@@ -1040,5 +1069,59 @@ int mer_train_run(const struct mer_dataset *ds, const struct mer_train_params *p
     ret = write_outputs(&r, out);
 done:
     release(&r);
+    return ret;
+}
+
+/* One fold model's rows [n, width] of samples idx, from run_dir/fold-K/model.safetensors. */
+static int predict_fold(const struct run *r, const char *run_dir, int k, struct batch_buf *buf,
+                        const int64_t *idx, size_t n, float *rows)
+{
+    char *path = mer_strfmt("%s/fold-%d/model.safetensors", run_dir, k);
+    mer_model *model = NULL;
+    struct mer_cnet *net = NULL;
+    int ret = -1;
+    if (!path)
+        return mer_error("out of memory");
+    if (!mer_path_exists(path))
+        mer_error("'%s': no such fold model (the run is not finished)", path);
+    else if (mer_model_new(&model, &r->mc) == 0 && mer_model_load_weights(model, path) == 0 &&
+             (!r->p->c_engine || mer_cnet_new(&net, model, &r->mc, r->p->batch_size) == 0))
+        ret = predict(r, model, net, buf, idx, n, rows);
+    mer_cnet_free(net);
+    mer_model_free(model);
+    free(path);
+    return ret;
+}
+
+int mer_train_predict(const struct mer_dataset *ds, const struct mer_train_params *p,
+                      const char *run_dir, const int64_t *idx, size_t n, float *rows, double *scale,
+                      double *valence_scale)
+{
+    struct run r;
+    struct batch_buf buf = {0};
+    float *fold_rows = NULL;
+    int ret = -1;
+    memset(&r, 0, sizeof(r));
+    if (setup_model(&r, ds, p) < 0)
+        return -1;
+    memset(rows, 0, n * width(&r) * sizeof(float));
+    if (batch_buf_init(&buf, &r, PREDICT_CHUNK > p->batch_size ? PREDICT_CHUNK : p->batch_size) <
+            0 ||
+        !(fold_rows = malloc((n + 1) * width(&r) * sizeof(float)))) {
+        mer_error("out of memory");
+        goto done;
+    }
+    for (int k = 0; k < p->folds; k++) {
+        if (predict_fold(&r, run_dir, k, &buf, idx, n, fold_rows) < 0)
+            goto done;
+        ensemble_add(&r, fold_rows, n, rows);
+    }
+    ensemble_finish(&r, rows, n);
+    *scale = ensemble_scale(p);
+    *valence_scale = 1.0 / p->folds;
+    ret = 0;
+done:
+    batch_buf_release(&buf);
+    free(fold_rows);
     return ret;
 }

@@ -1,0 +1,184 @@
+/* mer predict's inputs: the clips given, and stores made again by the run's extractors
+ * (predict_impl.h). */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include "model/predict_impl.h"
+#include "mer/builder.h"
+#include "mer/csv.h"
+#include "mer/error.h"
+#include "mer/extract.h"
+#include "mer/fs.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct mer_build_nouns clip_nouns = {
+    .one = "clip", .a_one = "a clip", .many = "clips", .verb = "predict", .unit = "clips"};
+
+int mer_predict_list_clips(const char *const *clips, size_t n_clips, const char *csv,
+                           struct mer_strv *names)
+{
+    struct mer_samples s = MER_SAMPLES_INIT;
+    struct mer_atomic_file f;
+    int ret = -1;
+    if (n_clips == 1 && mer_is_dir(clips[0])) {
+        if (mer_samples_from_dir(&s, clips[0], mer_clip_extensions, mer_clip_n_extensions,
+                                 &clip_nouns) < 0)
+            goto done;
+    } else {
+        for (size_t i = 0; i < n_clips; i++) {
+            const char *path = clips[i], *base = strrchr(path, '/'), *dot;
+            base = base ? base + 1 : path;
+            dot = strrchr(base, '.');
+            if (!mer_path_exists(path) || mer_is_dir(path)) {
+                mer_error("'%s': no such clip", path);
+                goto done;
+            }
+            if (mer_strv_push(&s.names, base,
+                              dot && dot > base ? (size_t)(dot - base) : strlen(base)) < 0 ||
+                mer_strv_push(&s.paths, path, strlen(path)) < 0)
+                goto done;
+        }
+        if (mer_samples_check_unique(&s, "the clips given") < 0)
+            goto done;
+    }
+    if (!s.names.n) {
+        mer_error("'%s': no clips", clips[0]);
+        goto done;
+    }
+    if (mer_atomic_open(&f, csv) < 0)
+        goto done;
+    fputs("name,path\n", f.fp);
+    for (size_t i = 0; i < s.names.n; i++) {
+        char *abs = s.paths.v[i][0] == '/' ? NULL : realpath(s.paths.v[i], NULL);
+        mer_csv_write_field(f.fp, s.names.v[i]);
+        fputc(',', f.fp);
+        mer_csv_write_field(f.fp, abs ? abs : s.paths.v[i]);
+        fputc('\n', f.fp);
+        free(abs);
+    }
+    if (mer_atomic_commit(&f) < 0)
+        goto done;
+    *names = s.names;
+    s.names = (struct mer_strv)MER_STRV_INIT;
+    ret = 0;
+done:
+    mer_samples_release(&s);
+    return ret;
+}
+
+/* ---- stores made again ---- */
+
+/* A number as an extractor option's value: integers as such, others round-tripped. */
+static char *option_value(const cJSON *v)
+{
+    if (cJSON_IsBool(v))
+        return mer_strfmt("%s", cJSON_IsTrue(v) ? "true" : "false");
+    if (cJSON_IsString(v))
+        return mer_strfmt("%s", v->valuestring);
+    if (cJSON_IsNumber(v))
+        return mer_strfmt("%.17g", v->valuedouble);
+    return NULL;
+}
+
+static const char *string_of(const cJSON *o, const char *key, const char *dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : dflt;
+}
+
+static double number_of(const cJSON *o, const char *key, double dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+/* mer extract audio again, with the options its extractor object records. */
+static int make_audio(const struct mer_predict_sources *src, const cJSON *ex,
+                      struct mer_build_params *bp)
+{
+    struct mer_audio_params ap = mer_audio_default_params();
+    struct mer_build_report r;
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(ex, "params"), *it;
+    struct mer_strv opts = MER_STRV_INIT;
+    int ret = -1;
+    if (!src->clips_csv)
+        return mer_error("audio: no clips given to extract it from (or --audio STORE)");
+    bp->input = src->clips_csv;
+    ap.features = string_of(ex, "features", ap.features);
+    ap.rate = (int)number_of(ex, "rate", ap.rate);
+    ap.layers = string_of(ex, "layers", ap.layers);
+    ap.layer_pool = string_of(ex, "layer_pool", ap.layer_pool);
+    ap.segment_s = number_of(ex, "segment_s", ap.segment_s);
+    ap.device = src->device ? src->device : ap.device;
+    cJSON_ArrayForEach(it, params)
+    {
+        if (!strcmp(it->string, "sample_frequency"))
+            continue; /* recorded from the rate, which sets it */
+        char *v = option_value(it), *kv = v ? mer_strfmt("%s=%s", it->string, v) : NULL;
+        int bad = !kv || mer_strv_push(&opts, kv, strlen(kv)) < 0;
+        free(v);
+        free(kv);
+        if (bad) {
+            mer_error("out of memory");
+            goto done;
+        }
+    }
+    ap.params = (const char *const *)opts.v;
+    ap.n_params = opts.n;
+    ret = mer_extract_audio(bp, &ap, &r);
+done:
+    mer_strv_release(&opts);
+    return ret;
+}
+
+/* mer extract text again (the transcripts CSV given), with the run's encoder and column. */
+static int make_text(const struct mer_predict_sources *src, const cJSON *ex,
+                     struct mer_build_params *bp)
+{
+    struct mer_text_params tp = mer_text_default_params();
+    struct mer_build_report r;
+    if (!src->transcripts)
+        return mer_error("text: no transcripts given to encode (--transcripts CSV, or --text "
+                         "STORE)");
+    bp->input = src->transcripts;
+    tp.column = string_of(ex, "column", tp.column);
+    tp.encoder = string_of(ex, "encoder", tp.encoder);
+    tp.dim = (int)number_of(ex, "dim", tp.dim);
+    return mer_extract_text(bp, &tp, &r);
+}
+
+/* What makes a store again, by the extractor its provenance names. */
+static const struct remake {
+    const char *extractor;
+    int (*make)(const struct mer_predict_sources *src, const cJSON *ex,
+                struct mer_build_params *bp);
+} remakes[] = {
+    {"audio", make_audio},
+    {"text", make_text},
+};
+
+int mer_predict_make_store(const char *modality, const char *store, const char *extractor,
+                           const struct mer_predict_sources *src, const char *out)
+{
+    cJSON *ex = extractor ? cJSON_Parse(extractor) : NULL;
+    const char *name = string_of(ex, "extractor", NULL);
+    struct mer_build_params bp = mer_build_default_params();
+    int ret = -1;
+    size_t k = 0;
+    while (name && k < MER_ARRAY_SIZE(remakes) && strcmp(remakes[k].extractor, name))
+        k++;
+    if (!name || k == MER_ARRAY_SIZE(remakes)) {
+        mer_error("%s: the run's store '%s' was not made by an extractor mer predict can run "
+                  "again (%s); give a store made as it was (--%s STORE)",
+                  modality, store, name ? name : "none recorded", modality);
+    } else {
+        bp.out = out;
+        bp.jobs = src->jobs > 0 ? src->jobs : 1;
+        bp.force = 1;
+        ret = remakes[k].make(src, ex, &bp);
+    }
+    cJSON_Delete(ex);
+    return ret;
+}
