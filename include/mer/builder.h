@@ -151,6 +151,9 @@ struct mer_build_params {
     int jobs;             /* worker threads making rows (1: the calling thread) */
     size_t chunk_samples; /* samples per checkpoint chunk (0: the default, 256) */
     int force, strict;
+    /* More tensors for every file of the store (an encoder's fitted state), borrowed. */
+    const struct mer_st_tensor *extra;
+    size_t n_extra;
 };
 
 #define MER_BUILD_MAX_REASONS 16

@@ -48,7 +48,10 @@ struct mer_text_params {
     const char *column;  /* the transcript column: chinese, english, or any other name */
     const char *encoder; /* hash | torchscript:<model.pt> */
     int dim;             /* the hash encoder's size */
-    size_t empty;        /* out: transcripts that were empty (written as zeros) */
+    /* A text store whose saved encoder state (the hash IDF) is used instead of fitting on
+     * these transcripts (mer predict), or NULL. Every text store saves its state. */
+    const char *state_from;
+    size_t empty; /* out: transcripts that were empty (written as zeros) */
 };
 
 struct mer_text_params mer_text_default_params(void);

@@ -262,6 +262,9 @@ struct mer_features_out {
     const void *const *pieces;
     const size_t *piece_bytes;
     size_t n_pieces;
+    /* More tensors stored as they are (an encoder's fitted state, textenc.h), borrowed. */
+    const struct mer_st_tensor *extra;
+    size_t n_extra;
 };
 
 /* Writes a "features" store file atomically. */

@@ -833,6 +833,8 @@ static int assemble(struct build *b)
             .pieces = (const void *const *)a.pieces,
             .piece_bytes = a.bytes,
             .n_pieces = n,
+            .extra = b->p->extra,
+            .n_extra = b->p->n_extra,
         };
         ret = mer_store_write_features(b->r->path, &o);
     }

@@ -84,6 +84,18 @@ static int fit(mer_textenc *enc, const struct mer_samples *s)
     return ret;
 }
 
+/* The encoder's state saved in a store (its first file) made by mer extract text. */
+static int load_state(struct mer_textenc *e, const char *path)
+{
+    mer_store *s = NULL;
+    int ret;
+    if (mer_store_open(&s, path, MER_ST_VERIFY) < 0)
+        return -1;
+    ret = mer_textenc_load_state(e, mer_store_part(s, 0));
+    mer_store_close(s);
+    return ret;
+}
+
 /* Every option that changes the rows, as JSON text (the fingerprint and the provenance). */
 static char *text_options(const struct mer_text_params *tp, int64_t dim)
 {
@@ -120,14 +132,17 @@ int mer_extract_text(const struct mer_build_params *bp, struct mer_text_params *
                                    .n_reasons = 1,
                                    .produce = encode_text,
                                    .ctx = &t};
+    struct mer_st_tensor state[MER_TEXTENC_MAX_STATE];
     char *options = NULL, *provenance = NULL;
     int ret = -1;
     memset(r, 0, sizeof(*r));
     p.jobs = 1; /* one encoder, one thread (a torch encoder uses its own threads) */
     if (mer_csv_read(&csv, bp->input) < 0 || read_texts(&s, csv, tp->column) < 0 ||
         mer_textenc_open(&t.enc, tp->encoder, strcmp(tp->encoder, "hash") ? 0 : tp->dim) < 0 ||
-        fit(t.enc, &s) < 0)
+        (tp->state_from ? load_state(t.enc, tp->state_from) : fit(t.enc, &s)) < 0 ||
+        mer_textenc_state(t.enc, state, &p.n_extra) < 0)
         goto done;
+    p.extra = state; /* saved with the rows: mer predict encodes new texts the same way */
     t.dim = mer_textenc_dim(t.enc);
     options = text_options(tp, t.dim);
     if (!options || mer_extract_provenance(bp->provenance, options, &provenance) < 0)

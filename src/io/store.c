@@ -412,6 +412,16 @@ static void *to_half(const char *path, const float *x, size_t count, int64_t dim
     return half;
 }
 
+static int add_extra(mer_st_writer *w, const struct mer_features_out *o)
+{
+    for (size_t i = 0; i < o->n_extra; i++) {
+        const struct mer_st_tensor *t = &o->extra[i];
+        if (mer_st_writer_add(w, t->name, t->dtype, t->ndim, t->shape, t->data) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int mer_store_write_features(const char *path, const struct mer_features_out *o)
 {
     mer_st_writer *w = NULL;
@@ -438,7 +448,7 @@ int mer_store_write_features(const char *path, const struct mer_features_out *o)
                                         o->piece_bytes, o->n_pieces)
              : mer_st_writer_add(w, "features", o->dtype, 2, shape, half ? half : o->data)) < 0 ||
         (o->offsets && mer_st_writer_add(w, "offsets", MER_DTYPE_I64, 1, oshape, o->offsets) < 0) ||
-        mer_st_writer_set_meta(w, "mer.kind", "features") < 0 ||
+        add_extra(w, o) < 0 || mer_st_writer_set_meta(w, "mer.kind", "features") < 0 ||
         mer_st_writer_set_strings(w, "mer.ids", o->ids, o->n) < 0 ||
         (o->provenance && mer_st_writer_set_meta(w, "mer.provenance", o->provenance) < 0))
         goto done;

@@ -170,7 +170,7 @@ static int remake_store(struct job *j, int m)
     const struct mer_run_store *want = &j->rec.features[m];
     const char *mod = mer_modality_name((enum mer_modality)m);
     const struct mer_predict_sources src = {j->clips_csv, j->p->transcripts, j->p->device,
-                                            j->p->jobs};
+                                            j->p->jobs, NULL};
     char *fname = mer_strfmt("%s.safetensors", mod);
     int ret = -1;
     if (!fname || !(j->made[m] = mer_path_join(j->tmp, fname)))

@@ -18,6 +18,7 @@ struct mer_predict_sources {
     const char *transcripts; /* the transcripts CSV, or NULL */
     const char *device;      /* a backbone's device, or NULL */
     int jobs;
+    const char *run_store; /* the run's store being made again (set by mer_predict_make_store) */
 };
 
 /* Makes modality's store again into out (the run's store: its path and its provenance's

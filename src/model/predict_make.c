@@ -146,6 +146,7 @@ static int make_text(const struct mer_predict_sources *src, const cJSON *ex,
     tp.column = string_of(ex, "column", tp.column);
     tp.encoder = string_of(ex, "encoder", tp.encoder);
     tp.dim = (int)number_of(ex, "dim", tp.dim);
+    tp.state_from = src->run_store; /* the run's fitted encoder (the hash IDF), not a new fit */
     return mer_extract_text(bp, &tp, &r);
 }
 
@@ -177,7 +178,9 @@ int mer_predict_make_store(const char *modality, const char *store, const char *
         bp.out = out;
         bp.jobs = src->jobs > 0 ? src->jobs : 1;
         bp.force = 1;
-        ret = remakes[k].make(src, ex, &bp);
+        struct mer_predict_sources with = *src;
+        with.run_store = store;
+        ret = remakes[k].make(&with, ex, &bp);
     }
     cJSON_Delete(ex);
     return ret;

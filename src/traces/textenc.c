@@ -22,6 +22,7 @@
 #include "traces/textenc_backend.h"
 
 #include <cjson/cJSON.h>
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -36,7 +37,10 @@ enum kind { ENC_HASH, ENC_TORCHSCRIPT, ENC_PRECOMPUTED };
 struct mer_textenc {
     enum kind kind;
     int64_t dim;
-    float *idf;            /* hash: [2^MER_HASH_BITS] */
+    float *idf;        /* hash: [2^MER_HASH_BITS] */
+    float idf_default; /* hash: the IDF of a bucket no fitted text has (1 before a fit) */
+    int64_t *state_buckets, state_n; /* hash: mer_textenc_state's tensors' data */
+    float *state_values;
     struct mer_tsenc *ts;  /* torchscript */
     struct mer_strmap map; /* precomputed: "name\x1fmodality" -> row */
     char **keys;           /* precomputed: [n_rows] */
@@ -171,6 +175,7 @@ static int hash_fit(struct mer_textenc *e, const char *const *texts, size_t n)
     }
     for (size_t b = 0; b < size; b++)
         e->idf[b] = (float)(log((1.0 + (double)docs) / (1.0 + (double)df[b])) + 1.0);
+    e->idf_default = (float)(log(1.0 + (double)docs) + 1.0);
     free(df);
     return 0;
 }
@@ -371,6 +376,7 @@ int mer_textenc_open(struct mer_textenc **out, const char *spec, int64_t dim)
         } else {
             for (size_t b = 0; b < size; b++)
                 e->idf[b] = 1.0f;
+            e->idf_default = 1.0f;
             ret = 0;
         }
     } else if (!strncmp(spec, "torchscript:", 12) && spec[12]) {
@@ -421,9 +427,85 @@ void mer_textenc_close(struct mer_textenc *e)
     if (!e)
         return;
     free(e->idf);
+    free(e->state_buckets);
+    free(e->state_values);
     mer_tsenc_close(e->ts);
     mer_strmap_release(&e->map);
     mer_strv_free(e->keys, e->n_rows);
     free(e->rows);
     free(e);
+}
+
+/* ---- the fitted state, saved with what the encoder made ---- */
+
+int mer_textenc_state(struct mer_textenc *e, struct mer_st_tensor *t, size_t *n)
+{
+    const size_t size = (size_t)1 << MER_HASH_BITS;
+    int64_t k = 0;
+    *n = 0;
+    if (e->kind != ENC_HASH)
+        return 0;
+    free(e->state_buckets);
+    free(e->state_values);
+    e->state_buckets = malloc(size * sizeof(int64_t));
+    e->state_values = malloc(size * sizeof(float));
+    if (!e->state_buckets || !e->state_values)
+        return mer_error("out of memory");
+    for (size_t b = 0; b < size; b++)
+        if (e->idf[b] != e->idf_default) {
+            e->state_buckets[k] = (int64_t)b;
+            e->state_values[k++] = e->idf[b];
+        }
+    e->state_n = k;
+    t[0] = (struct mer_st_tensor){.name = MER_TEXTENC_IDF_DEFAULT,
+                                  .dtype = MER_DTYPE_F32,
+                                  .ndim = 1,
+                                  .shape = {1},
+                                  .data = &e->idf_default};
+    *n = 1;
+    if (k > 0) {
+        t[1] = (struct mer_st_tensor){.name = MER_TEXTENC_IDF_BUCKETS,
+                                      .dtype = MER_DTYPE_I64,
+                                      .ndim = 1,
+                                      .shape = {k},
+                                      .data = e->state_buckets};
+        t[2] = (struct mer_st_tensor){.name = MER_TEXTENC_IDF_VALUES,
+                                      .dtype = MER_DTYPE_F32,
+                                      .ndim = 1,
+                                      .shape = {k},
+                                      .data = e->state_values};
+        *n = 3;
+    }
+    return 0;
+}
+
+int mer_textenc_load_state(struct mer_textenc *e, const mer_st_file *f)
+{
+    const size_t size = (size_t)1 << MER_HASH_BITS;
+    const struct mer_st_tensor *d = mer_st_find(f, MER_TEXTENC_IDF_DEFAULT),
+                               *b = mer_st_find(f, MER_TEXTENC_IDF_BUCKETS),
+                               *v = mer_st_find(f, MER_TEXTENC_IDF_VALUES);
+    float def;
+    if (e->kind != ENC_HASH)
+        return 0;
+    if (!d || d->dtype != MER_DTYPE_F32 || d->numel != 1)
+        return mer_error("'%s': no saved hash encoder state (tensor '%s'; made by an older mer?)",
+                         mer_st_path(f), MER_TEXTENC_IDF_DEFAULT);
+    if (!b != !v || (b && (b->dtype != MER_DTYPE_I64 || v->dtype != MER_DTYPE_F32 || b->ndim != 1 ||
+                           v->ndim != 1 || b->numel != v->numel)))
+        return mer_error("'%s': tensors '%s' and '%s' do not fit together", mer_st_path(f),
+                         MER_TEXTENC_IDF_BUCKETS, MER_TEXTENC_IDF_VALUES);
+    memcpy(&def, d->data, sizeof(def));
+    for (size_t i = 0; i < size; i++)
+        e->idf[i] = def;
+    e->idf_default = def;
+    for (int64_t i = 0; b && i < b->numel; i++) {
+        int64_t at;
+        memcpy(&at, (const char *)b->data + i * (int64_t)sizeof(at), sizeof(at));
+        if (at < 0 || (size_t)at >= size)
+            return mer_error("'%s': '%s'[%lld] = %lld is out of range", mer_st_path(f),
+                             MER_TEXTENC_IDF_BUCKETS, (long long)i, (long long)at);
+        memcpy(&e->idf[at], (const char *)v->data + i * (int64_t)sizeof(float), sizeof(float));
+    }
+    return 0;
 }
