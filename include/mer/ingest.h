@@ -27,6 +27,7 @@
  *   llm_label   I64 [N]        the answer's overall label (class index), -1 if none
  *   llm_reliability F32 [N]    the overall trace's reliability
  *   status      U8  [N]        0 no answer, 1 parsed, 2 partial, 3 blocked, 4 error, 5 failed
+ *   textenc.idf.*              the encoder's fitted state (textenc.h), for mer predict
  * and metadata mer.ids, mer.classes, mer.modalities ["audio", "video", "text"],
  * mer.encoder, mer.embedding_dim, mer.min_reliability, mer.provenance.
  *
@@ -47,6 +48,9 @@ struct mer_ingest_params {
     double min_reliability;  /* default 0.3 */
     const char *fit_split;   /* split whose traces fit the encoder; default "train" (all
                                 samples if the labels store has no such split) */
+    const char *state_from;  /* a priors store whose saved encoder state (textenc.h) is used
+                                instead of a fit (mer predict), or NULL; every priors store
+                                saves its encoder's state */
     const char *score_order; /* "a,b,..": the classes in the order of scores given as lists;
                                 NULL = the prompt's worried,happy,neutral,angry,surprise,sad
                                 when those are the classes, else the labels store's order */

@@ -14,9 +14,11 @@
  * extractor and parameters (its provenance's "extractor" object) must be the run's, or is
  * made again from the clips into a temporary store by the extractor the run's store names
  * (audio: the clips; text: p.transcripts, a name,<column> CSV). The run's fitted state is
- * reused: data.standardize's shift and scale (standardize.safetensors). Priors come from a
- * ready priors store of these clips (p.priors); without one they are masked (the model's
- * missing-prior path).
+ * reused: data.standardize's shift and scale (standardize.safetensors), the text encoder's
+ * IDF (saved in the run's text store and priors store, textenc.h). Priors come from Gemini
+ * answers (p.responses: ingested with the run's priors store's encoder, dimension,
+ * min_reliability and saved encoder state) or a ready priors store of these clips (p.priors);
+ * without either they are masked (the model's missing-prior path).
  */
 #ifndef MER_PREDICT_H
 #define MER_PREDICT_H
@@ -31,9 +33,10 @@ struct mer_predict_params {
     size_t n_clips;
     const char *stores[MER_N_MODALITIES]; /* ready stores; NULL: made again from the clips */
     const char *priors;                   /* a ready priors store, or NULL: priors masked */
-    const char *transcripts;              /* the transcripts CSV text is made from */
-    const char *device;                   /* NULL: the run's train.device */
-    int jobs;                             /* extraction threads */
+    const char *responses;   /* Gemini answers (JSONL) for the clips, ingested as the run's were */
+    const char *transcripts; /* the transcripts CSV text is made from */
+    const char *device;      /* NULL: the run's train.device */
+    int jobs;                /* extraction threads */
 };
 
 struct mer_predict_params mer_predict_default_params(void);

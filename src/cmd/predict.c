@@ -114,6 +114,8 @@ int cmd_predict(int argc, const char **argv)
                        "ready text features (made as the run's were) instead of encoding"),
         MER_OPT_STRING(0, "transcripts", &o.p.transcripts, "csv",
                        "the clips' transcripts (name + the run's column) to encode text from"),
+        MER_OPT_STRING(0, "responses", &o.p.responses, "jsonl",
+                       "Gemini answers for the clips, ingested as the run's priors were"),
         MER_OPT_STRING(0, "priors", &o.p.priors, "store",
                        "a priors store of the clips (default: priors masked)"),
         MER_OPT_INT_RANGE(0, "jobs", &o.p.jobs, "[1,1024]",

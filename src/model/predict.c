@@ -6,6 +6,7 @@
 #include "mer/dataset.h"
 #include "mer/error.h"
 #include "mer/fs.h"
+#include "mer/ingest.h"
 #include "mer/labels.h"
 #include "mer/outputs.h"
 #include "mer/settings.h"
@@ -219,12 +220,52 @@ static int mask_priors(struct mer_dataset *ds, int64_t pd)
     return 0;
 }
 
+/* A metadata number of the run's priors store, or dflt. */
+static double meta_number(const mer_st_file *f, const char *key, double dflt)
+{
+    double v;
+    return mer_st_meta(f, key) && mer_st_meta_number(f, key, -1e300, 1e300, &v) == 0 ? v : dflt;
+}
+
+/* tmp/priors.safetensors from the answers given, as the run's priors store was made: its
+ * encoder, dimension and min_reliability, and the encoder state it saved (no new fit). */
+static int ingest_responses(struct job *j, const char *labels, char **out)
+{
+    struct mer_ingest_params ip = mer_ingest_default_params();
+    const char *run_priors = j->rec.priors.path;
+    mer_st_file *f = NULL;
+    mer_ingest *g = NULL;
+    int ret = -1;
+    if (!run_priors)
+        return mer_error("'%s': the run was trained without priors", j->p->responses);
+    if (mer_st_open(&f, run_priors, MER_ST_VERIFY) < 0)
+        return -1;
+    ip.labels = labels;
+    ip.encoder = mer_st_meta(f, "mer.encoder") ? mer_st_meta(f, "mer.encoder") : ip.encoder;
+    ip.dim = (int64_t)meta_number(f, "mer.embedding_dim", (double)ip.dim);
+    ip.min_reliability = meta_number(f, "mer.min_reliability", ip.min_reliability);
+    ip.state_from = run_priors;
+    if (!(*out = mer_path_join(j->tmp, "priors.safetensors")))
+        mer_error("out of memory");
+    else if (mer_ingest_new(&g, &ip) == 0 && mer_ingest_read(g, j->p->responses) == 0 &&
+             mer_ingest_finish(g) == 0)
+        ret = mer_ingest_write_priors(g, *out, NULL);
+    mer_ingest_free(g);
+    mer_st_close(f);
+    return ret;
+}
+
 static int load_data(struct job *j, const char **stores, struct mer_dataset **ds)
 {
     struct mer_dataset_params dp = j->set.data;
-    char *labels = NULL;
+    char *labels = NULL, *ingested = NULL;
     int ret = -1;
-    if (write_labels(j, &labels) < 0)
+    if (j->p->priors && j->p->responses) {
+        mer_error("give either --priors or --responses");
+        goto done;
+    }
+    if (write_labels(j, &labels) < 0 ||
+        (j->p->responses && ingest_responses(j, labels, &ingested) < 0))
         goto done;
     for (int m = 0; m < MER_N_MODALITIES; m++) {
         dp.features[m] = stores[m];
@@ -232,7 +273,7 @@ static int load_data(struct job *j, const char **stores, struct mer_dataset **ds
         dp.scale[m] = j->rec.scale[m];
     }
     dp.labels = labels;
-    dp.priors = j->rec.priors.path ? j->p->priors : NULL;
+    dp.priors = ingested ? ingested : j->rec.priors.path ? j->p->priors : NULL;
     dp.pseudo_labels = NULL;
     dp.train_split = NULL;
     if (j->p->priors && !j->rec.priors.path) {
@@ -258,6 +299,7 @@ static int load_data(struct job *j, const char **stores, struct mer_dataset **ds
         ret = 0;
 done:
     free(labels);
+    free(ingested);
     return ret;
 }
 

@@ -61,6 +61,9 @@ struct mer_ingest {
     float *llm_rel;     /* [n] */
     uint8_t *status;    /* [n] */
     size_t no_embedding;
+    struct mer_textenc *enc; /* the fitted encoder, whose state the priors store saves */
+    struct mer_st_tensor state[MER_TEXTENC_MAX_STATE];
+    size_t n_state;
 };
 
 struct mer_ingest_params mer_ingest_default_params(void)
@@ -284,6 +287,19 @@ static int fit_encoder(struct mer_ingest *g, struct mer_textenc *e)
     return ret;
 }
 
+/* The encoder's state saved in a priors store (mer predict: new answers encoded as the run's
+ * were), instead of a fit. */
+static int load_encoder(const char *path, struct mer_textenc *e)
+{
+    mer_st_file *f = NULL;
+    int ret;
+    if (mer_st_open(&f, path, MER_ST_VERIFY) < 0)
+        return -1;
+    ret = mer_textenc_load_state(e, f);
+    mer_st_close(f);
+    return ret;
+}
+
 static int alloc_priors(struct mer_ingest *g)
 {
     size_t n = g->l->n;
@@ -337,7 +353,9 @@ int mer_ingest_finish(struct mer_ingest *g)
         return mer_error("no answer for a sample of '%s' could be parsed (%zu lines read, "
                          "%zu failed, %zu with unknown keys)",
                          g->p.labels, g->lines, g->n_failed_lines, g->unknown.count);
-    if (mer_textenc_open(&e, g->p.encoder, g->p.dim) < 0 || fit_encoder(g, e) < 0)
+    if (mer_textenc_open(&e, g->p.encoder, g->p.dim) < 0 ||
+        (g->p.state_from ? load_encoder(g->p.state_from, e) : fit_encoder(g, e)) < 0 ||
+        mer_textenc_state(e, g->state, &g->n_state) < 0)
         goto done;
     g->dim = mer_textenc_dim(e);
     g->pdim = g->dim + g->l->n_classes + 1;
@@ -350,6 +368,9 @@ int mer_ingest_finish(struct mer_ingest *g)
         mer_progress_update(&pr, (int64_t)i + 1);
     }
     mer_progress_finish(&pr);
+    mer_textenc_close(g->enc);
+    g->enc = e; /* kept: its state's tensors are written with the priors */
+    e = NULL;
     ret = 0;
 done:
     mer_textenc_close(e);
@@ -357,6 +378,17 @@ done:
 }
 
 /* ---- writing ---- */
+
+/* The encoder's fitted state (textenc.h's tensors), saved with the priors it made. */
+static int add_state(mer_st_writer *w, const struct mer_ingest *g)
+{
+    for (size_t i = 0; i < g->n_state; i++) {
+        const struct mer_st_tensor *t = &g->state[i];
+        if (mer_st_writer_add(w, t->name, t->dtype, t->ndim, t->shape, t->data) < 0)
+            return -1;
+    }
+    return 0;
+}
 
 int mer_ingest_write_priors(const struct mer_ingest *g, const char *path, const char *provenance)
 {
@@ -378,7 +410,7 @@ int mer_ingest_write_priors(const struct mer_ingest *g, const char *path, const 
         mer_st_writer_add(w, "present", MER_DTYPE_U8, 2, s2, g->present) < 0 ||
         mer_st_writer_add(w, "llm_label", MER_DTYPE_I64, 1, s1, g->llm_label) < 0 ||
         mer_st_writer_add(w, "llm_reliability", MER_DTYPE_F32, 1, s1, g->llm_rel) < 0 ||
-        mer_st_writer_add(w, "status", MER_DTYPE_U8, 1, s1, g->status) < 0 ||
+        mer_st_writer_add(w, "status", MER_DTYPE_U8, 1, s1, g->status) < 0 || add_state(w, g) < 0 ||
         mer_labels_set_store_meta(w, "priors", g->l) < 0 ||
         mer_st_writer_set_strings(w, "mer.modalities", mods, M) < 0 ||
         mer_st_writer_set_meta(w, "mer.encoder", g->p.encoder) < 0 ||
@@ -728,6 +760,7 @@ void mer_ingest_free(struct mer_ingest *g)
         mer_response_release(&g->resp[i]);
     free(g->resp);
     free(g->answered);
+    mer_textenc_close(g->enc);
     for (size_t i = 0; i < g->unknown.n; i++)
         free(g->unknown.items[i]);
     for (size_t i = 0; i < g->duplicates.n; i++)
