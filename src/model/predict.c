@@ -138,33 +138,61 @@ done:
 
 /* ---- the stores ---- */
 
-/* 1 if two extractor objects (JSON text, NULL = none) say the same. */
-static int same_extractor(const char *a, const char *b)
+/* The first key (a dotted path into key[size]) where two extractor objects differ, and its
+ * values there (new JSON text, "none" when absent) into *va and *vb; 0 if they are the same. */
+static int first_difference(const cJSON *a, const cJSON *b, char *key, size_t size, char **va,
+                            char **vb)
 {
-    cJSON *x = a ? cJSON_Parse(a) : NULL, *y = b ? cJSON_Parse(b) : NULL;
-    int same = (!a && !b) || (x && y && cJSON_Compare(x, y, 1));
-    cJSON_Delete(x);
-    cJSON_Delete(y);
-    return same;
+    const size_t at = strlen(key);
+    const cJSON *it;
+    if (cJSON_IsObject(a) && cJSON_IsObject(b)) {
+        for (int pass = 0; pass < 2; pass++) { /* keys of a, then keys only b has */
+            const cJSON *obj = pass ? b : a;
+            cJSON_ArrayForEach(it, obj)
+            {
+                const cJSON *x = pass ? cJSON_GetObjectItemCaseSensitive(a, it->string) : it;
+                const cJSON *y = pass ? it : cJSON_GetObjectItemCaseSensitive(b, it->string);
+                if (pass && x)
+                    continue;
+                snprintf(key + at, size - at, "%s%s", at ? "." : "", it->string);
+                if (first_difference(x, y, key, size, va, vb))
+                    return 1;
+                key[at] = 0;
+            }
+        }
+        return 0;
+    }
+    if (a && b && cJSON_Compare(a, b, 1))
+        return 0;
+    *va = a ? cJSON_PrintUnformatted(a) : mer_strfmt("none");
+    *vb = b ? cJSON_PrintUnformatted(b) : mer_strfmt("none");
+    return 1;
 }
 
-/* A store for modality m must have been made as the run's was. */
+/* A store for modality m must have been made as the run's was: refused naming both stores
+ * and the first option where they differ. */
 static int check_store(const struct job *j, int m, const char *path)
 {
     const struct mer_run_store *want = &j->rec.features[m];
     struct mer_run_store got;
+    cJSON *a, *b;
+    char key[256] = "", *va = NULL, *vb = NULL;
     int ret = 0;
     if (mer_run_store_describe(path, &got) < 0)
         return -1;
-    if (!same_extractor(got.extractor, want->extractor))
-        ret = mer_error("'%s': made by extractor %s, the run's %s store '%s' by %s", path,
-                        got.extractor ? got.extractor : "(none recorded)",
-                        mer_modality_name((enum mer_modality)m), want->path,
-                        want->extractor ? want->extractor : "(none recorded)");
+    a = got.extractor ? cJSON_Parse(got.extractor) : NULL;
+    b = want->extractor ? cJSON_Parse(want->extractor) : NULL;
+    if (first_difference(a, b, key, sizeof(key), &va, &vb))
+        ret = mer_error("'%s': made with extractor %s %s, the run's %s store '%s' with %s", path,
+                        *key ? key : "object", va ? va : "?",
+                        mer_modality_name((enum mer_modality)m), want->path, vb ? vb : "?");
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+    free(va);
+    free(vb);
     mer_run_store_release(&got);
     return ret;
 }
-
 /* Modality m's store made again into tmp/<modality>.safetensors, for the samples named. */
 static int remake_store(struct job *j, int m)
 {
@@ -185,6 +213,15 @@ static int remake_store(struct job *j, int m)
 /* Every modality the run used: a ready store (checked) or one made again. */
 static int resolve_stores(struct job *j, const char **stores)
 {
+    for (int m = 0; m < MER_N_MODALITIES; m++) { /* what is missing, before making anything */
+        const struct mer_predict_sources src = {j->clips_csv, j->p->transcripts, j->p->device,
+                                                j->p->jobs, NULL};
+        const struct mer_run_store *want = &j->rec.features[m];
+        if (want->path && !j->p->stores[m] &&
+            mer_predict_make_store(mer_modality_name((enum mer_modality)m), want->path,
+                                   want->extractor, &src, NULL) < 0)
+            return -1;
+    }
     for (int m = 0; m < MER_N_MODALITIES; m++) {
         const char *given = j->p->stores[m];
         if (!j->rec.features[m].path) {

@@ -23,7 +23,8 @@ struct mer_predict_sources {
 
 /* Makes modality's store again into out (the run's store: its path and its provenance's
  * "extractor" object, JSON text) by the extractor that object names; one table maps an
- * extractor's name to what runs it again. -1 with the error set. */
+ * extractor's name to what runs it again. With out NULL, only checks that it can (its inputs
+ * are given), so every modality is checked before any is made. -1 with the error set. */
 int mer_predict_make_store(const char *modality, const char *store, const char *extractor,
                            const struct mer_predict_sources *src, const char *out);
 

@@ -105,6 +105,8 @@ static int make_audio(const struct mer_predict_sources *src, const cJSON *ex,
     int ret = -1;
     if (!src->clips_csv)
         return mer_error("audio: no clips given to extract it from (or --audio STORE)");
+    if (!bp->out)
+        return 0; /* only asked whether it can */
     bp->input = src->clips_csv;
     ap.features = string_of(ex, "features", ap.features);
     ap.rate = (int)number_of(ex, "rate", ap.rate);
@@ -142,6 +144,8 @@ static int make_text(const struct mer_predict_sources *src, const cJSON *ex,
     if (!src->transcripts)
         return mer_error("text: no transcripts given to encode (--transcripts CSV, or --text "
                          "STORE)");
+    if (!bp->out)
+        return 0;
     bp->input = src->transcripts;
     tp.column = string_of(ex, "column", tp.column);
     tp.encoder = string_of(ex, "encoder", tp.encoder);
