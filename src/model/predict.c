@@ -145,6 +145,8 @@ static int first_difference(const cJSON *a, const cJSON *b, char *key, size_t si
 {
     const size_t at = strlen(key);
     const cJSON *it;
+    if (!a && !b) /* neither records one (stores imported from .npy files) */
+        return 0;
     if (cJSON_IsObject(a) && cJSON_IsObject(b)) {
         for (int pass = 0; pass < 2; pass++) { /* keys of a, then keys only b has */
             const cJSON *obj = pass ? b : a;
@@ -217,6 +219,9 @@ static int resolve_stores(struct job *j, const char **stores)
         const struct mer_predict_sources src = {j->clips_csv, j->p->transcripts, j->p->device,
                                                 j->p->jobs, NULL};
         const struct mer_run_store *want = &j->rec.features[m];
+        if (!want->path && j->p->stores[m])
+            return mer_error("'%s': the run was not trained on %s features", j->p->stores[m],
+                             mer_modality_name((enum mer_modality)m));
         if (want->path && !j->p->stores[m] &&
             mer_predict_make_store(mer_modality_name((enum mer_modality)m), want->path,
                                    want->extractor, &src, NULL) < 0)
@@ -224,12 +229,8 @@ static int resolve_stores(struct job *j, const char **stores)
     }
     for (int m = 0; m < MER_N_MODALITIES; m++) {
         const char *given = j->p->stores[m];
-        if (!j->rec.features[m].path) {
-            if (given)
-                return mer_error("'%s': the run was not trained on %s features", given,
-                                 mer_modality_name((enum mer_modality)m));
+        if (!j->rec.features[m].path)
             continue;
-        }
         if (given) {
             if (check_store(j, m, given) < 0)
                 return -1;
