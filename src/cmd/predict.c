@@ -68,13 +68,17 @@ static void show(const struct mer_prediction *r, const char *path)
         printf("predicted %zu clips into '%s'\n", r->n, path);
         return;
     }
-    printf("%-24s %-12s%s\n", "name", "prediction", r->valence_head ? " valence" : "");
+    if (r->valence_head)
+        printf("%-24s %-12s %7s\n", "name", "prediction", "valence");
+    else
+        printf("%-24s %s\n", "name", "prediction");
     for (size_t i = 0; i < r->n; i++) {
         const float *row = r->rows + i * w;
-        printf("%-24s %-12s", r->names[i], r->classes[mer_argmax(row, r->n_classes)]);
+        const char *cls = r->classes[mer_argmax(row, r->n_classes)];
         if (r->valence_head)
-            printf(" %7.3f", row[r->n_classes] * r->valence_scale);
-        putchar('\n');
+            printf("%-24s %-12s %7.3f\n", r->names[i], cls, row[r->n_classes] * r->valence_scale);
+        else
+            printf("%-24s %s\n", r->names[i], cls);
     }
     printf("(%zu clips; probabilities in '%s')\n", r->n, path);
 }
