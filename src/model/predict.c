@@ -195,6 +195,22 @@ static int check_store(const struct job *j, int m, const char *path)
     mer_run_store_release(&got);
     return ret;
 }
+/* The run's own store, read for the fitted state it saved, must still be the one the run was
+ * trained on (not made again since). */
+static int check_unchanged(const struct mer_run_store *want, const char *what)
+{
+    struct mer_run_store now;
+    int ret = 0;
+    if (mer_run_store_describe(want->path, &now) < 0)
+        return -1;
+    if (strcmp(now.checksum, want->checksum))
+        ret = mer_error("'%s': checksum %s, but the run was trained on %s (its %s store, whose "
+                        "fitted encoder mer predict reuses, was made again since)",
+                        want->path, now.checksum, want->checksum, what);
+    mer_run_store_release(&now);
+    return ret;
+}
+
 /* Modality m's store made again into tmp/<modality>.safetensors, for the samples named. */
 static int remake_store(struct job *j, int m)
 {
@@ -223,8 +239,10 @@ static int resolve_stores(struct job *j, const char **stores)
             return mer_error("'%s': the run was not trained on %s features", j->p->stores[m],
                              mer_modality_name((enum mer_modality)m));
         if (want->path && !j->p->stores[m] &&
-            mer_predict_make_store(mer_modality_name((enum mer_modality)m), want->path,
-                                   want->extractor, &src, NULL) < 0)
+            (mer_predict_make_store(mer_modality_name((enum mer_modality)m), want->path,
+                                    want->extractor, &src, NULL) < 0 ||
+             /* text is encoded with the IDF the run's text store saved */
+             (m == MER_MOD_TEXT && check_unchanged(want, "text") < 0)))
             return -1;
     }
     for (int m = 0; m < MER_N_MODALITIES; m++) {
@@ -276,7 +294,8 @@ static int ingest_responses(struct job *j, const char *labels, char **out)
     int ret = -1;
     if (!run_priors)
         return mer_error("'%s': the run was trained without priors", j->p->responses);
-    if (mer_st_open(&f, run_priors, MER_ST_VERIFY) < 0)
+    if (check_unchanged(&j->rec.priors, "priors") < 0 ||
+        mer_st_open(&f, run_priors, MER_ST_VERIFY) < 0)
         return -1;
     ip.labels = labels;
     ip.encoder = mer_st_meta(f, "mer.encoder") ? mer_st_meta(f, "mer.encoder") : ip.encoder;

@@ -473,7 +473,7 @@ static int split_fold(const struct run *r, struct fold_state *fs)
 }
 
 /* Takes a fold's out-of-fold logits [n_va, K] and test logits (one array per split) in. */
-/* Adds one fold's rows z [n, width] to the ensemble's sums acc [n, width]. */
+/* Adds one fold's rows [n, width] to the ensemble's sums [n, width]. */
 static void ensemble_add(const struct run *r, const float *rows, size_t n, float *sums)
 {
     const size_t nc = (size_t)r->mc.n_classes, w = width(r);

@@ -3,8 +3,9 @@
 # scripts/demo does, a deterministic run trained on them, then the test split's clips (copied
 # with their transcripts and answers) predicted again from scratch. Its predictions must equal
 # mer train's own test-split predictions to the last digit; ready stores give the same; a store
-# made with other extractor options, a run without a stores record and one missing a fold model
-# are refused with one line, exit 1, and no predictions file.
+# made with other extractor options, a run without a stores record, one missing a fold model and
+# a run whose text store was made again since are refused with one line, exit 1, and no
+# predictions file.
 . "$(dirname "$0")/lib.sh"
 clips=$MER_SRC/data/sample/clips
 
@@ -97,4 +98,9 @@ expect_err_line "^mer predict: text: no transcripts given"
 expect_exit 1 "$MER" predict --run run new --transcripts new-transcripts.csv -o raw.csv
 expect_err_line "raw.csv"
 expect_exit 2 "$MER" predict new
+
+# the run's text store made again since (other transcripts): its saved IDF is not the run's
+"$MER" extract text -q "$clips/transcripts.csv" --column chinese -o text.safetensors --force
+expect_exit 1 "$MER" predict --run run new --transcripts new-transcripts.csv -o changed.csv
+expect_err_line "^mer predict: '.*/text.safetensors': checksum xxh64:[0-9a-f]+, but the run was trained on xxh64:[0-9a-f]+ \(its text store"
 done_testing
