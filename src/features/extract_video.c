@@ -389,7 +389,8 @@ static char *video_options(const struct video_source *v, const struct mer_video_
     if (!o)
         return NULL;
     cJSON_AddStringToObject(o, "extractor", "video");
-    cJSON_AddStringToObject(o, "features", video_kind_names[v->kind]);
+    cJSON_AddStringToObject(
+        o, "features", v->kind == VIDEO_TORCHSCRIPT ? vp->features : video_kind_names[v->kind]);
     if (v->kind != VIDEO_OPENFACE) {
         cJSON_AddStringToObject(o, "frames_from", v->faces ? "faces" : "clip");
         if (!v->faces) {

@@ -79,7 +79,44 @@ static char *option_value(const cJSON *v)
         return mer_strfmt("%s", v->valuestring);
     if (cJSON_IsNumber(v))
         return mer_strfmt("%.17g", v->valuedouble);
+    if (cJSON_IsArray(v)) { /* numbers as "8,8" or "0.48,0.45,0.40" */
+        char buf[512] = "";
+        size_t len = 0;
+        const cJSON *it;
+        cJSON_ArrayForEach(it, v)
+        {
+            int w;
+            if (!cJSON_IsNumber(it))
+                return NULL;
+            w = snprintf(buf + len, sizeof(buf) - len, "%s%.17g", len ? "," : "", it->valuedouble);
+            if (w < 0 || (size_t)w >= sizeof(buf) - len)
+                return NULL;
+            len += (size_t)w;
+        }
+        return mer_strfmt("%s", buf);
+    }
     return NULL;
+}
+
+/* The extractor object's "params" as "name=value" options (skip: a key the caller sets). */
+static int params_as_options(const cJSON *ex, const char *skip, struct mer_strv *opts)
+{
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(ex, "params"), *it;
+    cJSON_ArrayForEach(it, params)
+    {
+        char *v, *kv;
+        int bad;
+        if (skip && !strcmp(it->string, skip))
+            continue;
+        v = option_value(it);
+        kv = v ? mer_strfmt("%s=%s", it->string, v) : NULL;
+        bad = !kv || mer_strv_push(opts, kv, strlen(kv)) < 0;
+        free(v);
+        free(kv);
+        if (bad)
+            return mer_error("extractor option '%s': cannot be given again", it->string);
+    }
+    return 0;
 }
 
 static const char *string_of(const cJSON *o, const char *key, const char *dflt)
@@ -100,7 +137,6 @@ static int make_audio(const struct mer_predict_sources *src, const cJSON *ex,
 {
     struct mer_audio_params ap = mer_audio_default_params();
     struct mer_build_report r;
-    const cJSON *params = cJSON_GetObjectItemCaseSensitive(ex, "params"), *it;
     struct mer_strv opts = MER_STRV_INIT;
     int ret = -1;
     if (!src->clips_csv)
@@ -114,22 +150,44 @@ static int make_audio(const struct mer_predict_sources *src, const cJSON *ex,
     ap.layer_pool = string_of(ex, "layer_pool", ap.layer_pool);
     ap.segment_s = number_of(ex, "segment_s", ap.segment_s);
     ap.device = src->device ? src->device : ap.device;
-    cJSON_ArrayForEach(it, params)
-    {
-        if (!strcmp(it->string, "sample_frequency"))
-            continue; /* recorded from the rate, which sets it */
-        char *v = option_value(it), *kv = v ? mer_strfmt("%s=%s", it->string, v) : NULL;
-        int bad = !kv || mer_strv_push(&opts, kv, strlen(kv)) < 0;
-        free(v);
-        free(kv);
-        if (bad) {
-            mer_error("out of memory");
-            goto done;
-        }
-    }
+    /* (sample_frequency is recorded from the rate, which sets it) */
+    if (params_as_options(ex, "sample_frequency", &opts) < 0)
+        goto done;
     ap.params = (const char *const *)opts.v;
     ap.n_params = opts.n;
     ret = mer_extract_audio(bp, &ap, &r);
+done:
+    mer_strv_release(&opts);
+    return ret;
+}
+
+/* mer extract video again from the clips, with the sampling and options it records. */
+static int make_video(const struct mer_predict_sources *src, const cJSON *ex,
+                      struct mer_build_params *bp)
+{
+    struct mer_video_params vp = mer_video_default_params();
+    struct mer_build_report r;
+    struct mer_strv opts = MER_STRV_INIT;
+    const char *features = string_of(ex, "features", vp.features);
+    int ret = -1;
+    if (!strcmp(features, "openface") || strcmp(string_of(ex, "frames_from", "clip"), "clip"))
+        return mer_error("video: the run's store was made from %s, which predict cannot find "
+                         "for new clips: give a store made the same way (--video STORE)",
+                         !strcmp(features, "openface") ? "OpenFace CSVs" : "face crops");
+    if (!src->clips_csv)
+        return mer_error("video: no clips given to extract it from (or --video STORE)");
+    if (!bp->out)
+        return 0; /* only asked whether it can */
+    bp->input = src->clips_csv;
+    vp.features = features;
+    vp.fps = number_of(ex, "fps", 0);
+    vp.frames = (int)number_of(ex, "frames", 0);
+    vp.device = src->device;
+    if (params_as_options(ex, NULL, &opts) < 0)
+        goto done;
+    vp.params = (const char *const *)opts.v;
+    vp.n_params = opts.n;
+    ret = mer_extract_video(bp, &vp, &r);
 done:
     mer_strv_release(&opts);
     return ret;
@@ -161,6 +219,7 @@ static const struct remake {
                 struct mer_build_params *bp);
 } remakes[] = {
     {"audio", make_audio},
+    {"video", make_video},
     {"text", make_text},
 };
 

@@ -1,6 +1,6 @@
 #!/bin/bash
-# mer predict on held-out clips from their raw files: the sample clips' stores built as
-# scripts/demo does, a deterministic run trained on them, then the test split's clips (copied
+# mer predict on held-out clips from their raw files: the sample clips' stores (audio, video,
+# text, priors) built as scripts/demo does, a deterministic run trained on them, then the test split's clips (copied
 # with their transcripts and answers) predicted again from scratch. Its predictions must equal
 # mer train's own test-split predictions to the last digit; ready stores give the same; a store
 # made with other extractor options, a run without a stores record, one missing a fold model and
@@ -10,11 +10,12 @@
 clips=$MER_SRC/data/sample/clips
 
 "$MER" extract audio -q "$clips" -o audio.safetensors 2>/dev/null
+"$MER" extract video -q "$clips" --frames 8 -o video.safetensors 2>/dev/null
 "$MER" extract text -q "$clips/transcripts.csv" --column english -o text.safetensors
 "$MER" import-labels -q "$clips/manifest.csv" -o labels.safetensors
 "$MER" ingest -q "$clips/responses.jsonl" --labels labels.safetensors -o priors.safetensors
 cat >clips.json <<JSON
-{ "data": { "audio": "audio.safetensors", "text": "text.safetensors",
+{ "data": { "audio": "audio.safetensors", "video": "video.safetensors", "text": "text.safetensors",
             "labels": "labels.safetensors", "priors": "priors.safetensors",
             "missing": "mask", "standardize": true },
   "model": { "hidden": 64, "dropout": 0.3 },
@@ -66,8 +67,8 @@ n_checks=$((n_checks + 1))
 same_as_train raw.csv >&2 || fail "predictions from raw clips differ from mer train's"
 
 # ready stores (the run's own) and clip files one by one: the same
-expect_exit 0 "$MER" predict --run run --audio audio.safetensors --text text.safetensors \
-  --priors priors.safetensors --threads 1 -o ready.csv new/*
+expect_exit 0 "$MER" predict --run run --audio audio.safetensors --video video.safetensors \
+  --text text.safetensors --priors priors.safetensors --threads 1 -o ready.csv new/*
 n_checks=$((n_checks + 1))
 same_as_train ready.csv >&2 || fail "predictions from ready stores differ from mer train's"
 
