@@ -111,6 +111,9 @@ struct mer_rows {
     int pooled;     /* the producer pooled already (streaming): data is the row(s) to store */
     double seconds; /* the input's duration, for the rate shown (0 if none) */
     int reason;     /* a skip: index into the source's reasons (+1; 0 = not skipped) */
+    int missing;    /* with a reason: the sample has none of this modality (a clip without a
+                       video stream, say): left out of the store for training to mask, reported,
+                       and no failure under --strict */
     char msg[512];  /* a skip's message, or a fatal error's (the worker's mer_errmsg) */
 };
 

@@ -71,6 +71,8 @@ struct mer_video_params {
     const char *device; /* torchscript: "cpu" | "cuda[:N]" */
     int batch;          /* torchscript: most frames in one forward (16) */
     int threads;        /* torchscript: libtorch threads (0: as libtorch chooses) */
+    int mask_missing;   /* a clip without a video stream is missing (masked), not a failure
+                           under --strict */
 };
 
 struct mer_video_params mer_video_default_params(void);

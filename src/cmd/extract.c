@@ -30,7 +30,7 @@ static const char *const text_usage[] = {
 /* The options every extractor takes (the store builder's). */
 struct common {
     struct mer_build_params bp;
-    const char *level, *pool, *dtype;
+    const char *level, *pool, *dtype, *missing;
     int chunk, quiet;
 };
 
@@ -67,6 +67,7 @@ static void common_init(struct common *c)
     c->bp = mer_build_default_params();
     c->bp.jobs = 0;
     c->level = "utt";
+    c->missing = "skip";
     c->dtype = "f32";
 }
 
@@ -136,6 +137,9 @@ static int run_video(struct common *c, void *ctx)
 {
     struct mer_video_params *vp = ctx;
     struct mer_build_report r;
+    if (strcmp(c->missing, "skip") && strcmp(c->missing, "mask"))
+        return mer_error("--missing '%s': expected skip or mask", c->missing);
+    vp->mask_missing = !strcmp(c->missing, "mask");
     if (c->pool)
         return mer_error("--pool does not apply to video features (the clip's row is the mean "
                          "and std of its frames' features)");
@@ -240,6 +244,9 @@ static int extract_video(int argc, const char **argv, char *provenance)
                        "frames from face crops: <dir>/<name>/<name>.npy or <name>_aligned/"),
         MER_OPT_STRING(0, "openface-csv", &vp.openface, "dir",
                        "features from OpenFace FeatureExtraction CSVs: <dir>/<name>.csv"),
+        MER_OPT_STRING(0, "missing", &c.missing, "skip|mask",
+                       "a clip without a video stream: skipped (default), or missing: left out "
+                       "for training to mask (data.missing=mask), no failure under --strict"),
         FRAME_OPTIONS(&c),
         COMMON_OPTIONS(&c),
         MER_OPT_END(),

@@ -436,7 +436,7 @@ static int take_rows(struct build *b, size_t i, struct mer_rows *r, int status)
         mer_rows_skip(r, 0, "'%s': dimension %lld, but the first sample ('%s') has %lld", path,
                       (long long)r->d, b->dim_of, (long long)b->dim);
     if (r->reason) {
-        if (b->p->strict)
+        if (b->p->strict && !r->missing)
             return mer_error("%s", r->msg);
         return count_skip(b, json_text(name), r->reason - 1, json_text(r->msg), 1);
     }

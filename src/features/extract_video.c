@@ -49,6 +49,7 @@ struct video_source {
     struct mer_video_sampling sampling;
     const char *faces;    /* --faces DIR, or NULL: the clips' own frames */
     const char *openface; /* --openface-csv DIR */
+    int mask_missing;     /* --missing mask */
     mer_visual *visual;
     struct mer_visual_opts visual_opts;
     mer_image_backbone *backbone;
@@ -59,6 +60,18 @@ struct video_source {
 static int skip_media(struct mer_rows *r, enum mer_media_fail why)
 {
     return mer_rows_skip(r, (int)why - 1, "%s", mer_errmsg());
+}
+
+/* A clip without a video stream: with --missing mask it has no video (left out for training to
+ * mask, no failure under --strict), otherwise a skip like any unusable clip. */
+static int skip_no_video(const struct video_source *v, struct mer_rows *r)
+{
+    if (!v->mask_missing)
+        return skip_media(r, MER_MEDIA_NO_VIDEO);
+    mer_rows_skip(r, MER_MEDIA_NO_VIDEO - 1, "%s (missing: train with data.missing=mask)",
+                  mer_errmsg());
+    r->missing = 1;
+    return 0;
 }
 
 /* ---- frames, from a clip or from its face crops ---- */
@@ -77,7 +90,9 @@ static int open_frames(const struct video_source *v, const char *name, const cha
     int got;
     if (!v->faces) {
         if (mer_video_open(&fs->video, path, &v->sampling, &why) < 0)
-            return why == MER_MEDIA_OK ? -1 : skip_media(r, why);
+            return why == MER_MEDIA_OK         ? -1
+                   : why == MER_MEDIA_NO_VIDEO ? skip_no_video(v, r)
+                                               : skip_media(r, why);
         return 1;
     }
     if ((got = mer_faces_find(&faces, v->faces, name)) <= 0)
@@ -426,8 +441,10 @@ static int list_clips(struct mer_samples *s, const char *input)
 int mer_extract_video(const struct mer_build_params *bp, const struct mer_video_params *vp,
                       struct mer_build_report *r)
 {
-    struct video_source v = {
-        .frame_level = bp->pool == MER_POOL_NONE, .faces = vp->faces, .openface = vp->openface};
+    struct video_source v = {.frame_level = bp->pool == MER_POOL_NONE,
+                             .faces = vp->faces,
+                             .openface = vp->openface,
+                             .mask_missing = vp->mask_missing};
     struct mer_samples s = MER_SAMPLES_INIT;
     struct mer_build_params p = *bp;
     struct mer_build_source src = {.label = "extract video",

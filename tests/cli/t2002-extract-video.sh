@@ -148,6 +148,14 @@ assert abs(x[0] - np.mean([r["AU01_r"] for r in ok])) < 1e-5, x[0]
 PY
 n_checks=$((n_checks + 1))
 
+# --missing mask: a clip without a video stream is reported as missing, and --strict goes on
+printf 'clip_001\nbroken_no_video\n' >two.txt
+expect_exit 1 "$MER" extract video -q --strict "$clips" --ids two.txt -o strict.safetensors
+expect_err_line "^mer extract: '$clips/broken_no_video.mp4': no video stream$"
+expect_exit 0 "$MER" extract video --strict --missing mask "$clips" --ids two.txt -o masked.safetensors
+expect_match err "^mer extract: warning: '$clips/broken_no_video.mp4': no video stream \(missing: train with data.missing=mask\) \(skipped\)$"
+expect_match out "^extracted hog of 1 samples"
+
 # bad options: one line
 expect_exit 1 "$MER" extract video "$clips" --features clip -o x.safetensors
 expect_err_line "^mer extract: --features 'clip': expected hog or torchscript:<model.pt>"
@@ -157,5 +165,7 @@ expect_exit 1 "$MER" extract video "$clips" --pool max -o x.safetensors
 expect_err_line "^mer extract: --pool does not apply to video features"
 expect_exit 1 "$MER" extract video "$clips" --openface-csv of --level frame -o x.safetensors
 expect_err_line "^mer extract: --openface-csv gives one row of functionals per clip"
+expect_exit 1 "$MER" extract video "$clips" --missing drop -o x.safetensors
+expect_err_line "^mer extract: --missing 'drop': expected skip or mask$"
 [ ! -e x.safetensors ] || fail "output left by a failed run"
 done_testing
