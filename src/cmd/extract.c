@@ -61,6 +61,14 @@ struct common {
         MER_OPT_INT_RANGE(0, "jobs", &(c)->bp.jobs, "[1,256]",                                     \
                           "decoding threads (default: the cores)")
 
+/* The options of a TorchScript backbone (p: the kind's params, with device, batch, threads). */
+#define BACKBONE_OPTIONS(p, what, dflt)                                                            \
+    MER_OPT_STRING(0, "device", &(p)->device, "cpu|cuda[:N]", "torchscript: where it runs"),       \
+        MER_OPT_INT_RANGE(0, "batch", &(p)->batch, "[1,4096]",                                     \
+                          "torchscript: most " what " in one forward (default " #dflt ")"),        \
+        MER_OPT_INT_RANGE(0, "threads", &(p)->threads, "[0,256]",                                  \
+                          "torchscript: libtorch threads (default: as libtorch chooses)")
+
 static void common_init(struct common *c)
 {
     memset(c, 0, sizeof(*c));
@@ -199,13 +207,9 @@ static int extract_audio(int argc, const char **argv, char *provenance)
                        "torchscript: hidden states to pool (default -4,-3,-2,-1)"),
         MER_OPT_STRING(0, "layer-pool", &ap.layer_pool, "sum|mean|cat",
                        "torchscript: how the layers are joined (default sum)"),
-        MER_OPT_STRING(0, "device", &ap.device, "cpu|cuda[:N]", "torchscript: where it runs"),
-        MER_OPT_INT_RANGE(0, "batch", &ap.batch, "[1,4096]",
-                          "torchscript: most rows in one forward (default 8)"),
         MER_OPT_DOUBLE_RANGE(0, "segment", &ap.segment_s, "[0,3600]",
                              "torchscript: cut clips into rows of this many seconds (10; 0 never)"),
-        MER_OPT_INT_RANGE(0, "threads", &ap.threads, "[0,256]",
-                          "torchscript: libtorch threads (default: as libtorch chooses)"),
+        BACKBONE_OPTIONS(&ap, "rows", 8),
         FRAME_OPTIONS(&c),
         COMMON_OPTIONS(&c),
         MER_OPT_END(),
@@ -231,11 +235,7 @@ static int extract_video(int argc, const char **argv, char *provenance)
         MER_OPT_LIST(0, "param", &params, "name=value",
                      "an extractor option (hog: skimage's names; torchscript: preprocessing), "
                      "repeatable"),
-        MER_OPT_STRING(0, "device", &vp.device, "cpu|cuda[:N]", "torchscript: where it runs"),
-        MER_OPT_INT_RANGE(0, "batch", &vp.batch, "[1,4096]",
-                          "torchscript: most frames in one forward (default 16)"),
-        MER_OPT_INT_RANGE(0, "threads", &vp.threads, "[0,256]",
-                          "torchscript: libtorch threads (default: as libtorch chooses)"),
+        BACKBONE_OPTIONS(&vp, "frames", 16),
         MER_OPT_DOUBLE_RANGE(0, "fps", &vp.fps, "[0,1000]",
                              "sample a frame every 1/fps seconds (instead of --frames)"),
         MER_OPT_INT_RANGE(0, "frames", &vp.frames, "[1,100000]",

@@ -62,12 +62,6 @@ static int parse_kind(const char *features, enum audio_kind *kind)
                      features);
 }
 
-/* A decoder failure as a skip of its reason. */
-static int skip_media(struct mer_rows *r, enum mer_media_fail why)
-{
-    return mer_rows_skip(r, (int)why - 1, "%s", mer_errmsg());
-}
-
 /* ---- fbank and MFCC: decoded and computed block by block, pooled as the frames come ---- */
 
 struct frames {
@@ -125,14 +119,14 @@ static int kaldi_rows(struct audio_source *a, const char *path, struct mer_rows 
     if (a->pool != MER_POOL_NONE && mer_pool_acc_init(&f.acc, a->pool, r->d) < 0)
         return -1;
     if (mer_audio_open(&rd, path, a->rate, &why) < 0) {
-        ret = skip_media(r, why);
+        ret = mer_extract_skip_media(r, why);
         goto done;
     }
     if (mer_kaldi_stream_open(&s, a->kaldi, on_frame, &f) < 0)
         goto done;
     n = feed_clip(rd, s, &why);
     if (n < 0 || mer_kaldi_finish(s) < 0) {
-        ret = n < 0 && why != MER_MEDIA_OK ? skip_media(r, why) : -1;
+        ret = n < 0 && why != MER_MEDIA_OK ? mer_extract_skip_media(r, why) : -1;
         goto done;
     }
     r->seconds = (double)n / a->rate;
@@ -169,7 +163,7 @@ static int decode_clip(struct audio_source *a, const char *path, struct mer_rows
 {
     enum mer_media_fail why = MER_MEDIA_OK;
     if (mer_audio_decode(path, a->rate, pcm, n, &why) < 0)
-        return why == MER_MEDIA_OK ? -1 : skip_media(r, why);
+        return why == MER_MEDIA_OK ? -1 : mer_extract_skip_media(r, why);
     r->seconds = (double)*n / a->rate;
     return 1;
 }
@@ -301,6 +295,11 @@ done:
 
 /* ---- opening the extractor, and the run ---- */
 
+static int set_kaldi(void *o, const char *name, const char *value)
+{
+    return mer_kaldi_set(o, name, value);
+}
+
 static int open_kaldi(struct audio_source *a, const struct mer_audio_params *ap)
 {
     enum mer_kaldi_kind kind = a->kind == AUDIO_MFCC ? MER_KALDI_MFCC : MER_KALDI_FBANK;
@@ -310,17 +309,9 @@ static int open_kaldi(struct audio_source *a, const struct mer_audio_params *ap)
     snprintf(rate, sizeof(rate), "%d", a->rate);
     if (mer_kaldi_set(&o, "sample_frequency", rate) < 0)
         return -1;
-    for (size_t i = 0; i < ap->n_params; i++) {
-        const char *eq = strchr(ap->params[i], '=');
-        char name[64];
-        if (!eq || eq == ap->params[i] || (size_t)(eq - ap->params[i]) >= sizeof(name))
-            return mer_error("--param '%s': expected name=value", ap->params[i]);
-        snprintf(name, sizeof(name), "%.*s", (int)(eq - ap->params[i]), ap->params[i]);
-        if (!strcmp(name, "sample_frequency") || !strcmp(name, "sample-frequency"))
-            return mer_error("--param '%s': the sample rate is --rate", ap->params[i]);
-        if (mer_kaldi_set(&o, name, eq + 1) < 0)
-            return mer_error_prefix("--param '%s'", ap->params[i]);
-    }
+    if (mer_extract_apply_params(ap->params, ap->n_params, &o, set_kaldi, "sample_frequency",
+                                 "the sample rate is --rate") < 0)
+        return -1;
     a->kaldi_opts = o;
     return mer_kaldi_open(&a->kaldi, kind, &o);
 }
@@ -408,19 +399,6 @@ static char *audio_options(const struct audio_source *a, const struct mer_audio_
     return text;
 }
 
-static const struct mer_build_nouns clip_nouns = {
-    .one = "clip", .a_one = "a clip", .many = "clips", .verb = "extract", .unit = "clips"};
-
-static int list_clips(struct mer_samples *s, const char *input)
-{
-    if (mer_is_dir(input))
-        return mer_samples_from_dir(s, input, mer_clip_extensions, mer_clip_n_extensions,
-                                    &clip_nouns);
-    if (!mer_path_exists(input))
-        return mer_error("'%s': no such clips directory or list", input);
-    return mer_samples_from_csv(s, input);
-}
-
 int mer_extract_audio(const struct mer_build_params *bp, const struct mer_audio_params *ap,
                       struct mer_build_report *r)
 {
@@ -428,7 +406,7 @@ int mer_extract_audio(const struct mer_build_params *bp, const struct mer_audio_
     struct mer_samples s = MER_SAMPLES_INIT;
     struct mer_build_params p = *bp;
     struct mer_build_source src = {.label = "extract audio",
-                                   .nouns = &clip_nouns,
+                                   .nouns = &mer_clip_nouns,
                                    .reasons = a.reasons,
                                    .n_reasons = N_REASONS,
                                    .bad_name_reason = REASON_BAD_NAME,
@@ -459,7 +437,7 @@ int mer_extract_audio(const struct mer_build_params *bp, const struct mer_audio_
         goto done;
     }
     if (mer_extract_provenance(bp->provenance, options, &provenance) < 0 ||
-        list_clips(&s, bp->input) < 0)
+        mer_extract_list_clips(&s, bp->input) < 0)
         goto done;
     src.options = options;
     p.provenance = provenance;

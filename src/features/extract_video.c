@@ -57,17 +57,12 @@ struct video_source {
     const char *reasons[N_REASONS];
 };
 
-static int skip_media(struct mer_rows *r, enum mer_media_fail why)
-{
-    return mer_rows_skip(r, (int)why - 1, "%s", mer_errmsg());
-}
-
 /* A clip without a video stream: with --missing mask it has no video (left out for training to
  * mask, no failure under --strict), otherwise a skip like any unusable clip. */
 static int skip_no_video(const struct video_source *v, struct mer_rows *r)
 {
     if (!v->mask_missing)
-        return skip_media(r, MER_MEDIA_NO_VIDEO);
+        return mer_extract_skip_media(r, MER_MEDIA_NO_VIDEO);
     mer_rows_skip(r, MER_MEDIA_NO_VIDEO - 1, "%s (missing: train with data.missing=mask)",
                   mer_errmsg());
     r->missing = 1;
@@ -92,7 +87,7 @@ static int open_frames(const struct video_source *v, const char *name, const cha
         if (mer_video_open(&fs->video, path, &v->sampling, &why) < 0)
             return why == MER_MEDIA_OK         ? -1
                    : why == MER_MEDIA_NO_VIDEO ? skip_no_video(v, r)
-                                               : skip_media(r, why);
+                                               : mer_extract_skip_media(r, why);
         return 1;
     }
     if ((got = mer_faces_find(&faces, v->faces, name)) <= 0)
@@ -128,7 +123,7 @@ static int next_frame(struct frame_source *fs, const uint8_t **rgb, int *w, int 
         }
     }
     if (got < 0 && why != MER_MEDIA_OK)
-        skip_media(r, why);
+        mer_extract_skip_media(r, why);
     return got;
 }
 
@@ -343,22 +338,6 @@ static int parse_kind(const struct mer_video_params *vp, enum video_kind *kind)
                      vp->features);
 }
 
-/* The --param name=value options through set (the extractor's option parser). */
-static int apply_params(const struct mer_video_params *vp, void *opts,
-                        int (*set)(void *opts, const char *name, const char *value))
-{
-    for (size_t i = 0; i < vp->n_params; i++) {
-        const char *eq = strchr(vp->params[i], '=');
-        char name[64];
-        if (!eq || eq == vp->params[i] || (size_t)(eq - vp->params[i]) >= sizeof(name))
-            return mer_error("--param '%s': expected name=value", vp->params[i]);
-        snprintf(name, sizeof(name), "%.*s", (int)(eq - vp->params[i]), vp->params[i]);
-        if (set(opts, name, eq + 1) < 0)
-            return mer_error_prefix("--param '%s'", vp->params[i]);
-    }
-    return 0;
-}
-
 static int set_visual(void *o, const char *name, const char *value)
 {
     return mer_visual_set(o, name, value);
@@ -372,7 +351,8 @@ static int set_image(void *o, const char *name, const char *value)
 static int open_visual(struct video_source *v, const struct mer_video_params *vp)
 {
     mer_visual_defaults(&v->visual_opts);
-    if (apply_params(vp, &v->visual_opts, set_visual) < 0)
+    if (mer_extract_apply_params(vp->params, vp->n_params, &v->visual_opts, set_visual, NULL,
+                                 NULL) < 0)
         return -1;
     return mer_visual_open(&v->visual, &v->visual_opts);
 }
@@ -388,7 +368,8 @@ static int open_image(struct video_source *v, const struct mer_video_params *vp)
     if (mer_image_backbone_open(&v->backbone, &p) < 0)
         return -1;
     v->image_opts = *mer_image_backbone_opts(v->backbone);
-    if (apply_params(vp, &v->image_opts, set_image) < 0)
+    if (mer_extract_apply_params(vp->params, vp->n_params, &v->image_opts, set_image, NULL, NULL) <
+        0)
         return -1;
     if (v->image_opts.crop <= 0)
         return mer_error("torchscript: the frames must be cropped to a square (--param crop=N), "
@@ -425,19 +406,6 @@ static char *video_options(const struct video_source *v, const struct mer_video_
     return text;
 }
 
-static const struct mer_build_nouns clip_nouns = {
-    .one = "clip", .a_one = "a clip", .many = "clips", .verb = "extract", .unit = "clips"};
-
-static int list_clips(struct mer_samples *s, const char *input)
-{
-    if (mer_is_dir(input))
-        return mer_samples_from_dir(s, input, mer_clip_extensions, mer_clip_n_extensions,
-                                    &clip_nouns);
-    if (!mer_path_exists(input))
-        return mer_error("'%s': no such clips directory or list", input);
-    return mer_samples_from_csv(s, input);
-}
-
 int mer_extract_video(const struct mer_build_params *bp, const struct mer_video_params *vp,
                       struct mer_build_report *r)
 {
@@ -448,7 +416,7 @@ int mer_extract_video(const struct mer_build_params *bp, const struct mer_video_
     struct mer_samples s = MER_SAMPLES_INIT;
     struct mer_build_params p = *bp;
     struct mer_build_source src = {.label = "extract video",
-                                   .nouns = &clip_nouns,
+                                   .nouns = &mer_clip_nouns,
                                    .reasons = v.reasons,
                                    .n_reasons = N_REASONS,
                                    .bad_name_reason = REASON_BAD_NAME,
@@ -485,7 +453,7 @@ int mer_extract_video(const struct mer_build_params *bp, const struct mer_video_
         goto done;
     }
     if (mer_extract_provenance(bp->provenance, options, &provenance) < 0 ||
-        list_clips(&s, bp->input) < 0)
+        mer_extract_list_clips(&s, bp->input) < 0)
         goto done;
     src.options = options;
     p.provenance = provenance;

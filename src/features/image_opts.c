@@ -1,4 +1,5 @@
 /* The one option table of image.h: defaults, the parser, the provenance and the help read it. */
+#include "features/options_impl.h"
 #include "mer/error.h"
 #include "mer/image.h"
 #include "mer/range.h"
@@ -63,20 +64,13 @@ const struct mer_image_option_info *mer_image_option(size_t i)
     return i < MER_ARRAY_SIZE(rows) ? &rows[i].info : NULL;
 }
 
+/* The row a name names (options_impl.h: '-' for '_' too), or NULL. */
 static const struct opt_row *find_row(const char *name)
 {
     for (size_t i = 0; i < MER_ARRAY_SIZE(rows); i++)
-        if (!strcmp(rows[i].info.name, name))
+        if (mer_option_name_is(rows[i].info.name, name))
             return &rows[i];
     return NULL;
-}
-
-static int parse_real(const char *v, double *out)
-{
-    char *end;
-    errno = 0;
-    *out = strtod(v, &end);
-    return (end == v || *end || errno || !isfinite(*out)) ? -1 : 0;
 }
 
 /* A preset name or "r,g,b" into rgb[3]; std values must be > 0. */
@@ -101,7 +95,7 @@ static int parse_rgb(const char *v, float rgb[3], int is_std)
     strcpy(buf, v);
     for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         double d;
-        if (n == 3 || parse_real(tok, &d) < 0 || (is_std && !(d > 0)) || fabs(d) > 1e6)
+        if (n == 3 || mer_option_real(tok, &d) < 0 || (is_std && !(d > 0)) || fabs(d) > 1e6)
             return -1;
         rgb[n++] = (float)d;
     }
@@ -117,7 +111,7 @@ static int set_row(struct mer_image_opts *o, const struct opt_row *r, const char
     switch (r->type) {
     case T_SIZE: {
         struct mer_range range = mer_range_parse(r->info.range);
-        if (parse_real(v, &d) < 0 || d != floor(d) || !mer_range_contains(&range, d))
+        if (mer_option_real(v, &d) < 0 || d != floor(d) || !mer_range_contains(&range, d))
             return mer_error("image option '%s': expected an integer in %s, got '%s'", name,
                              r->info.range, v);
         *(int *)(void *)field = (int)d;
@@ -131,11 +125,7 @@ static int set_row(struct mer_image_opts *o, const struct opt_row *r, const char
             }
         return mer_error("image option '%s': expected bicubic or bilinear, got '%s'", name, v);
     case T_BOOL:
-        if (!strcmp(v, "true") || !strcmp(v, "1"))
-            *(int *)(void *)field = 1;
-        else if (!strcmp(v, "false") || !strcmp(v, "0"))
-            *(int *)(void *)field = 0;
-        else
+        if (mer_option_bool(v, (int *)(void *)field) < 0)
             return mer_error("image option '%s': expected true or false, got '%s'", name, v);
         return 0;
     case T_MEAN:

@@ -1,4 +1,5 @@
 /* The one option table of kaldi.h: defaults, the parser, the provenance and the help read it. */
+#include "features/options_impl.h"
 #include "mer/error.h"
 #include "mer/kaldi.h"
 #include "mer/range.h"
@@ -92,34 +93,13 @@ const struct mer_kaldi_option_info *mer_kaldi_option(size_t i)
     return i < MER_ARRAY_SIZE(rows) ? &rows[i].info : NULL;
 }
 
-/* "num-mel-bins" and "num_mel_bins" name the same row. */
+/* The row a name names (options_impl.h: '-' for '_' too), or NULL. */
 static const struct opt_row *find_row(const char *name)
 {
-    for (size_t i = 0; i < MER_ARRAY_SIZE(rows); i++) {
-        const char *a = rows[i].info.name, *b = name;
-        while (*a && (*a == *b || (*a == '_' && *b == '-')))
-            a++, b++;
-        if (!*a && !*b)
+    for (size_t i = 0; i < MER_ARRAY_SIZE(rows); i++)
+        if (mer_option_name_is(rows[i].info.name, name))
             return &rows[i];
-    }
     return NULL;
-}
-
-static int parse_bool(const char *v, int *out)
-{
-    if (!strcmp(v, "true") || !strcmp(v, "1"))
-        return *out = 1, 0;
-    if (!strcmp(v, "false") || !strcmp(v, "0"))
-        return *out = 0, 0;
-    return -1;
-}
-
-static int parse_real(const char *v, double *out)
-{
-    char *end;
-    errno = 0;
-    *out = strtod(v, &end);
-    return (end == v || *end || errno || !isfinite(*out)) ? -1 : 0;
 }
 
 static int parse_window(const char *v, int *out)
@@ -142,7 +122,7 @@ static int set_row(struct mer_kaldi_opts *o, const struct opt_row *r, const char
     mer_range_describe(&range, what, sizeof(what));
     switch (r->type) {
     case T_BOOL:
-        if (parse_bool(v, &i) < 0)
+        if (mer_option_bool(v, &i) < 0)
             return mer_error("kaldi option '%s': expected true or false, got '%s'", name, v);
         *(int *)(void *)field = i;
         return 0;
@@ -153,7 +133,7 @@ static int set_row(struct mer_kaldi_opts *o, const struct opt_row *r, const char
         return 0;
     case T_INT:
     case T_SEED:
-        if (parse_real(v, &d) < 0 || d != floor(d) || !mer_range_contains(&range, d) ||
+        if (mer_option_real(v, &d) < 0 || d != floor(d) || !mer_range_contains(&range, d) ||
             (r->type == T_SEED && d > 9007199254740992.0))
             return mer_error("kaldi option '%s': expected an integer%s%s, got '%s'", name,
                              *what ? " " : "", what, v);
@@ -163,7 +143,7 @@ static int set_row(struct mer_kaldi_opts *o, const struct opt_row *r, const char
             *(uint64_t *)(void *)field = (uint64_t)d;
         return 0;
     case T_REAL:
-        if (parse_real(v, &d) < 0 || !mer_range_contains(&range, d))
+        if (mer_option_real(v, &d) < 0 || !mer_range_contains(&range, d))
             return mer_error("kaldi option '%s': expected a number%s%s, got '%s'", name,
                              *what ? " " : "", what, v);
         *(double *)(void *)field = d;

@@ -1,4 +1,5 @@
 /* The one option table of visual.h: defaults, the parser, the provenance and the help read it. */
+#include "features/options_impl.h"
 #include "mer/error.h"
 #include "mer/range.h"
 #include "mer/visual.h"
@@ -64,26 +65,13 @@ const struct mer_visual_option_info *mer_visual_option(size_t i)
     return i < MER_ARRAY_SIZE(rows) ? &rows[i].info : NULL;
 }
 
-/* "pixels-per-cell" and "pixels_per_cell" name the same row. */
+/* The row a name names (options_impl.h: '-' for '_' too), or NULL. */
 static const struct opt_row *find_row(const char *name)
 {
-    for (size_t i = 0; i < MER_ARRAY_SIZE(rows); i++) {
-        const char *a = rows[i].info.name, *b = name;
-        while (*a && (*a == *b || (*a == '_' && *b == '-')))
-            a++, b++;
-        if (!*a && !*b)
+    for (size_t i = 0; i < MER_ARRAY_SIZE(rows); i++)
+        if (mer_option_name_is(rows[i].info.name, name))
             return &rows[i];
-    }
     return NULL;
-}
-
-static int parse_bool(const char *v, int *out)
-{
-    if (!strcmp(v, "true") || !strcmp(v, "1"))
-        return *out = 1, 0;
-    if (!strcmp(v, "false") || !strcmp(v, "0"))
-        return *out = 0, 0;
-    return -1;
 }
 
 /* An integer in range, its text ending at *end (which may be a ',' or ')' of a pair). */
@@ -138,7 +126,7 @@ static int set_row(struct mer_visual_opts *o, const struct opt_row *r, const cha
     mer_range_describe(&range, what, sizeof(what));
     switch (r->type) {
     case T_BOOL:
-        if (parse_bool(v, &i) < 0)
+        if (mer_option_bool(v, &i) < 0)
             return mer_error("visual option '%s': expected true or false, got '%s'", name, v);
         *(int *)(void *)field = i;
         return 0;
