@@ -217,12 +217,12 @@ void visual_resize_release(struct visual_resize *z)
 static void filter_rows_at(const struct visual_axis *a, visual_row_fn row, void *ctx, size_t r,
                            size_t cols, double *out)
 {
-    const double *k = a->kernel + a->radius;
-    const double *mid = row(ctx, r);
+    const double *k, *mid = row(ctx, r);
     if (!a->kernel) {
         memcpy(out, mid, cols * sizeof(double));
         return;
     }
+    k = a->kernel + a->radius; /* (only with a kernel: NULL + offset is undefined) */
     for (size_t x = 0; x < cols; x++)
         out[x] = mid[x] * k[0];
     for (size_t j = a->radius; j >= 1; j--) {
@@ -237,11 +237,12 @@ static void filter_rows_at(const struct visual_axis *a, visual_row_fn row, void 
 /* The same kernel along one row of the row-filtered values, at column c. */
 static double filter_cols_at(const struct visual_axis *a, const double *v, size_t c)
 {
-    const double *k = a->kernel + a->radius;
+    const double *k;
     size_t R = a->radius;
     double s;
     if (!a->kernel)
         return v[c];
+    k = a->kernel + a->radius;
     s = v[c] * k[0];
     if (c >= R && c + R < a->in) {
         for (size_t j = R; j >= 1; j--)
