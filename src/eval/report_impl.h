@@ -1,0 +1,16 @@
+/* report_impl.h: what report.c, report_boot.c and report_format.c share (not installed). */
+#ifndef MER_REPORT_IMPL_H
+#define MER_REPORT_IMPL_H
+
+#include "mer/report.h"
+
+/* The metric keys of metrics.json, by enum mer_report_metric. */
+extern const char *const mer_report_metric_keys[MER_REPORT_N_METRICS];
+
+/* Fills row->cmp [n_sets] against the baseline row (report_boot.c). */
+int mer_report_compare(struct mer_report *r, size_t row);
+
+/* The metrics.json object of a run's set ("cv" or a test split); NULL if it has none. */
+const struct cJSON *mer_report_set_json(const struct mer_report_run *run, const char *set);
+
+#endif
