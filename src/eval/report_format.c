@@ -191,12 +191,15 @@ static void write_text(FILE *f, const struct table *t)
         }
     }
     for (size_t i = 0; i <= t->rows; i++) {
-        for (size_t c = 0; c < t->cols; c++) {
-            const char *s = i ? t->cell[(i - 1) * t->cols + c] : t->head[c];
+        char *const *line = i ? t->cell + (i - 1) * t->cols : t->head;
+        size_t last = t->cols; /* no trailing padding: stop after the last non-empty cell */
+        while (last > 1 && !*line[last - 1])
+            last--;
+        for (size_t c = 0; c < last; c++) {
             int best = i ? t->best[(i - 1) * t->cols + c] : 0;
-            fprintf(f, "%s%s%s", c ? "  " : "", s, best ? "*" : "");
-            if (c + 1 < t->cols) /* no trailing padding */
-                pad(f, w[c] - width(s) - (size_t)best);
+            fprintf(f, "%s%s%s", c ? "  " : "", line[c], best ? "*" : "");
+            if (c + 1 < last)
+                pad(f, w[c] - width(line[c]) - (size_t)best);
         }
         fputc('\n', f);
     }
