@@ -484,18 +484,24 @@ static cJSON *row_json(const struct mer_report *r, size_t i)
     return o;
 }
 
+/* An array of n strings ([] for none, where cJSON_CreateStringArray gives NULL). */
+static cJSON *str_array(char *const *v, size_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; a && i < n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
+    return a;
+}
+
 static cJSON *report_json(const struct mer_report *r)
 {
     cJSON *o = cJSON_CreateObject(), *rows = cJSON_CreateArray(), *inc = cJSON_CreateArray();
     cJSON *boot;
     cJSON_AddStringToObject(o, "mer.kind", "report");
     cJSON_AddNumberToObject(o, "version", MER_REPORT_VERSION);
-    cJSON_AddItemToObject(o, "keys",
-                          cJSON_CreateStringArray((const char *const *)r->keys, (int)r->n_keys));
-    cJSON_AddItemToObject(o, "sets",
-                          cJSON_CreateStringArray((const char *const *)r->sets, (int)r->n_sets));
-    cJSON_AddItemToObject(o, "classes",
-                          cJSON_CreateStringArray((const char *const *)r->classes, r->n_classes));
+    cJSON_AddItemToObject(o, "keys", str_array(r->keys, r->n_keys));
+    cJSON_AddItemToObject(o, "sets", str_array(r->sets, r->n_sets));
+    cJSON_AddItemToObject(o, "classes", str_array(r->classes, (size_t)r->n_classes));
     cJSON_AddStringToObject(o, "std", "sample (ddof=1)");
     for (size_t i = 0; i < r->n_rows; i++)
         cJSON_AddItemToArray(rows, row_json(r, i));
