@@ -74,7 +74,8 @@ static int find_runs(struct mer_report *r, const char *path)
         names = grown;
         n++;
     }
-    qsort(names, n, sizeof(*names), by_name);
+    if (n) /* qsort wants a non-NULL array even for none */
+        qsort(names, n, sizeof(*names), by_name);
     for (size_t i = 0; i < n; i++)
         if (mer_is_dir(names[i]) && is_run_dir(names[i])) {
             if (add_run(r, names[i]) < 0)
@@ -218,20 +219,8 @@ const cJSON *mer_report_set_json(const struct mer_report_run *run, const char *s
 static size_t *labeled_by_name(const struct mer_predictions *p, size_t *n)
 {
     size_t *idx = malloc((p->n + 1) * sizeof(*idx));
-    *n = 0;
-    if (!idx)
-        return NULL;
-    for (size_t i = 0; i < p->n; i++)
-        if (p->label[i] >= 0)
-            idx[(*n)++] = i;
-    for (size_t gap = *n / 2; gap > 0; gap /= 2) /* shell sort: qsort has no context in C11 */
-        for (size_t i = gap; i < *n; i++)
-            for (size_t j = i; j >= gap && strcmp(p->names[idx[j - gap]], p->names[idx[j]]) > 0;
-                 j -= gap) {
-                size_t t = idx[j];
-                idx[j] = idx[j - gap];
-                idx[j - gap] = t;
-            }
+    if (idx)
+        *n = mer_report_sorted_labeled(p, idx);
     return idx;
 }
 
@@ -390,7 +379,8 @@ static int find_keys(struct mer_report *r)
                 return -1;
         }
     }
-    qsort(r->keys, r->n_keys, sizeof(*r->keys), by_name);
+    if (r->n_keys)
+        qsort(r->keys, r->n_keys, sizeof(*r->keys), by_name);
     return 0;
 }
 

@@ -95,8 +95,7 @@ static int by_name_of(const void *a, const void *b, const struct mer_predictions
     return strcmp(p->names[*(const size_t *)a], p->names[*(const size_t *)b]);
 }
 
-/* Labeled rows of p sorted by name into idx (caller's [p->n]); their count. */
-static size_t sorted_labeled(const struct mer_predictions *p, size_t *idx)
+size_t mer_report_sorted_labeled(const struct mer_predictions *p, size_t *idx)
 {
     size_t n = 0;
     for (size_t i = 0; i < p->n; i++)
@@ -121,7 +120,7 @@ static int take(struct paired *pp, int64_t *out, const struct mer_predictions *p
     int ret = -1;
     if (!idx)
         return mer_error("out of memory");
-    n = sorted_labeled(p, idx);
+    n = mer_report_sorted_labeled(p, idx);
     if (n != pp->n) {
         mer_error("'%s' and '%s' do not pair: %zu and %zu labeled samples", ref_path, path, pp->n,
                   n);
@@ -155,7 +154,7 @@ static int load_pairs(const struct mer_report *r, const char *set, const size_t 
     pp->k = ref->n_classes;
     if (!(ref_idx = malloc((ref->n + 1) * sizeof(*ref_idx))))
         goto oom;
-    pp->n = sorted_labeled(ref, ref_idx);
+    pp->n = mer_report_sorted_labeled(ref, ref_idx);
     if (!(pp->label = malloc((pp->n + 1) * sizeof(int64_t))) ||
         !(pp->pred_a = malloc((pp->n * pp->pairs + 1) * sizeof(int64_t))) ||
         !(pp->pred_b = malloc((pp->n * pp->pairs + 1) * sizeof(int64_t))) ||

@@ -13,4 +13,9 @@ int mer_report_compare(struct mer_report *r, size_t row);
 /* The metrics.json object of a run's set ("cv" or a test split); NULL if it has none. */
 const struct cJSON *mer_report_set_json(const struct mer_report_run *run, const char *set);
 
+struct mer_predictions;
+/* The labeled rows of p in byte order of their names, into idx (the caller's [p->n]); their
+ * count. The one order of samples for label checks and the bootstrap (report_boot.c). */
+size_t mer_report_sorted_labeled(const struct mer_predictions *p, size_t *idx);
+
 #endif
