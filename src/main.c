@@ -36,6 +36,7 @@ static const struct mer_cmd commands[] = {
      MER_CMD_TORCH},
     {"eval", cmd_eval, "score predictions (WAF, accuracy, per class) and write submissions", 0},
     {"report", cmd_report, "an ablation table over runs: mean and std over seeds, paired tests", 0},
+    {"plot", cmd_plot, "draw SVG/PNG plots: confusion, curves, reliability, calibration, F1", 0},
     {"config", cmd_config, "resolve a config with --set overrides and print it", 0},
     {"version", cmd_version, "print the versions of mer and its libraries", MER_CMD_TORCH},
 };

@@ -6,6 +6,7 @@
 #include "mer/fs.h"
 #include "mer/names.h"
 #include "mer/opt.h"
+#include "mer/plot.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -19,9 +20,25 @@ static const char *const usage[] = {
 };
 
 struct eval_opts {
-    const char *run, *split, *pred, *labels, *out, *submission;
+    const char *run, *split, *pred, *labels, *out, *submission, *plots;
     int subset, force;
 };
+
+/* --plots: confusion (counts, row-normalised) and calibration of what was scored. */
+static int eval_plots(const char *path, const struct eval_opts *o, const char *key)
+{
+    struct mer_plot_params pp = mer_plot_default_params();
+    char *prefix = o->pred ? mer_strfmt("%s", "") : mer_strfmt("%s-", key);
+    double ece;
+    int ret = prefix ? mer_plot_predictions(o->plots, prefix, &pp, path, o->labels, o->subset, 15,
+                                            o->force, &ece)
+                     : mer_error("out of memory");
+    if (ret == 0)
+        printf("wrote plots to '%s' (%sconfusion, %sconfusion-norm, %scalibration: ECE %.6f)\n",
+               o->plots, prefix, prefix, prefix, ece);
+    free(prefix);
+    return ret;
+}
 
 /* Scores one predictions file; adds its metrics to root under key. */
 static int eval_file(const char *path, const struct eval_opts *o, const char *key, cJSON *root)
@@ -56,6 +73,8 @@ static int eval_file(const char *path, const struct eval_opts *o, const char *ke
         cJSON_AddNumberToObject(v, "ccc", ccc);
     }
     cJSON_AddItemToObject(root, key, json);
+    if (o->plots && eval_plots(path, o, key) < 0)
+        goto done;
     ret = 0;
 done:
     mer_metrics_release(&m);
@@ -113,6 +132,8 @@ int cmd_eval(int argc, const char **argv)
                        "write the MER2024 submission CSV (name,discrete)"),
         MER_OPT_BOOL(0, "subset", &o.subset,
                      "score predictions that cover only part of --labels (reports n of N)"),
+        MER_OPT_STRING(0, "plots", &o.plots, "dir",
+                       "write confusion and calibration plots (SVG and PNG) into dir"),
         MER_OPT_BOOL(0, "force", &o.force, "overwrite the --out and --submission files"),
         MER_OPT_END(),
     };
