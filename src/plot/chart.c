@@ -5,6 +5,7 @@
 
 #include <cairo-svg.h>
 #include <cjson/cJSON.h>
+#include <fontconfig/fontconfig.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -231,6 +232,10 @@ done:
         mer_error("out of memory");
     free(path);
     free(meta_text);
+    /* Cairo keeps its fonts (and fontconfig's patterns) in static caches for the life of the
+     * process; a plot is drawn rarely, so they are dropped after each (no leak at exit). */
+    cairo_debug_reset_static_data();
+    FcFini();
     return ret;
 }
 
