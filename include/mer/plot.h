@@ -109,6 +109,13 @@ int mer_plot_bars(const char *base, const struct mer_plot_params *pp, const char
                   size_t n_rows, const char *const *classes, size_t n_classes, const double *values,
                   const double *std, const char *y_label);
 
+struct mer_report;
+/* mer report --plots: dir/f1-<set>.{svg,png} for every set of the report (cv, each test split):
+ * the per-class F1 means of every row with their std over seeds as error bars. Every output is
+ * checked against the overwrite rule (force) before any is drawn. */
+int mer_plot_report(const char *dir, const struct mer_plot_params *pp, const struct mer_report *r,
+                    int force);
+
 /* ---- readers: mer's files -> the plain data above ---- */
 
 /* A training log (fold-K/log.jsonl: one JSON object a line): its numeric fields, each a column

@@ -4,6 +4,7 @@
 #include "mer/error.h"
 #include "mer/fs.h"
 #include "mer/opt.h"
+#include "mer/plot.h"
 #include "mer/report.h"
 
 #include <stdio.h>
@@ -15,7 +16,7 @@ static const char *const usage[] = {
 };
 
 struct report_opts {
-    const char *format, *out, *baseline;
+    const char *format, *out, *baseline, *plots;
     int per_class, resamples, seed, force;
 };
 
@@ -33,6 +34,11 @@ static int run(const char *const *paths, size_t n, const struct report_opts *o,
         goto done;
     if (mer_report_build(&r, paths, n, &p) < 0)
         goto done;
+    if (o->plots) {
+        struct mer_plot_params pp = mer_plot_default_params();
+        if (mer_plot_report(o->plots, &pp, &r, o->force) < 0)
+            goto done;
+    }
     if (!o->out) {
         ret = mer_report_write(stdout, &r, fmt, o->per_class);
         goto done;
@@ -57,8 +63,10 @@ int cmd_report(int argc, const char **argv)
         MER_OPT_STRING(0, "format", &o.format, "fmt",
                        "text (aligned, the default), markdown, csv, json or latex"),
         MER_OPT_STRING('o', "out", &o.out, "file", "write the report here (atomic)"),
-        MER_OPT_BOOL(0, "force", &o.force, "overwrite the --out file"),
+        MER_OPT_BOOL(0, "force", &o.force, "overwrite the --out file and the plots"),
         MER_OPT_BOOL(0, "per-class", &o.per_class, "add per-class F1 columns"),
+        MER_OPT_STRING(0, "plots", &o.plots, "dir",
+                       "also draw each set's per-class F1 bars (f1-<set>.svg/.png) into dir"),
         MER_OPT_STRING(0, "baseline", &o.baseline, "key=value,...",
                        "the row to compare every row with (differences, paired bootstrap)"),
         MER_OPT_INT_RANGE(0, "resamples", &o.resamples, "[1,1000000]",

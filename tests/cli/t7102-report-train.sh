@@ -44,4 +44,20 @@ for row in r["rows"]:
         assert b["pairing"] == "seed" and b["pairs"] == 2 and 0 <= b["p"] <= 1, b
         assert b["ci95"][0] <= b["ci95"][1], b
 PY
+# --plots: one chart per set, one bar per row and class (the SVG's metadata says what was drawn)
+expect_exit 0 "$MER" report runs --plots plots -o table.txt
+"$MER_PYTHON" - plots <<'PY' || fail "mer report --plots drew the wrong charts"
+import json, sys, xml.etree.ElementTree as ET
+from skimage import io
+for s in ("cv", "test"):
+    root = ET.parse("%s/f1-%s.svg" % (sys.argv[1], s)).getroot()
+    m = json.loads(root.find("{http://www.w3.org/2000/svg}metadata").text)
+    assert m["bars"] == 2 * 6, m
+    desc = root.find("{http://www.w3.org/2000/svg}desc").text
+    assert "lambda_inter=0.35" in desc and "worried" in desc, desc
+    png = io.imread("%s/f1-%s.png" % (sys.argv[1], s))
+    assert png.shape[0] == 600 and png.shape[1] == 800, png.shape
+PY
+expect_exit 1 "$MER" report runs --plots plots
+expect_err_line "f1-cv.svg.*(exists|force)"
 done_testing
