@@ -34,6 +34,7 @@ static const struct mer_cmd commands[] = {
      MER_CMD_TORCH},
     {"predict", cmd_predict, "predict the emotions of new clips with a trained run's folds",
      MER_CMD_TORCH},
+    {"sweep", cmd_sweep, "run a grid of mer train runs: plan, locally N at a time, or on Slurm", 0},
     {"eval", cmd_eval, "score predictions (WAF, accuracy, per class) and write submissions", 0},
     {"report", cmd_report, "an ablation table over runs: mean and std over seeds, paired tests", 0},
     {"plot", cmd_plot, "draw SVG/PNG plots: confusion, curves, reliability, calibration, F1", 0},

@@ -24,6 +24,7 @@ int cmd_ingest(int argc, const char **argv);
 int cmd_predict(int argc, const char **argv);
 int cmd_report(int argc, const char **argv);
 int cmd_plot(int argc, const char **argv);
+int cmd_sweep(int argc, const char **argv);
 
 /* --classes "a,b,c": split in place into out[] (spaces around each name trimmed); the count,
  * or -1 with the error set for an empty, repeated or unsafe (names.h) name or more than max. */
