@@ -57,6 +57,10 @@ int mer_run_clear(const char *dir);
 /* The same for the fold folders of one shard (k % shard_count == shard_index) only. */
 int mer_run_clear_folds(const char *dir, int shard_index, int shard_count);
 
+/* Removes fold-K/checkpoint.safetensors for every fold K < folds (none there is fine): what
+ * train.keep_checkpoints=false does once a run has finished. 0 or -1 with the error set. */
+int mer_run_drop_checkpoints(const char *dir, int folds);
+
 /* Removes "<file>.tmp.<pid>" files whose pid is no longer running: in dir, dir/predictions
  * and every dir/fold-K for a whole run (shard_count 1); in the shard's own fold folders only
  * for a worker (another node's live worker may own a tmp file whose pid is not running

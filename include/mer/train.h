@@ -18,6 +18,8 @@
  *   metrics.json           CV metrics and, where labels exist, test metrics
  *   submission-<split>.csv MER2024 submissions (eval.submission)
  * The predictions, submissions, metrics.json and fold files are written by outputs.h.
+ * With train.keep_checkpoints=false, a finished run (all folds, outputs written) removes
+ * every fold-K/checkpoint.safetensors.
  *
  * Determinism: batch order, dropout and initialisation are re-seeded from (seed, fold,
  * epoch), so a run is a function of its config and seed, and a run resumed from an epoch's
@@ -52,6 +54,7 @@ struct mer_train_params {
     double lr, weight_decay, grad_clip;
     int batch_size, epochs, patience, folds;
     uint64_t seed;
+    int keep_checkpoints; /* train.keep_checkpoints: 0 removes them once the run is finished */
     /* Steps in plain C (cnet.h) instead of libtorch's autograd: train.engine on the run's
      * device (mer_settings_select_engine). */
     int c_engine;

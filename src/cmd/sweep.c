@@ -383,7 +383,12 @@ static int run_sbatch(const char *const *argv, char *out, size_t size, const cha
     if (f)
         fclose(f);
     status_text(out, size, status);
-    return mer_error("sbatch: %s (%s)", *line ? line : "failed", out);
+    /* sbatch's own lines start "sbatch: " already */
+    return mer_error("sbatch: %s (%s)",
+                     !*line                         ? "failed"
+                     : strncmp(line, "sbatch: ", 8) ? line
+                                                    : line + 8,
+                     out);
 }
 
 /* The sbatch command line for members idx[0..n). */
@@ -574,7 +579,7 @@ static const struct {
 int cmd_sweep(int argc, const char **argv)
 {
     struct sweep_opts o = {.jobs = 1, .shard = MER_SHARD_ALL};
-    int ret = -1;
+    int ret = -1, found = 0;
     if (argc < 2)
         return mer_usage_error("sweep", "expected plan, run, slurm, task or status");
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -586,16 +591,15 @@ int cmd_sweep(int argc, const char **argv)
         }
         return 0;
     }
-    for (size_t k = 0; k < MER_ARRAY_SIZE(subs); k++)
+    for (size_t k = 0; k < MER_ARRAY_SIZE(subs) && !found; k++)
         if (!strcmp(argv[1], subs[k].name)) {
+            found = 1;
             argv[1] = "sweep"; /* the option parser names the command by argv[0] */
             ret = subs[k].fn(argc - 1, argv + 1, &o);
-            break;
         }
-    if (ret == -1 && argc >= 2 && strcmp(argv[1], "sweep"))
+    if (!found)
         ret = mer_usage_error("sweep",
-                              "unknown subcommand '%s' (expected plan, run, slurm, task "
-                              "or status)",
+                              "unknown subcommand '%s' (expected plan, run, slurm, task or status)",
                               argv[1]);
     mer_strlist_release(&o.sbatch_args);
     return ret < 0 ? cmd_fail("sweep") : ret;

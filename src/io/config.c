@@ -113,6 +113,9 @@ static const struct cfg_key schema[] = {
      "the training step: plain C (CPU only), or libtorch autograd; auto = c on the CPU"},
     {"train.deterministic", T_BOOL, "false", NULL,
      "deterministic kernels only (bit-reproducible, slower on GPU)"},
+    {"train.keep_checkpoints", T_BOOL, "true", NULL,
+     "keep each fold's `checkpoint.safetensors` once the run has finished; false removes them "
+     "(the fold models, logs and predictions stay)"},
     {"train.pretrain.enabled", T_BOOL, "false", NULL,
      "stage 1: pre-train on unlabeled clips' pseudo-labels before the supervised epochs"},
     {"train.pretrain.pseudo_labels", T_PATH, "\"\"", NULL,

@@ -282,6 +282,21 @@ int mer_run_clear_folds(const char *dir, int shard_index, int shard_count)
     return sweep_run(dir, 0, shard_index, shard_count, SWEEP_MER_FILES, &n);
 }
 
+int mer_run_drop_checkpoints(const char *dir, int folds)
+{
+    for (int k = 0; k < folds; k++) {
+        char *path = mer_strfmt("%s/fold-%d/checkpoint.safetensors", dir, k);
+        int gone = path && (unlink(path) == 0 || errno == ENOENT);
+        if (!gone)
+            mer_error("'%s': cannot remove: %s", path ? path : dir,
+                      path ? strerror(errno) : "out of memory");
+        free(path);
+        if (!gone)
+            return -1;
+    }
+    return 0;
+}
+
 int mer_run_remove_stale_tmp(const char *dir, int shard_index, int shard_count, int *removed)
 {
     int n = 0,

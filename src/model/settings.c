@@ -119,6 +119,7 @@ static int train_settings(const mer_config *cfg, struct mer_train_params *p,
     p->patience = (int)mer_config_int(cfg, "train.patience");
     p->folds = (int)mer_config_int(cfg, "train.folds");
     p->seed = (uint64_t)mer_config_int(cfg, "train.seed");
+    p->keep_checkpoints = mer_config_bool(cfg, "train.keep_checkpoints");
     p->train_split = d->train_split;
     p->select_metric = (enum mer_select_metric)mer_config_enum(
         cfg, "train.select_metric", mer_select_metric_names, MER_N_SELECT_METRICS);

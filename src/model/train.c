@@ -5,6 +5,7 @@
  */
 #include "mer/train.h"
 #include "mer/checkpoint.h"
+#include "mer/rundir.h"
 #include "model/cnet.h"
 #include "mer/error.h"
 #include "mer/fs.h"
@@ -1067,6 +1068,9 @@ int mer_train_run(const struct mer_dataset *ds, const struct mer_train_params *p
     }
     out->steps_per_second /= o->only_fold < 0 ? p->folds : 1;
     ret = write_outputs(&r, out);
+    /* finished: the checkpoints (weights, best weights, Adam moments) only served --resume */
+    if (ret == 0 && !p->keep_checkpoints && o->only_fold < 0)
+        ret = mer_run_drop_checkpoints(o->run_dir, p->folds);
 done:
     release(&r);
     return ret;
