@@ -103,6 +103,10 @@ int mer_sweep_member_prepare(const struct mer_sweep *s, const char *dir, size_t 
 char *mer_sweep_log_path(const struct mer_sweep *s, const char *dir, size_t i);
 /* Records how member i's attempt ended (a wait status) in logs/<member>.exit. */
 int mer_sweep_record_exit(const struct mer_sweep *s, const char *dir, size_t i, int wait_status);
+/* How member i's last attempt ended, as logs/<member>.exit says ("exit 1", "signal 9"; "" if
+ * it has not ended); returns buf. */
+const char *mer_sweep_exit_text(const struct mer_sweep *s, const char *dir, size_t i, char *buf,
+                                size_t size);
 /* The last non-empty line of member i's log, into buf ("" if none); returns buf. */
 const char *mer_sweep_last_log_line(const struct mer_sweep *s, const char *dir, size_t i, char *buf,
                                     size_t size);

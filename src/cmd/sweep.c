@@ -159,12 +159,13 @@ static size_t list_failed(const struct mer_sweep *s, const char *dir, const size
 {
     size_t failed = 0;
     for (size_t k = 0; k < n; k++) {
-        char line[512];
+        char line[512], how[64];
         if (mer_sweep_state(s, dir, idx[k]) != MER_SWEEP_FAILED)
             continue;
         if (!failed++)
             printf("failed members (log: %s/logs/<member>.log):\n", dir);
-        printf("  %s: %s\n", s->members[idx[k]].name,
+        printf("  %s (%s): %s\n", s->members[idx[k]].name,
+               mer_sweep_exit_text(s, dir, idx[k], how, sizeof(how)),
                mer_sweep_last_log_line(s, dir, idx[k], line, sizeof(line)));
     }
     return failed;
@@ -272,7 +273,7 @@ static int sweep_status(int n, const char **argv)
 {
     struct mer_sweep s = MER_SWEEP_INIT;
     size_t count[4] = {0};
-    char line[512];
+    char line[512], how[64];
     if (n != 1)
         return mer_usage_error("sweep", "status: expected one <sweep-dir>");
     if (mer_sweep_read(&s, argv[0]) < 0)
@@ -282,7 +283,8 @@ static int sweep_status(int n, const char **argv)
         count[st]++;
         printf("%4zu  %-11s %s", i, mer_sweep_state_names[st], s.members[i].name);
         if (st == MER_SWEEP_FAILED)
-            printf(": %s", mer_sweep_last_log_line(&s, argv[0], i, line, sizeof(line)));
+            printf(" (%s): %s", mer_sweep_exit_text(&s, argv[0], i, how, sizeof(how)),
+                   mer_sweep_last_log_line(&s, argv[0], i, line, sizeof(line)));
         putchar('\n');
     }
     printf("%zu members: %zu finished, %zu interrupted, %zu failed, %zu new\n", s.n_members,

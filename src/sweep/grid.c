@@ -84,9 +84,10 @@ static int check_set(struct grid *g, size_t line, const char *key, const char *v
     else {
         /* config.h's message starts "--set k=v: "; the grid's line says it instead */
         const char *msg = mer_errmsg();
-        size_t pre = strlen(set) + 7;
-        if (!strncmp(msg, "--set ", 6) && strlen(msg) > pre && !strncmp(msg + 6, set, pre - 7))
-            msg += pre;
+        size_t n = strlen(set);
+        if (!strncmp(msg, "--set ", 6) && !strncmp(msg + 6, set, n) &&
+            !strncmp(msg + 6 + n, ": ", 2))
+            msg += 6 + n + 2;
         char *copy = strdup(msg);
         mer_error("'%s':%zu: key '%s': %s", g->path, line, key, copy ? copy : "invalid value");
         free(copy);

@@ -549,6 +549,22 @@ int mer_sweep_record_exit(const struct mer_sweep *s, const char *dir, size_t i, 
     return ret;
 }
 
+const char *mer_sweep_exit_text(const struct mer_sweep *s, const char *dir, size_t i, char *buf,
+                                size_t size)
+{
+    char *path = exit_path(s, dir, i), *text = NULL;
+    size_t len;
+    buf[0] = '\0';
+    if (path && mer_path_exists(path) && mer_read_file(path, &text, &len) == 0) {
+        text[strcspn(text, "\n")] = '\0';
+        snprintf(buf, size, "%s%s", isdigit((unsigned char)text[0]) ? "exit " : "", text);
+    }
+    mer_error_clear();
+    free(text);
+    free(path);
+    return buf;
+}
+
 const char *mer_sweep_last_log_line(const struct mer_sweep *s, const char *dir, size_t i, char *buf,
                                     size_t size)
 {
