@@ -25,6 +25,8 @@
 # - Unix sockets (slurmd's spool, munged) live in a short /tmp/mer-slurm.XXXXXX directory: a
 #   socket path must fit in 108 bytes, and a build directory can be deep.
 
+# Slurm's clients run under `timeout --foreground`: in the test's process group, so the signal
+# of the test's own timeout(1) reaches them at once (a client retries a dead slurmctld ~10 s).
 export PATH="$PATH:/usr/sbin:/sbin"
 # A test run inside a Slurm job must not hand that job's settings to the private cluster.
 _slurm_v=$(compgen -e | grep -E '^(SLURM|SBATCH|SALLOC|SRUN|SQUEUE|SINFO|SCANCEL)_' || true)
@@ -71,7 +73,7 @@ _slurm_end() {
   for p in "$@"; do kill -KILL "$p" 2>/dev/null || true; done
 }
 
-# _slurm_kill_stale DIR: ends what an earlier run with this DIR left behind (a run killed with
+# _slurm_kill_stale DIR [quiet]: ends what an earlier run with this DIR left behind (a run killed with
 # SIGKILL never reaches its trap): its daemons, found by their command lines, which name DIR's
 # config or munged's pid file, and its job steps (slurmstepd) and jobs' processes, found by
 # SLURM_CONF=DIR/slurm.conf in their environment. Nothing else is touched, and never this shell
@@ -106,8 +108,9 @@ _slurm_kill_stale() {
     esac
   done
   if [ ${#stale[@]} -gt 0 ]; then
-    echo "slurm_lib: ending ${#stale[@]} process(es) left by an earlier run in '$dir'" >&2
-    _slurm_end 10 "${stale[@]}"
+    [ -n "${2:-}" ] ||
+      echo "slurm_lib: ending ${#stale[@]} process(es) left by an earlier run in '$dir'" >&2
+    _slurm_end 3 "${stale[@]}"
   fi
   for d in /tmp/mer-slurm.*; do
     [ -f "$d/owner" ] && [ "$(cat "$d/owner")" = "$dir" ] && rm -rf -- "$d"
@@ -294,7 +297,7 @@ slurm_start() {
   for ((i = 0; i < 600; i++)); do
     _slurm_alive "$ctld" || _slurm_daemon_died slurmctld "$dir/log/slurmctld.log"
     _slurm_alive "$slurmd" || _slurm_daemon_died slurmd "$dir/log/slurmd.log"
-    state=$(timeout 10 sinfo -h -n localhost -o %t 2>/dev/null || true)
+    state=$(timeout --foreground 10 sinfo -h -n localhost -o %t 2>/dev/null || true)
     [ "$state" = idle ] && return 0
     sleep 0.1
   done
@@ -307,36 +310,27 @@ slurm_running() {
   _slurm_any_alive $_slurm_last_pids $_slurm_pids
 }
 
-# slurm_stop: cancels what is left, shuts both Slurm daemons down (scontrol shutdown), ends
-# munged by its pid and waits until every pid has exited. Safe to call twice, and when
-# slurm_start never ran or stopped half way.
+# slurm_stop: shuts both Slurm daemons down (scontrol shutdown, then SIGTERM by pid), ends
+# munged by its pid, then whatever job steps and job processes outlived slurmd (found as a
+# killed run's are), and waits until all have exited. Quick enough for the grace period of the
+# test's timeout(1) after SIGTERM. Safe to call twice, and when slurm_start never ran or
+# stopped half way.
 slurm_stop() {
-  local pids=$_slurm_pids i
+  local pids=$_slurm_pids
   _slurm_last_pids=$pids
   _slurm_pids=
   # shellcheck disable=SC2086
   set -- $pids
-  if [ $# -ge 3 ] && _slurm_alive "$1"; then
-    timeout 10 scancel --quiet --user=root >/dev/null 2>&1 || true
-    for ((i = 0; i < 100; i++)); do
-      [ -z "$(timeout 10 squeue -h -o %i 2>/dev/null)" ] && break
-      sleep 0.1
-    done
-    timeout 10 scontrol shutdown >/dev/null 2>&1 || true
-    for ((i = 0; i < 100; i++)); do
-      _slurm_any_alive "$1" "$2" || break
-      sleep 0.1
-    done
-  fi
-  # munged last: the Slurm daemons still talk to it on the way down.
   if [ $# -ge 3 ]; then
+    ! _slurm_alive "$1" || timeout --foreground 3 scontrol shutdown >/dev/null 2>&1 || true
     _slurm_end 5 "$1" "$2"
-    _slurm_end 5 "$3"
+    _slurm_end 3 "$3" # munged last: the Slurm daemons talk to it on the way down
   elif [ $# -gt 0 ]; then
-    _slurm_end 5 "$@"
+    _slurm_end 3 "$@"
   fi
   # shellcheck disable=SC2086
   [ $# -eq 0 ] || wait $pids 2>/dev/null || true
+  [ -z "$_slurm_dir" ] || [ $# -eq 0 ] || _slurm_kill_stale "$_slurm_dir" quiet
   [ -z "$_slurm_run" ] || rm -rf -- "$_slurm_run"
   _slurm_run=
   return 0
@@ -345,7 +339,7 @@ slurm_stop() {
 # _slurm_job_lines JOBID: `scontrol -o show job` for JOBID, one line per array task record
 # (pending tasks of an array may share one record).
 _slurm_job_lines() {
-  timeout 10 scontrol -o show job "$1" 2>/dev/null
+  timeout --foreground 10 scontrol -o show job "$1" 2>/dev/null
 }
 
 # _slurm_jobcomp JOBID: "TASK STATE EXITCODE" for each jobcomp line of the job, in the order
@@ -408,7 +402,7 @@ slurm_task_states() {
 # at once (Slurm would hold it ~2 min); the caller waits with slurm_wait_job. 1 on failure.
 slurm_requeue() {
   local j=$1 i state=
-  timeout 10 scontrol requeue "$j" || {
+  timeout --foreground 10 scontrol requeue "$j" || {
     echo "slurm_requeue: scontrol requeue $j failed" >&2
     return 1
   }
@@ -421,7 +415,7 @@ slurm_requeue() {
     echo "slurm_requeue: $j is not pending after the requeue ($state)" >&2
     return 1
   }
-  timeout 10 scontrol update jobid="$j" StartTime=now
+  timeout --foreground 10 scontrol update jobid="$j" StartTime=now
 }
 
 # slurm_task_state JOB_TASK: the task's current JobState (PENDING, RUNNING, ...), "" if unknown.
