@@ -2,12 +2,17 @@
 # slurmd on 127.0.0.1 with a config, ports, munge key and socket of their own, so a test never
 # depends on (or disturbs) a system Slurm, another test's cluster or a leftover from a killed run.
 #
+#   # first line of the test: bound it all (timeout's signal reaches the daemons too)
+#   [ -n "${MER_SLURM_BOUNDED:-}" ] || MER_SLURM_BOUNDED=1 exec timeout -k 30 260 bash "$0" "$@"
+#   . "$MER_SRC/tests/cli/lib.sh"
 #   . "$MER_SRC/tests/cli/slurm_lib.sh"
 #   trap slurm_stop EXIT               # the daemons stop whatever happens
+#   trap 'exit 143' TERM INT HUP       # ... on timeout's SIGTERM too
 #   slurm_start "$tmp/slurm"           # exit 77 with "SKIP: <why>" where Slurm cannot run here
-#   id=$(sbatch --parsable --array=0-3%2 job.sh)
+#   id=$(sbatch --parsable --array=0-3%2 job.sh)   # $SLURM_CONF names this cluster
 #   slurm_wait_job "$id" 60 || fail "job $id did not finish"
-#   slurm_task_states "$id"            # one "TASK STATE EXITCODE" line per array task
+#   slurm_task_states "$id"            # "0 COMPLETED 0:0": TASK STATE EXITCODE per array task
+#   slurm_task_state "${id}_2"         # its state now: PENDING, RUNNING, ...
 #   slurm_requeue "${id}_1"            # runs task 1 again now, not after Slurm's ~2 min hold
 #
 # Debian 12's packages (Slurm 22.05, munge 0.5.15) are installed with apt-get when missing and
@@ -20,8 +25,10 @@
 # - `scontrol requeue` holds the job PENDING (Reason=BeginTime) for ~2 min; `scontrol update
 #   jobid=X StartTime=now` releases it. The last task of an array carries the array's own JobId.
 # - slurmd logs pmix errors at start; they are harmless.
-# - Ports are picked free per start (not 6817/6818), the daemons bind 127.0.0.1 only, and munged
-#   listens on a socket of its own (AuthInfo=socket=...), so two clusters can run side by side.
+# - Ports are picked free per start (not 6817/6818), the daemons bind loopback only (see
+#   _slurm_addr), and munged runs with a key and socket of its own (AuthInfo=socket=...): two
+#   clusters can run side by side, and neither /etc/munge/munge.key (which the package creates)
+#   nor /run/munge (which may be missing) nor a system munged is needed or touched.
 # - Unix sockets (slurmd's spool, munged) live in a short /tmp/mer-slurm.XXXXXX directory: a
 #   socket path must fit in 108 bytes, and a build directory can be deep.
 
@@ -73,11 +80,11 @@ _slurm_end() {
   for p in "$@"; do kill -KILL "$p" 2>/dev/null || true; done
 }
 
-# _slurm_kill_stale DIR [quiet]: ends what an earlier run with this DIR left behind (a run killed with
-# SIGKILL never reaches its trap): its daemons, found by their command lines, which name DIR's
-# config or munged's pid file, and its job steps (slurmstepd) and jobs' processes, found by
-# SLURM_CONF=DIR/slurm.conf in their environment. Nothing else is touched, and never this shell
-# or its ancestors.
+# _slurm_kill_stale DIR [quiet]: ends what an earlier run with this DIR left behind (a run
+# killed with SIGKILL never reaches its trap): its daemons, found by their command lines, which
+# name DIR's config or munged's pid file, and its job steps (slurmstepd) and jobs' processes,
+# found by SLURM_CONF=DIR/slurm.conf in their environment. Nothing else is touched, and never
+# this shell or its ancestors. slurm_stop calls it (quiet) for the job steps slurmd left.
 _slurm_kill_stale() {
   local dir=$1 p q a stale=() d ancestors=" $$ " args=() env=()
   q=$$
@@ -362,7 +369,8 @@ _slurm_jobcomp() {
 }
 
 # Job states after which a task runs no more (scontrol shows COMPLETING etc. before them).
-_slurm_final='COMPLETED|CANCELLED|FAILED|TIMEOUT|NODE_FAIL|PREEMPTED|BOOT_FAIL|DEADLINE|OUT_OF_MEMORY'
+_slurm_final='COMPLETED|CANCELLED|FAILED|TIMEOUT|NODE_FAIL|PREEMPTED|BOOT_FAIL|DEADLINE'
+_slurm_final+='|OUT_OF_MEMORY'
 
 # slurm_wait_job JOBID TIMEOUT: waits until no task of the job is pending, running or
 # completing and every task has its line in the jobcomp file; 1 (with a line on stderr) after
