@@ -279,7 +279,7 @@ static int footer_lines(const struct mer_report *r, int per_class, char ***out, 
     if (!v)
         return mer_error("out of memory");
     v[(*n)++] = mer_strfmt("mean ± sample std (ddof=1) over the runs of a row (train.seed); n: "
-                           "runs with the set; * best mean of its column%s",
+                           "runs with the set; the best mean of a column marked (* or bold)%s",
                            per_class ? "; F1 <class>: per-class F1" : "");
     if (r->baseline >= 0) {
         v[(*n)++] = mer_strfmt(
