@@ -109,6 +109,10 @@ int mer_plot_bars(const char *base, const struct mer_plot_params *pp, const char
                   size_t n_rows, const char *const *classes, size_t n_classes, const double *values,
                   const double *std, const char *y_label);
 
+/* The overwrite rule (fs.h's mer_output_check) for <base>.svg and <base>.png as formats says:
+ * a set of plots checks every file before it draws any. -1 with the error naming the file. */
+int mer_plot_check_outputs(const char *base, unsigned formats, int force);
+
 struct mer_report;
 /* mer report --plots: dir/f1-<set>.{svg,png} for every set of the report (cv, each test split):
  * the per-class F1 means of every row with their std over seeds as error bars. Every output is

@@ -198,6 +198,27 @@ done:
     return ret;
 }
 
+int mer_plot_check_outputs(const char *base, unsigned formats, int force)
+{
+    static const struct {
+        unsigned format;
+        const char *ext;
+    } files[] = {{MER_PLOT_SVG, "svg"}, {MER_PLOT_PNG, "png"}};
+    for (size_t i = 0; i < MER_ARRAY_SIZE(files); i++) {
+        char *path;
+        int ret;
+        if (!(formats & files[i].format))
+            continue;
+        if (!(path = mer_strfmt("%s.%s", base, files[i].ext)))
+            return mer_error("out of memory");
+        ret = mer_output_check(path, force);
+        free(path);
+        if (ret < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int chart_render(const char *base, const struct mer_plot_params *pp, const char *kind,
                  const char *title, chart_draw_fn fn, const void *data, cJSON *meta)
 {

@@ -63,19 +63,14 @@ done:
 static int check_outputs(const char *dir, const struct mer_plot_params *pp,
                          const struct mer_report *r, int force)
 {
-    for (size_t s = 0; s < r->n_sets; s++)
-        for (int f = 0; f < 2; f++) {
-            char *path;
-            int ret;
-            if (!(pp->formats & (f ? MER_PLOT_PNG : MER_PLOT_SVG)))
-                continue;
-            if (!(path = mer_strfmt("%s/f1-%s.%s", dir, r->sets[s], f ? "png" : "svg")))
-                return mer_error("out of memory");
-            ret = mer_output_check(path, force);
-            free(path);
-            if (ret < 0)
-                return -1;
-        }
+    for (size_t s = 0; s < r->n_sets; s++) {
+        char *base = mer_strfmt("%s/f1-%s", dir, r->sets[s]);
+        int ret =
+            base ? mer_plot_check_outputs(base, pp->formats, force) : mer_error("out of memory");
+        free(base);
+        if (ret < 0)
+            return -1;
+    }
     return 0;
 }
 

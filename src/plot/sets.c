@@ -15,20 +15,13 @@ static const char *const pred_plots[] = {"confusion", "confusion-norm", "calibra
 /* The overwrite rule for every file the set will write, before any is drawn. */
 static int check_outputs(const char *dir, const char *prefix, unsigned formats, int force)
 {
-    for (size_t i = 0; i < MER_ARRAY_SIZE(pred_plots); i++)
-        for (int f = 0; f < 2; f++) {
-            char *path;
-            int ret;
-            if (!(formats & (f ? MER_PLOT_PNG : MER_PLOT_SVG)))
-                continue;
-            path = mer_strfmt("%s/%s%s.%s", dir, prefix, pred_plots[i], f ? "png" : "svg");
-            if (!path)
-                return mer_error("out of memory");
-            ret = mer_output_check(path, force);
-            free(path);
-            if (ret < 0)
-                return -1;
-        }
+    for (size_t i = 0; i < MER_ARRAY_SIZE(pred_plots); i++) {
+        char *base = mer_strfmt("%s/%s%s", dir, prefix, pred_plots[i]);
+        int ret = base ? mer_plot_check_outputs(base, formats, force) : mer_error("out of memory");
+        free(base);
+        if (ret < 0)
+            return -1;
+    }
     return 0;
 }
 
