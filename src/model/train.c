@@ -717,8 +717,9 @@ static int pretrain(const struct run *r, struct fold_state *fs, struct batch_buf
     size_t n = 0;
     int ret = -1;
     for (size_t i = 0; base && i < ds->n; i++)
+        /* the threshold as the store holds reliabilities, in float: 0.7 there is below 0.7 */
         if (ds->label[i] < 0 && ds->pseudo[i] >= 0 &&
-            ds->pseudo_reliability[i] >= p->pretrain_min_reliability)
+            ds->pseudo_reliability[i] >= (float)p->pretrain_min_reliability)
             base[n++] = (int64_t)i;
     if (!base || !path || !(order = malloc((n + 1) * sizeof(int64_t)))) {
         mer_error("out of memory");

@@ -38,4 +38,25 @@ expect_exit 1 "$MER" train --config cfg.json --out r4 --set train.pretrain.pseud
 expect_err_line "stage-1 pre-training needs a labels store of pseudo-labels"
 expect_exit 1 "$MER" train --config cfg.json --out r5 --set train.batch_size=200
 expect_err_line "122 unlabeled clips have a pseudo-label with reliability >= 0.8, fewer than a batch"
+# Reliabilities are stored in float: a clip at exactly the threshold (0.7 in float) is taken.
+# The sample's Gemini answers give pseudo-labels with reliabilities; numpy counts the clips.
+"$MER" ingest -q "$S/responses.jsonl" --labels semi.safetensors -o pri.safetensors \
+  --pseudo-labels rel.safetensors
+want=$("$MER_PYTHON" - rel.safetensors <<'PY'
+import json, struct, sys
+import numpy as np
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+t = json.loads(raw[8:8 + n])["reliability"]
+assert t["dtype"] == "F32", t
+a, b = t["data_offsets"]
+rel = np.frombuffer(raw[8 + n + a:8 + n + b], "<f4")
+assert (rel == np.float32(0.7)).any(), "no clip at the threshold: the check would prove nothing"
+print(int((rel >= np.float32(0.7)).sum()))
+PY
+)
+expect_exit 0 "$MER" train --config cfg.json --out r6 --threads 1 -q --set train.batch_size=8 \
+  --set train.pretrain.pseudo_labels=rel.safetensors --set train.pretrain.min_reliability=0.7 \
+  --set train.pretrain.epochs=1
+expect_match r6/fold-0/pretrain.jsonl "\"samples\": $want,"
 done_testing
