@@ -32,7 +32,10 @@
  *                           index, name and overrides
  *   logs/<member>.log       the member's mer train output (appended on each attempt)
  *   logs/<member>.exit      the exit status of its last attempt ("0", "1", "signal 9")
- *   slurm/sweep.sbatch      `mer sweep slurm`'s array job script
+ *   logs/<member>.fold-K.log  the output of fold K's task (`mer sweep task --fold K`)
+ *   slurm/sweep.sbatch      `mer sweep slurm`'s array job script (task i: member i)
+ *   slurm/folds.sbatch      `mer sweep slurm --per-fold`'s folds script (task i*F+k: fold k of
+ *                           member i, F the most folds a member has)
  */
 #ifndef MER_SWEEP_H
 #define MER_SWEEP_H
@@ -92,6 +95,11 @@ enum mer_sweep_state mer_sweep_state(const struct mer_sweep *s, const char *dir,
 /* 1 if member i's run directory holds a started run (config.json): it is resumed. */
 int mer_sweep_started(const struct mer_sweep *s, const char *dir, size_t i);
 
+/* Member i's train.folds (its resolved config); -1 with the error set. */
+int mer_sweep_member_folds(const struct mer_sweep *s, size_t i);
+/* 1 if fold k of member i is trained (its fold-k/predictions.safetensors), else 0. */
+int mer_sweep_fold_finished(const struct mer_sweep *s, const char *dir, size_t i, int k);
+
 /* The arguments after "mer" that run member i: train --config <base> --set k=v... --out
  * <dir>/<member> (--resume when it has started). Appended to argv; -1 on out of memory. */
 int mer_sweep_train_argv(const struct mer_sweep *s, const char *dir, size_t i, int resume,
@@ -110,6 +118,8 @@ const char *mer_sweep_exit_text(const struct mer_sweep *s, const char *dir, size
 /* The last non-empty line of member i's log, into buf ("" if none); returns buf. */
 const char *mer_sweep_last_log_line(const struct mer_sweep *s, const char *dir, size_t i, char *buf,
                                     size_t size);
+/* The last non-empty line of the file at path (a fold's log), into buf; returns buf. */
+const char *mer_sweep_last_line(const char *path, char *buf, size_t size);
 
 /* ---- running members (run.c): child processes of the mer binary, N at a time ---- */
 
@@ -132,14 +142,18 @@ struct mer_sweep_run_params {
     int jobs;          /* members at a time, >= 1 */
     int threads;       /* each member's --threads, >= 1 */
     int deterministic; /* each member's --deterministic */
+    int folds;         /* > 0: train only fold `fold` of the member's `folds` (mer train --shard
+                          fold/folds, a worker sharing the run directory: no outputs), the output
+                          in logs/<member>.fold-<fold>.log, the member's exit left unrecorded */
+    int fold;
     mer_sweep_event_fn event;
     void *ctx;
 };
 
 /* Runs members idx[0..n) (`<self> train ...`, mer_sweep_train_argv, with --threads, -q, and
- * --resume for a started one), p->jobs at a time, each one's output appended to its log, its
- * exit recorded. *failed gets the count of those that exited nonzero. -1 with the error set
- * only when a member cannot be started or its files written. */
+ * --resume for a started one; with p->folds, one fold of each), p->jobs at a time, each one's
+ * output appended to its log, its exit recorded. *failed gets the count of those that exited
+ * nonzero. -1 with the error set only when a member cannot be started or its files written. */
 int mer_sweep_run(const struct mer_sweep *s, const struct mer_sweep_run_params *p,
                   const size_t *idx, size_t n, size_t *failed);
 

@@ -25,13 +25,14 @@ static const char *const run_usage[] = {
 static const char *const slurm_usage[] = {
     "mer sweep slurm <grid> --config <base.json> --out <sweep-dir> [sbatch options] [--dry-run]",
     NULL};
-static const char *const task_usage[] = {"mer sweep task <sweep-dir> <member> [options]", NULL};
+static const char *const task_usage[] = {"mer sweep task <sweep-dir> <member> [--fold k] [options]",
+                                         NULL};
 static const char *const status_usage[] = {"mer sweep status <sweep-dir>", NULL};
 
 /* What a subcommand reads from its command line (each uses its own part). */
 struct sweep_opts {
     const char *config, *out;
-    int jobs, threads, deterministic, quiet, dry_run, max_running, cpus;
+    int jobs, threads, deterministic, quiet, dry_run, max_running, cpus, per_fold, fold;
     struct mer_shard shard;
     const char *partition, *time, *gres;
     struct mer_strlist sbatch_args;
@@ -225,12 +226,61 @@ static int parse_member(const char *text, const struct mer_sweep *s, size_t *i)
     return 0;
 }
 
+static int task_threads(const struct sweep_opts *o)
+{
+    const char *cpus = getenv("SLURM_CPUS_PER_TASK");
+    return o->threads > 0           ? o->threads
+           : cpus && atoi(cpus) > 0 ? atoi(cpus)
+                                    : (int)sysconf(_SC_NPROCESSORS_ONLN);
+}
+
+/* --fold k: member i's fold k alone, a worker of the member's run (mer train --shard k/F) that
+ * shares its directory with the other folds' tasks; the gather (the member's own task) writes
+ * the outputs. A fold the member does not have (k >= its train.folds: members may differ) or
+ * one trained already is nothing to do. */
+static int fold_task(const struct mer_sweep *s, const char *dir, size_t i,
+                     const struct sweep_opts *o, const char *self)
+{
+    struct mer_sweep_run_params p = {.jobs = 1, .dir = dir, .self = self, .fold = o->fold};
+    const char *name = s->members[i].name;
+    char line[512], *log;
+    size_t failed = 0;
+    int folds = mer_sweep_member_folds(s, i);
+    if (folds < 0)
+        return -1;
+    if (o->fold >= folds) {
+        printf("member %zu (%s) has %d folds: no fold %d to train\n", i, name, folds, o->fold);
+        return 0;
+    }
+    if (mer_sweep_fold_finished(s, dir, i, o->fold)) {
+        printf("member %zu (%s) fold %d is finished\n", i, name, o->fold);
+        return 0;
+    }
+    p.folds = folds;
+    p.threads = task_threads(o);
+    p.deterministic = o->deterministic;
+    printf(
+        "member %zu (%s) fold %d of %d: mer train with %d thread%s, log %s/logs/%s.fold-%d.log\n",
+        i, name, o->fold, folds, p.threads, p.threads == 1 ? "" : "s", dir, name, o->fold);
+    fflush(stdout);
+    if (mer_sweep_run(s, &p, &i, 1, &failed) < 0)
+        return -1;
+    if (!failed) {
+        printf("member %zu (%s) fold %d finished\n", i, name, o->fold);
+        return 0;
+    }
+    if (!(log = mer_strfmt("%s/logs/%s.fold-%d.log", dir, name, o->fold)))
+        return mer_error("out of memory");
+    mer_sweep_last_line(log, line, sizeof(line));
+    free(log);
+    return mer_error("member %zu (%s) fold %d failed: %s", i, name, o->fold, line);
+}
+
 static int sweep_task(struct sweep_opts *o, int n, const char **argv)
 {
     struct mer_sweep s = MER_SWEEP_INIT;
     struct run_view view = {.quiet = 1};
     struct mer_sweep_run_params p = {.jobs = 1, .deterministic = o->deterministic};
-    const char *cpus = getenv("SLURM_CPUS_PER_TASK");
     char self[4096], line[512];
     size_t i, failed = 0;
     int ret;
@@ -244,12 +294,14 @@ static int sweep_task(struct sweep_opts *o, int n, const char **argv)
     }
     if ((ret = mer_sweep_check_config(&s)) < 0 || (ret = self_path(self, sizeof(self))) < 0)
         goto done;
+    if (o->fold >= 0) {
+        ret = fold_task(&s, argv[0], i, o, self);
+        goto done;
+    }
     view.s = &s;
     p.dir = argv[0];
     p.self = self;
-    p.threads = o->threads > 0           ? o->threads
-                : cpus && atoi(cpus) > 0 ? atoi(cpus)
-                                         : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    p.threads = task_threads(o);
     p.event = on_event;
     p.ctx = &view;
     printf("member %zu (%s): mer train with %d thread%s, log %s/logs/%s.log\n", i,
@@ -296,9 +348,10 @@ static int sweep_status(int n, const char **argv)
 
 /* ---- slurm ---- */
 
-/* <dir>/slurm/sweep.sbatch: array task i runs member i through mer sweep task. */
+/* <dir>/slurm/sweep.sbatch: array task i runs member i through mer sweep task. With folds F
+ * > 0, <dir>/slurm/folds.sbatch: task i*F+k trains fold k of member i (mer sweep task --fold). */
 static int write_script(const struct sweep_opts *o, const char *dir, const char *self,
-                        const char *path)
+                        const char *path, int folds)
 {
     struct mer_atomic_file f = {0};
     char cwd[4096], *qcwd = NULL, *qself = NULL, *qdir = NULL;
@@ -315,10 +368,12 @@ static int write_script(const struct sweep_opts *o, const char *dir, const char 
         goto done;
     fprintf(f.fp,
             "#!/bin/sh\n"
-            "# mer sweep slurm: array task i runs member i of %s/sweep.json\n"
-            "#SBATCH --job-name=mer-sweep-%s\n"
+            "# mer sweep slurm: array task %s of %s/sweep.json\n"
+            "#SBATCH --job-name=mer-%s-%s\n"
             "#SBATCH --output=%s/slurm/%%x_%%A_%%a.out\n",
-            dir, *base ? base : "sweep", dir);
+            folds > 0 ? "i*F+k trains fold k of member i (F = the most folds of a member)"
+                      : "i runs member i",
+            dir, folds > 0 ? "folds" : "sweep", *base ? base : "sweep", dir);
     if (o->partition)
         fprintf(f.fp, "#SBATCH --partition=%s\n", o->partition);
     if (o->time)
@@ -329,8 +384,15 @@ static int write_script(const struct sweep_opts *o, const char *dir, const char 
         fprintf(f.fp, "#SBATCH --cpus-per-task=%d\n", o->cpus);
     for (size_t k = 0; k < o->sbatch_args.n; k++)
         fprintf(f.fp, "#SBATCH %s\n", o->sbatch_args.items[k]);
-    fprintf(f.fp, "cd %s || exit 1\nexec %s sweep task %s \"$SLURM_ARRAY_TASK_ID\"%s\n", qcwd,
-            qself, qdir, o->deterministic ? " --deterministic" : "");
+    if (folds > 0)
+        fprintf(f.fp,
+                "cd %s || exit 1\nF=%d\n"
+                "exec %s sweep task %s $((SLURM_ARRAY_TASK_ID / F)) --fold "
+                "$((SLURM_ARRAY_TASK_ID %% F))%s\n",
+                qcwd, folds, qself, qdir, o->deterministic ? " --deterministic" : "");
+    else
+        fprintf(f.fp, "cd %s || exit 1\nexec %s sweep task %s \"$SLURM_ARRAY_TASK_ID\"%s\n", qcwd,
+                qself, qdir, o->deterministic ? " --deterministic" : "");
     if (fchmod(fileno(f.fp), 0755) != 0 || ferror(f.fp)) {
         mer_atomic_abort(&f);
         mer_error("'%s': cannot write", path);
@@ -393,28 +455,58 @@ static int run_sbatch(const char *const *argv, char *out, size_t size, const cha
                      out);
 }
 
-/* The sbatch command line for members idx[0..n). */
-static int sbatch_argv(const struct sweep_opts *o, const size_t *idx, size_t n, const char *script,
-                       char **array, const char *argv[6])
+/* One array job to submit: its script and ids, the sbatch command line, the job id it got. */
+struct job {
+    char *script, *array, *dependency; /* "--array=..." and "--dependency=afterany:<id>" */
+    const char *argv[8];
+    char id[64];
+};
+
+static void job_release(struct job *j)
+{
+    free(j->script);
+    free(j->array);
+    free(j->dependency);
+}
+
+/* The sbatch command line for the array idx[0..n) of j's script (after job `after`, if given). */
+static int job_argv(const struct sweep_opts *o, const size_t *idx, size_t n, const char *after,
+                    struct job *j)
 {
     char *spec = mer_sweep_array_spec(idx, n);
+    int a = 0;
     if (!spec)
         return mer_error("out of memory");
-    *array = o->max_running > 0 ? mer_strfmt("--array=%s%%%d", spec, o->max_running)
-                                : mer_strfmt("--array=%s", spec);
+    j->array = o->max_running > 0 ? mer_strfmt("--array=%s%%%d", spec, o->max_running)
+                                  : mer_strfmt("--array=%s", spec);
     free(spec);
-    if (!*array)
+    if (after && !(j->dependency = mer_strfmt("--dependency=afterany:%s", after)))
         return mer_error("out of memory");
-    argv[0] = "sbatch";
-    argv[1] = "--parsable";
-    argv[2] = *array;
-    argv[3] = script;
-    argv[4] = NULL;
+    if (!j->array)
+        return mer_error("out of memory");
+    j->argv[a++] = "sbatch";
+    j->argv[a++] = "--parsable";
+    if (j->dependency)
+        j->argv[a++] = j->dependency;
+    j->argv[a++] = j->array;
+    j->argv[a++] = j->script;
+    j->argv[a] = NULL;
     return 0;
 }
 
-static int submit(const struct sweep_opts *o, const char *dir, const char *const *argv,
-                  size_t n_todo, size_t n_all)
+/* --dry-run: the command, shell-quoted (a placeholder dependency as it is). */
+static void print_argv(const struct job *j)
+{
+    for (int k = 0; j->argv[k]; k++) {
+        char *q = j->argv[k] == j->dependency ? NULL : mer_sweep_shell_quote(j->argv[k]);
+        printf("%s%s", k ? " " : "", j->argv[k] == j->dependency ? j->dependency : q ? q : "");
+        free(q);
+    }
+    printf("\n");
+}
+
+/* Runs j's sbatch; its job id into j->id, and a line "<id> <ids>[ note]" in slurm/jobs.txt. */
+static int submit(const char *dir, struct job *j, const char *note)
 {
     char out[4096], *err_path = mer_strfmt("%s/slurm/sbatch.err", dir);
     char *jobs = mer_strfmt("%s/slurm/jobs.txt", dir);
@@ -424,16 +516,16 @@ static int submit(const struct sweep_opts *o, const char *dir, const char *const
         mer_error("out of memory");
         goto done;
     }
-    if (run_sbatch(argv, out, sizeof(out), err_path) < 0)
+    if (run_sbatch(j->argv, out, sizeof(out), err_path) < 0)
         goto done;
     out[strcspn(out, ";\r\n")] = '\0'; /* --parsable: "<id>" or "<id>;<cluster>" */
-    if (!*out || strspn(out, "0123456789") != strlen(out)) {
+    if (!*out || strspn(out, "0123456789") != strlen(out) || strlen(out) >= sizeof(j->id)) {
         mer_error("sbatch: expected a job id, got '%s'", out);
         goto done;
     }
-    printf("submitted job %s: %s (%zu of %zu members)\n", out, argv[2] + 8, n_todo, n_all);
+    snprintf(j->id, sizeof(j->id), "%s", out);
     if ((f = fopen(jobs, "a"))) { /* a record of what was submitted, for people */
-        fprintf(f, "%s %s\n", out, argv[2] + 8);
+        fprintf(f, "%s %s%s%s\n", j->id, j->array + 8, note ? " " : "", note ? note : "");
         fclose(f);
     }
     ret = 0;
@@ -443,12 +535,65 @@ done:
     return ret;
 }
 
+/* --per-fold: the folds still to train of members idx[0..n), as ids i*F+k (F = the most
+ * folds a member of the sweep has, so an id means the same fold in every submission). */
+static int fold_ids(const struct mer_sweep *s, const char *dir, const size_t *idx, size_t n, int *F,
+                    size_t **fidx, size_t *nf)
+{
+    int *folds = calloc(s->n_members + 1, sizeof(*folds));
+    *F = 1;
+    *nf = 0;
+    *fidx = NULL;
+    if (!folds)
+        return mer_error("out of memory");
+    for (size_t i = 0; i < s->n_members; i++) {
+        if ((folds[i] = mer_sweep_member_folds(s, i)) < 0) {
+            free(folds);
+            return -1;
+        }
+        *F = folds[i] > *F ? folds[i] : *F;
+    }
+    if (!(*fidx = malloc((n * (size_t)*F + 1) * sizeof(**fidx)))) {
+        free(folds);
+        return mer_error("out of memory");
+    }
+    for (size_t j = 0; j < n; j++)
+        for (int k = 0; k < folds[idx[j]]; k++)
+            if (!mer_sweep_fold_finished(s, dir, idx[j], k))
+                (*fidx)[(*nf)++] = idx[j] * (size_t)*F + (size_t)k;
+    free(folds);
+    return 0;
+}
+
+/* Submits the folds' job, then the gather after it; a gather refused leaves the folds' job
+ * submitted, which the error says. */
+static int submit_both(const char *dir, struct job *folds, struct job *gather, size_t nf,
+                       size_t n_todo, size_t n_all, const struct sweep_opts *o, const size_t *idx)
+{
+    char note[96], err[1024];
+    if (submit(dir, folds, "folds") < 0)
+        return -1;
+    printf("submitted job %s: %s (%zu folds of %zu members)\n", folds->id, folds->array + 8, nf,
+           n_todo);
+    snprintf(note, sizeof(note), "after %s", folds->id);
+    if (job_argv(o, idx, n_todo, folds->id, gather) < 0 || submit(dir, gather, note) < 0) {
+        snprintf(err, sizeof(err), "%s", mer_errmsg());
+        return mer_error("%s; the folds' job %s is submitted (its folds are kept: submit again "
+                         "to gather them, or scancel %s)",
+                         err, folds->id, folds->id);
+    }
+    printf("submitted job %s: %s (%zu of %zu members, after job %s)\n", gather->id,
+           gather->array + 8, n_todo, n_all, folds->id);
+    return 0;
+}
+
 static int sweep_slurm(struct sweep_opts *o, int n, const char **argv)
 {
     struct mer_sweep s = MER_SWEEP_INIT;
-    char self[4096], *slurm = NULL, *script = NULL, *array = NULL, *absdir = NULL;
-    const char *sb[6];
-    size_t *idx = NULL, n_todo = 0;
+    struct job gather = {0}, folds = {0};
+    char self[4096], *slurm = NULL, *absdir = NULL;
+    size_t *idx = NULL, n_todo = 0, *fidx = NULL, nf = 0;
+    int F = 0;
     int ret = load_sweep(&s, o, n, argv, "slurm");
     if (ret != 0 ||
         (ret = unfinished(&s, o->out, (struct mer_shard)MER_SHARD_ALL, &idx, &n_todo)) < 0 ||
@@ -460,29 +605,41 @@ static int sweep_slurm(struct sweep_opts *o, int n, const char **argv)
     }
     ret = -1;
     if (!(absdir = realpath(o->out, NULL)) || !(slurm = mer_path_join(absdir, "slurm")) ||
-        !(script = mer_path_join(slurm, "sweep.sbatch"))) {
+        !(gather.script = mer_path_join(slurm, "sweep.sbatch")) ||
+        !(folds.script = mer_path_join(slurm, "folds.sbatch"))) {
         mer_error("'%s': cannot resolve the path", o->out);
         goto done;
     }
-    if (mer_mkdir_p(slurm) < 0 || write_script(o, absdir, self, script) < 0 ||
-        sbatch_argv(o, idx, n_todo, script, &array, sb) < 0)
+    if (mer_mkdir_p(slurm) < 0 || write_script(o, absdir, self, gather.script, 0) < 0 ||
+        (o->per_fold && (fold_ids(&s, o->out, idx, n_todo, &F, &fidx, &nf) < 0 ||
+                         write_script(o, absdir, self, folds.script, F) < 0)))
+        goto done;
+    /* Without folds to train (every fold of these members is, only the outputs are missing),
+     * the gather is all there is to submit. */
+    if (nf > 0 && job_argv(o, fidx, nf, NULL, &folds) < 0)
         goto done;
     if (o->dry_run) {
-        for (int k = 0; sb[k]; k++) {
-            char *q = mer_sweep_shell_quote(sb[k]);
-            printf("%s%s", k ? " " : "", q ? q : "");
-            free(q);
-        }
-        printf("\n");
+        if (nf > 0)
+            print_argv(&folds);
+        if (job_argv(o, idx, n_todo, nf > 0 ? "<folds-job-id>" : NULL, &gather) < 0)
+            goto done;
+        print_argv(&gather);
         ret = 0;
         goto done;
     }
-    ret = submit(o, absdir, sb, n_todo, s.n_members);
+    if (nf > 0)
+        ret = submit_both(absdir, &folds, &gather, nf, n_todo, s.n_members, o, idx);
+    else if (job_argv(o, idx, n_todo, NULL, &gather) == 0 && submit(absdir, &gather, NULL) == 0) {
+        printf("submitted job %s: %s (%zu of %zu members)\n", gather.id, gather.array + 8, n_todo,
+               s.n_members);
+        ret = 0;
+    }
 done:
-    free(array);
-    free(script);
+    job_release(&gather);
+    job_release(&folds);
     free(slurm);
     free(absdir);
+    free(fidx);
     free(idx);
     mer_sweep_release(&s);
     return ret;
@@ -543,6 +700,8 @@ static int sub_slurm(int argc, const char **argv, struct sweep_opts *o)
         MER_OPT_LIST(0, "sbatch-arg", &o->sbatch_args, "arg",
                      "another #SBATCH line for the script (repeatable)"),
         MER_OPT_BOOL(0, "deterministic", &o->deterministic, "members run deterministic kernels"),
+        MER_OPT_BOOL(0, "per-fold", &o->per_fold,
+                     "an array task per fold, then one per member gathering its folds"),
         MER_OPT_BOOL(0, "dry-run", &o->dry_run, "write the script, print sbatch's command"),
         MER_OPT_END(),
     };
@@ -556,6 +715,8 @@ static int sub_task(int argc, const char **argv, struct sweep_opts *o)
         MER_OPT_INT_RANGE('j', "threads", &o->threads, "[1,1024]",
                           "threads (default $SLURM_CPUS_PER_TASK, else all cores)"),
         MER_OPT_BOOL(0, "deterministic", &o->deterministic, "deterministic kernels"),
+        MER_OPT_INT_RANGE(0, "fold", &o->fold, "[0,31]",
+                          "train this fold only (the other folds' tasks share the run)"),
         MER_OPT_END(),
     };
     int n, code = parse(argc, argv, opts, task_usage, &n);
@@ -580,7 +741,7 @@ static const struct {
 
 int cmd_sweep(int argc, const char **argv)
 {
-    struct sweep_opts o = {.jobs = 1, .shard = MER_SHARD_ALL};
+    struct sweep_opts o = {.jobs = 1, .shard = MER_SHARD_ALL, .fold = -1};
     int ret = -1, found = 0;
     if (argc < 2)
         return mer_usage_error("sweep", "expected plan, run, slurm, task or status");

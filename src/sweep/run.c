@@ -23,19 +23,30 @@ struct slot {
     double t_start;
 };
 
-/* The child's argv: <self> train ... --threads T -q [--deterministic]. */
+/* The child's argv: <self> train ... --threads T -q [--deterministic] [--shard k/F]. */
 static int child_argv(const struct mer_sweep *s, const struct mer_sweep_run_params *p, size_t i,
                       int resume, struct mer_strv *argv)
 {
-    char threads[16];
+    char threads[16], shard[32];
     snprintf(threads, sizeof(threads), "%d", p->threads);
+    snprintf(shard, sizeof(shard), "%d/%d", p->fold, p->folds);
     if (mer_strv_push(argv, p->self, strlen(p->self)) < 0 ||
         mer_sweep_train_argv(s, p->dir, i, resume, argv) < 0 ||
         mer_strv_push(argv, "--threads", 9) < 0 || mer_strv_push(argv, threads, strlen(threads)) ||
         mer_strv_push(argv, "-q", 2) < 0 ||
-        (p->deterministic && mer_strv_push(argv, "--deterministic", 15) < 0))
+        (p->deterministic && mer_strv_push(argv, "--deterministic", 15) < 0) ||
+        (p->folds > 0 &&
+         (mer_strv_push(argv, "--shard", 7) < 0 || mer_strv_push(argv, shard, strlen(shard)) < 0)))
         return -1;
     return 0;
+}
+
+/* Where the child's output goes: the member's log, or its fold's (fold tasks run at once). */
+static char *log_path(const struct mer_sweep *s, const struct mer_sweep_run_params *p, size_t i)
+{
+    if (p->folds > 0)
+        return mer_strfmt("%s/logs/%s.fold-%d.log", p->dir, s->members[i].name, p->fold);
+    return mer_sweep_log_path(s, p->dir, i);
 }
 
 /* Starts member i: its output appended to logs/<member>.log, stdin from /dev/null. */
@@ -45,7 +56,7 @@ static int start(const struct mer_sweep *s, const struct mer_sweep_run_params *p
     struct mer_strv argv = MER_STRV_INIT;
     char **args = NULL; /* argv.v, NULL-terminated, as posix_spawn wants it */
     posix_spawn_file_actions_t fa;
-    char *log = mer_sweep_log_path(s, p->dir, i);
+    char *log = log_path(s, p, i);
     int resume = mer_sweep_started(s, p->dir, i), ret = -1, err;
     if (!log || mer_sweep_member_prepare(s, p->dir, i) < 0 ||
         child_argv(s, p, i, resume, &argv) < 0 || !(args = calloc(argv.n + 1, sizeof(*args)))) {
@@ -97,7 +108,8 @@ static int reap(const struct mer_sweep *s, const struct mer_sweep_run_params *p,
         (*ended)++;
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
             (*failed)++;
-        if (mer_sweep_record_exit(s, p->dir, slots[j].member, status) < 0)
+        /* a fold's end says nothing of its member: the gather (a whole run) records that */
+        if (p->folds <= 0 && mer_sweep_record_exit(s, p->dir, slots[j].member, status) < 0)
             return -1;
         if (p->event)
             p->event(p->ctx, &(struct mer_sweep_event){.kind = MER_SWEEP_ENDED,

@@ -5,6 +5,7 @@
 #include "mer/config.h"
 #include "mer/error.h"
 #include "mer/fs.h"
+#include "mer/rundir.h"
 #include "mer/store.h"
 
 #include <cjson/cJSON.h>
@@ -481,6 +482,30 @@ enum mer_sweep_state mer_sweep_state(const struct mer_sweep *s, const char *dir,
     return mer_sweep_started(s, dir, i) ? MER_SWEEP_INTERRUPTED : MER_SWEEP_NEW;
 }
 
+int mer_sweep_member_folds(const struct mer_sweep *s, size_t i)
+{
+    const struct mer_sweep_member *m = &s->members[i];
+    mer_config *cfg = NULL;
+    long long folds;
+    if (mer_config_load(&cfg, s->config_path, (const char *const *)m->sets.v, m->sets.n) < 0)
+        return -1;
+    folds = mer_config_int(cfg, "train.folds");
+    mer_config_free(cfg);
+    if (folds < 1 || folds > INT_MAX)
+        return mer_error("member %zu (%s): train.folds is %lld", i, m->name, folds);
+    return (int)folds;
+}
+
+int mer_sweep_fold_finished(const struct mer_sweep *s, const char *dir, size_t i, int k)
+{
+    char *run = mer_path_join(dir, s->members[i].name);
+    struct mer_fold_status st = {0};
+    int done = run && mer_run_fold_status(run, k, &st) == 0 && st.finished;
+    mer_error_clear();
+    free(run);
+    return done;
+}
+
 int mer_sweep_train_argv(const struct mer_sweep *s, const char *dir, size_t i, int resume,
                          struct mer_strv *argv)
 {
@@ -565,11 +590,10 @@ const char *mer_sweep_exit_text(const struct mer_sweep *s, const char *dir, size
     return buf;
 }
 
-const char *mer_sweep_last_log_line(const struct mer_sweep *s, const char *dir, size_t i, char *buf,
-                                    size_t size)
+const char *mer_sweep_last_line(const char *path, char *buf, size_t size)
 {
-    char *path = mer_sweep_log_path(s, dir, i), tail[8192];
-    FILE *f = path ? fopen(path, "rb") : NULL;
+    char tail[8192];
+    FILE *f = fopen(path, "rb");
     size_t n = 0;
     buf[0] = '\0';
     if (f) {
@@ -591,6 +615,16 @@ const char *mer_sweep_last_log_line(const struct mer_sweep *s, const char *dir, 
     while (start > tail && start[-1] != '\n' && start[-1] != '\r')
         start--;
     snprintf(buf, size, "%s", start);
+    return buf;
+}
+
+const char *mer_sweep_last_log_line(const struct mer_sweep *s, const char *dir, size_t i, char *buf,
+                                    size_t size)
+{
+    char *path = mer_sweep_log_path(s, dir, i);
+    buf[0] = '\0';
+    if (path)
+        mer_sweep_last_line(path, buf, size);
     free(path);
     return buf;
 }
