@@ -111,6 +111,15 @@ printf '#!/bin/sh\ncase "$*" in *--dependency*) echo "sbatch: error: Job depende
 PATH="$PWD/bin:$PATH" expect_exit 1 "$MER" sweep slurm grid.txt --config base.json --out pf --per-fold
 expect_err_line "^mer sweep: sbatch: error: Job dependency problem \(exit 1\); the folds' job 6001 is submitted "
 expect_match out '^submitted job 6001: 0-7,10-11 \(10 folds of 5 members\)$'
+# A fold whose task never ran (cancelled, say) is trained by the gather: member 0, fold 0 only.
+(cd / && SLURM_ARRAY_TASK_ID=0 SLURM_CPUS_PER_TASK=1 sh "$OLDPWD/$folds") >task.out 2>&1 ||
+  { cat task.out; fail "fold task 0 failed"; }
+[ ! -e pf/mode=none_seed=0/fold-1 ] || fail "fold task 0 trained fold 1"
+(cd / && SLURM_ARRAY_TASK_ID=0 SLURM_CPUS_PER_TASK=1 sh "$OLDPWD/pf/slurm/sweep.sbatch") >task.out 2>&1 ||
+  { cat task.out; fail "the gather task 0 failed"; }
+expect_match task.out '^member 0 \(mode=none_seed=0\) finished$'
+[ -e pf/mode=none_seed=0/fold-1/predictions.safetensors ] || fail "the gather left fold 1 untrained"
+[ -s pf/mode=none_seed=0/metrics.json ] || fail "the gather wrote no metrics"
 
 # Another grid into the same directory is refused before anything is submitted.
 printf 'seed = 0..2\n' >other.txt
