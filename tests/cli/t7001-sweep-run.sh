@@ -40,17 +40,17 @@ expect_match out '^4 members: 4 finished before, 0 now, 0 failed$'
 
 # kill -9 of a member mid-run: the sweep goes on with the others, lists it, exits 1; a rerun
 # resumes it alone and ends where an uninterrupted run ends.
-sed 's/"epochs": 3/"epochs": 20/' base.json >long.json
+sed 's/"epochs": 3/"epochs": 400/' base.json >long.json # long enough to be killed mid-run
 printf 'seed = 0..1\n' >kill.txt
 "$MER" sweep run kill.txt --config long.json --out swk --jobs 1 --threads 1 >kill.out 2>kill.err &
 sweep=$!
 victim="" log=swk/seed=0/fold-0/log.jsonl
-for _ in $(seq 1 600); do # until the member has trained two epochs (at most a minute)
+for _ in $(seq 1 1200); do # until the member has trained two epochs (at most a minute)
   if [ -s "$log" ] && [ "$(wc -l <"$log")" -ge 2 ]; then
     victim=$(pgrep -P "$sweep" || true)
     break
   fi
-  sleep 0.1
+  sleep 0.05
 done
 [ -n "$victim" ] || fail "member seed=0 never started training"
 kill -9 "$victim"
