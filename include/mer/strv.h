@@ -30,4 +30,8 @@ void mer_strv_free(char **v, size_t n);
 /* strcmp of two char * for qsort over a char *[] (byte order, as `LC_ALL=C sort`). */
 int mer_strv_compare(const void *a, const void *b);
 
+/* Appends the pieces of s[0..len) between separators sep outside "..." and [...] / {...} (a
+ * list value, say: `a, ["x", "y"], "p,q"`), each trimmed of spaces; -1 on out of memory. */
+int mer_strv_split_top(const char *s, size_t len, char sep, struct mer_strv *out);
+
 #endif

@@ -3,6 +3,7 @@
 #include "mer/error.h"
 #include "mer/evaluate.h"
 #include "mer/fs.h"
+#include "mer/strv.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -513,10 +514,11 @@ const struct mer_report_cell *mer_report_cell(const struct mer_report *r, size_t
 
 /* ---- the baseline ---- */
 
-/* The config value text (JSON) equals what the user wrote: a string's text, a number's value. */
+/* The config value text (JSON) equals what the user wrote: a string's text, a number's value,
+ * any other value (a list, say) as JSON, spaces aside. */
 static int value_matches(const char *json, const char *want)
 {
-    cJSON *v = json ? cJSON_Parse(json) : NULL;
+    cJSON *v = json ? cJSON_Parse(json) : NULL, *w = NULL;
     char *end;
     double x;
     int yes;
@@ -525,8 +527,9 @@ static int value_matches(const char *json, const char *want)
     else if (cJSON_IsNumber(v))
         yes = (x = strtod(want, &end), *want && !*end && x == v->valuedouble);
     else
-        yes = json && !strcmp(json, want);
+        yes = v && (w = cJSON_Parse(want)) && cJSON_Compare(v, w, 1);
     cJSON_Delete(v);
+    cJSON_Delete(w);
     return yes;
 }
 
@@ -538,28 +541,27 @@ static int key_known(const struct mer_report *r, const char *key)
     return 0;
 }
 
-/* Does row match every key=value of spec (a writable copy)? -1 with an error on a bad spec. */
+/* Does row match every key=value of spec ("," outside [...] and "..." separates them)? -1 with
+ * an error on a bad spec. */
 static int row_matches(const struct mer_report *r, size_t row, const char *spec)
 {
-    char *copy = mer_strfmt("%s", spec), *save = NULL, *item;
+    struct mer_strv items = MER_STRV_INIT;
     int yes = 1;
-    if (!copy)
-        return mer_error("out of memory");
-    for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(item, '=');
+    if (mer_strv_split_top(spec, strlen(spec), ',', &items) < 0)
+        return -1;
+    for (size_t i = 0; i < items.n && yes == 1; i++) {
+        char *item = items.v[i], *eq = strchr(item, '=');
         if (!eq || eq == item) {
             yes = mer_error("--baseline: '%s': expected key=value", item);
             break;
         }
         *eq = 0;
-        if (!key_known(r, item)) {
+        if (!key_known(r, item))
             yes = mer_error("--baseline: '%s' is not a config key of these runs", item);
-            break;
-        }
-        if (!value_matches(flat_value(&r->runs[r->rows[row].runs[0]], item), eq + 1))
+        else if (!value_matches(flat_value(&r->runs[r->rows[row].runs[0]], item), eq + 1))
             yes = 0;
     }
-    free(copy);
+    mer_strv_release(&items);
     return yes;
 }
 

@@ -20,37 +20,6 @@ static char *trim(char *s, size_t *len)
     return s;
 }
 
-/* Splits s[0..len) at each sep outside "..." and [...] / {...}, pieces trimmed, into out. */
-static int split_top(const char *s, size_t len, char sep, struct mer_strv *out)
-{
-    size_t start = 0;
-    int depth = 0, quoted = 0;
-    for (size_t i = 0; i <= len; i++) {
-        char c = i < len ? s[i] : sep;
-        if (quoted) {
-            if (c == '\\' && i + 1 < len)
-                i++;
-            else if (c == '"')
-                quoted = 0;
-            continue;
-        }
-        if (c == '"')
-            quoted = 1;
-        else if (c == '[' || c == '{')
-            depth++;
-        else if ((c == ']' || c == '}') && depth > 0)
-            depth--;
-        else if (c == sep && (depth == 0 || i == len)) {
-            size_t n = i - start;
-            char *p = trim((char *)s + start, &n);
-            if (mer_strv_push(out, p, n) < 0)
-                return -1;
-            start = i + 1;
-        }
-    }
-    return 0;
-}
-
 /* Where a '#' comment starts (outside quotes), or len. */
 static size_t comment_start(const char *s, size_t len)
 {
@@ -226,7 +195,7 @@ static int parse_axis(struct grid *g, const char *s, size_t len, size_t line)
         goto done;
     }
     if (!(a = axis_new(g)) || !(a->key = strdup(full_key(key))) ||
-        split_top(eq + 1, len - (size_t)(eq + 1 - s), ',', &vals) < 0) {
+        mer_strv_split_top(eq + 1, len - (size_t)(eq + 1 - s), ',', &vals) < 0) {
         mer_error("out of memory");
         goto done;
     }
@@ -321,7 +290,7 @@ static int parse_setting(struct grid *g, const char *s, size_t len, size_t line)
             return mer_error("'%s':%zu: setting '%.*s' is already defined on line %zu", g->path,
                              line, (int)nlen, name, set_axis->v[j].line);
     if (!(v = value_new(set_axis)) || !(v->text = mer_strfmt("%.*s", (int)nlen, name)) ||
-        split_top(colon + 1, len - (size_t)(colon + 1 - s), ';', &parts) < 0) {
+        mer_strv_split_top(colon + 1, len - (size_t)(colon + 1 - s), ';', &parts) < 0) {
         mer_error("out of memory");
         goto done;
     }

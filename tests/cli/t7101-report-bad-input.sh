@@ -85,6 +85,18 @@ expect_exit 1 "$MER" report s --baseline mode
 expect_err_line "^mer report: --baseline: 'mode': expected key=value$"
 expect_exit 0 "$MER" report s --baseline model.prior.mode=none
 expect_match out '^none +2 .* baseline'
+# A list value as the baseline: its commas do not split the spec, and spaces do not matter.
+for m in l1 l2; do
+  for seed in 0 1; do
+    run "ls/$m-$seed" none "$seed"
+  done
+done
+sed -i 's/"mode": "none"}/"mode": "none", "modalities": ["audio", "text"]}/' ls/l1-*/config.json
+sed -i 's/"mode": "none"}/"mode": "none", "modalities": ["audio"]}/' ls/l2-*/config.json
+expect_exit 0 "$MER" report ls --baseline 'model.prior.modalities=["audio","text"],model.prior.mode=none'
+expect_match out '^\["audio","text"\] +2 .*baseline'
+expect_exit 0 "$MER" report ls --baseline 'model.prior.modalities=[ "audio" ]'
+expect_match out '^\["audio"\] +2 .*baseline'
 
 # Usage errors.
 expect_exit 2 "$MER" report
