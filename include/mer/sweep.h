@@ -29,7 +29,8 @@
  *                           the checksum of its resolved JSON), every member's name and
  *                           overrides (mer_sweep_read takes it back)
  *   <member>/               the member's run directory (train.h), plus sweep-member.json: its
- *                           index, name and overrides
+ *                           index, name, overrides and named setting (what
+ *                           mer report shows as the key "setting")
  *   logs/<member>.log       the member's mer train output (appended on each attempt)
  *   logs/<member>.exit      the exit status of its last attempt ("0", "1", "signal 9")
  *   logs/<member>.fold-K.log  the output of fold K's task (`mer sweep task --fold K`)
@@ -50,6 +51,7 @@
 struct mer_sweep_member {
     char *name;           /* unique in the sweep, filesystem-safe (owned) */
     struct mer_strv sets; /* "key=value" overrides, in grid order (owned) */
+    char *setting;        /* its named setting (owned); NULL in a grid without settings */
 };
 
 struct mer_sweep {

@@ -178,12 +178,14 @@ static int sweep_run(struct sweep_opts *o, int n, const char **argv)
     struct run_view view = {.quiet = o->quiet};
     struct mer_sweep_run_params p = {.jobs = o->jobs, .event = on_event, .ctx = &view};
     char self[4096];
-    size_t *idx = NULL, n_todo = 0, failed = 0;
+    size_t *idx = NULL, n_todo = 0, failed = 0, before = 0, others;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int ret = load_sweep(&s, o, n, argv, "run");
     if (ret != 0 || (ret = unfinished(&s, o->out, o->shard, &idx, &n_todo)) < 0 ||
         (ret = self_path(self, sizeof(self))) < 0)
         goto done;
+    for (size_t i = 0; i < s.n_members; i++)
+        before += mer_sweep_state(&s, o->out, i) == MER_SWEEP_FINISHED;
     view.s = &s;
     view.tty = isatty(STDERR_FILENO);
     p.dir = o->out;
@@ -201,8 +203,12 @@ static int sweep_run(struct sweep_opts *o, int n, const char **argv)
     if (ret < 0)
         goto done;
     failed = list_failed(&s, o->out, idx, n_todo);
-    printf("%zu members: %zu finished before, %zu now, %zu failed\n", s.n_members,
-           s.n_members - n_todo, n_todo - failed, failed);
+    others = s.n_members - before - n_todo; /* --shard: the other shards' unfinished ones */
+    printf("%zu members: %zu finished before, %zu now, %zu failed", s.n_members, before,
+           n_todo - failed, failed);
+    if (others)
+        printf(", %zu left to the other shards", others);
+    putchar('\n');
     if (failed)
         ret = mer_error("%zu of %zu members failed (listed above; rerun to retry them)", failed,
                         s.n_members);

@@ -172,6 +172,30 @@ static int check_metrics(const char *path, const cJSON *m)
     return 0;
 }
 
+/* A sweep member's named setting (its sweep-member.json's "setting") as the key "setting",
+ * so rows read "bdcl" rather than the values it sets and --baseline setting=ce picks one. */
+static int add_setting(struct mer_report_run *run)
+{
+    char *path = mer_path_join(run->dir, "sweep-member.json"), *text = NULL;
+    cJSON *member = NULL;
+    const cJSON *v;
+    int ret = 0;
+    if (!path)
+        return mer_error("out of memory");
+    if (mer_path_exists(path)) {
+        if (!(member = read_json(path)))
+            ret = -1;
+        else if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(member, "setting")) &&
+                 (!(text = cJSON_PrintUnformatted(v)) ||
+                  !cJSON_AddStringToObject(run->flat, "setting", text)))
+            ret = mer_error("out of memory");
+    }
+    free(text);
+    cJSON_Delete(member);
+    free(path);
+    return ret;
+}
+
 static int read_run(struct mer_report_run *run)
 {
     char *cfg_path = mer_path_join(run->dir, "config.json");
@@ -184,7 +208,7 @@ static int read_run(struct mer_report_run *run)
         goto done;
     }
     if (!(cfg = read_json(cfg_path)) || !(run->flat = cJSON_CreateObject()) ||
-        flatten(run->flat, cfg, NULL) < 0)
+        flatten(run->flat, cfg, NULL) < 0 || add_setting(run) < 0)
         goto done;
     seed = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "train"), "seed");
     if (seed && (!cJSON_IsNumber(seed) || seed->valuedouble < 0 ||
@@ -382,6 +406,13 @@ static int find_keys(struct mer_report *r)
     }
     if (r->n_keys)
         qsort(r->keys, r->n_keys, sizeof(*r->keys), by_name);
+    /* a sweep's named setting first: it names the row, the keys after it say what it sets */
+    for (size_t k = 1; k < r->n_keys; k++)
+        if (!strcmp(r->keys[k], "setting")) {
+            char *setting = r->keys[k];
+            memmove(r->keys + 1, r->keys, k * sizeof(*r->keys));
+            r->keys[0] = setting;
+        }
     return 0;
 }
 

@@ -105,6 +105,7 @@ static char *member_name(const struct grid *g, const size_t *pick)
 static void member_release(struct mer_sweep_member *m)
 {
     free(m->name);
+    free(m->setting);
     mer_strv_release(&m->sets);
 }
 
@@ -226,7 +227,9 @@ static int expand(struct mer_sweep *s, const struct grid *g)
                 if (mer_strv_push(&mem->sets, set, strlen(set)) < 0)
                     goto oom;
             }
-        if (!(mem->name = member_name(g, pick)))
+        if (!(mem->name = member_name(g, pick)) ||
+            (g->has_settings &&
+             !(mem->setting = strdup(g->axes[g->settings_axis].v[pick[g->settings_axis]].text))))
             goto oom;
         if (!(sum = config_checksum(s->config_path, (const char *const *)mem->sets.v, mem->sets.n,
                                     &hashes[m])))
@@ -316,6 +319,8 @@ static cJSON *sweep_json(const struct mer_sweep *s)
             break;
         cJSON_AddStringToObject(m, "name", s->members[i].name);
         cJSON_AddItemToObject(m, "overrides", sets_json(&s->members[i].sets));
+        if (s->members[i].setting)
+            cJSON_AddStringToObject(m, "setting", s->members[i].setting);
         cJSON_AddItemToArray(members, m);
     }
     cJSON_AddItemToObject(root, "members", members);
@@ -347,6 +352,7 @@ static int from_json(struct mer_sweep *s, const cJSON *root, const char *path)
         const cJSON *sets = cJSON_GetObjectItemCaseSensitive(m, "overrides"), *x;
         if (!(mem->name = json_string(m, "name")) || !cJSON_IsArray(sets))
             return mer_error("'%s': member %zu has no name or overrides", path, s->n_members - 1);
+        mem->setting = json_string(m, "setting"); /* NULL without named settings */
         cJSON_ArrayForEach(x, sets)
         {
             if (!cJSON_IsString(x))
@@ -545,6 +551,8 @@ int mer_sweep_member_prepare(const struct mer_sweep *s, const char *dir, size_t 
     cJSON_AddStringToObject(root, "name", m->name);
     cJSON_AddStringToObject(root, "config", s->config_path);
     cJSON_AddItemToObject(root, "overrides", sets_json(&m->sets));
+    if (m->setting)
+        cJSON_AddStringToObject(root, "setting", m->setting);
     ret = mer_write_json_atomic(path, root);
 done:
     cJSON_Delete(root);

@@ -95,4 +95,16 @@ expect_exit 0 "$MER" eval --run swc/keep_checkpoints=false
 kept=$(du -sk swc/keep_checkpoints=true | cut -f1) dropped=$(du -sk swc/keep_checkpoints=false | cut -f1)
 [ "$dropped" -lt "$kept" ] || fail "no smaller without checkpoints ($dropped KB vs $kept KB)"
 echo "run directory: $kept KB with checkpoints, $dropped KB without"
+# --shard: each shard runs its members and says what it left to the others; a sweep's named
+# settings name mer report's rows (and pick its baseline).
+printf 'setting ce: loss.lambda_inter = 0\nsetting inter: loss.lambda_inter = 0.35\n' >set.txt
+expect_exit 0 "$MER" sweep run set.txt --config base.json --out sws --shard 0/2 -q
+expect_match out '^2 members: 0 finished before, 1 now, 0 failed, 1 left to the other shards$'
+expect_exit 0 "$MER" sweep run set.txt --config base.json --out sws --shard 1/2 -q
+expect_match out '^2 members: 1 finished before, 1 now, 0 failed$'
+expect_match sws/ce/sweep-member.json '"setting":[[:space:]]*"ce"'
+expect_exit 0 "$MER" report sws --baseline setting=ce
+expect_match out '^setting +loss\.lambda_inter +cv n'
+expect_match out '^ce +0 +1 .*baseline'
+expect_match out '^inter +0\.35 +1 '
 done_testing
