@@ -38,6 +38,7 @@ struct mer_predictions {
     int n_classes;
     char **classes;                  /* [K] from the p_<class> columns, or a submission's */
     double *valence, *valence_label; /* [n] from the valence columns, NaN = empty; NULL if none */
+    double *confidence;              /* [n] each row's largest p_<class>; NULL for a submission */
     size_t n_expected; /* after attach_labels: labeled samples of the predicted splits (N) */
 };
 

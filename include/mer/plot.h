@@ -136,12 +136,12 @@ void mer_plot_log_release(struct mer_plot_log *log);
 /* Index of a key, or -1. */
 int mer_plot_log_key(const struct mer_plot_log *log, const char *key);
 
-/* Confidence (the largest p_<class>) and correctness (prediction = label) of each labeled row
- * of a predictions CSV, as evaluate.h reads it (labels attached from labels_path if not NULL).
- * New arrays *conf and *correct [*n] (free with free()); -1 with the error set (a submission:
- * no probabilities; no labeled row). */
-int mer_plot_read_confidence(const char *pred_path, const char *labels_path, int subset,
-                             double **conf, int **correct, size_t *n);
+/* Confidence (the largest p_<class>, evaluate.h's confidence) and correctness (prediction =
+ * label) of each labeled row of predictions read with evaluate.h (labels attached as the caller
+ * wants). New arrays *conf and *correct [*n] (free with free()); -1 with the error set (a
+ * submission: no probabilities; no labeled row). */
+struct mer_predictions;
+int mer_plot_confidence(const struct mer_predictions *p, double **conf, int **correct, size_t *n);
 
 /* ---- what mer eval --plots and mer plot write ---- */
 

@@ -83,6 +83,14 @@ static char *pred_path(const struct plot_opts *o, const char *in)
     return mer_strfmt("%s/predictions/%s.csv", in, split);
 }
 
+/* The predictions file with --labels attached; *p is the caller's to free, also on -1. */
+static int read_predictions(const struct plot_opts *o, const char *path, struct mer_predictions **p)
+{
+    if (mer_predictions_read(p, path) < 0)
+        return -1;
+    return o->labels ? mer_predictions_attach_labels(*p, o->labels, o->subset) : 0;
+}
+
 static int plot_confusion(struct plot_opts *o, const char *in)
 {
     struct mer_predictions *p = NULL;
@@ -90,9 +98,7 @@ static int plot_confusion(struct plot_opts *o, const char *in)
     char *path = pred_path(o, in), *base = NULL;
     int ret = -1;
     if (!path || !(base = begin(o, o->normalize ? "confusion-norm" : "confusion")) ||
-        mer_predictions_read(&p, path) < 0 ||
-        (o->labels && mer_predictions_attach_labels(p, o->labels, o->subset) < 0) ||
-        mer_predictions_score(p, &m) < 0 ||
+        read_predictions(o, path, &p) < 0 || mer_predictions_score(p, &m) < 0 ||
         mer_plot_confusion(base, &o->pp, m.confusion, p->classes, p->n_classes, o->normalize) < 0)
         goto done;
     ret = 0;
@@ -107,12 +113,13 @@ done:
 static int plot_calibration(struct plot_opts *o, const char *in)
 {
     struct mer_calibration cal = {0};
+    struct mer_predictions *p = NULL;
     char *path = pred_path(o, in), *base = NULL;
     double *conf = NULL;
     int *correct = NULL, ret = -1;
     size_t n;
-    if (!path || !(base = begin(o, "calibration")) ||
-        mer_plot_read_confidence(path, o->labels, o->subset, &conf, &correct, &n) < 0 ||
+    if (!path || !(base = begin(o, "calibration")) || read_predictions(o, path, &p) < 0 ||
+        mer_plot_confidence(p, &conf, &correct, &n) < 0 ||
         mer_calibration_compute(&cal, conf, correct, n, o->bins) < 0 ||
         mer_plot_calibration(base, &o->pp, &cal) < 0)
         goto done;
@@ -121,6 +128,7 @@ static int plot_calibration(struct plot_opts *o, const char *in)
     ret = 0;
 done:
     mer_calibration_release(&cal);
+    mer_predictions_free(p);
     free(conf);
     free(correct);
     free(base);

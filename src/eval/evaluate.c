@@ -23,6 +23,7 @@ void mer_predictions_free(struct mer_predictions *p)
     free(p->label);
     free(p->valence);
     free(p->valence_label);
+    free(p->confidence);
     free(p->path);
     free(p);
 }
@@ -128,9 +129,9 @@ static int valence_field(const struct mer_predictions *p, size_t line, const cha
     return 0;
 }
 
-/* A p_<class> field: a finite number from 0 to 1. */
+/* A p_<class> field: a finite number from 0 to 1, into *out. */
 static int prob_field(const struct mer_predictions *p, size_t line, const char *column,
-                      const char *s)
+                      const char *s, double *out)
 {
     char *end;
     double v = strtod(s, &end);
@@ -138,6 +139,7 @@ static int prob_field(const struct mer_predictions *p, size_t line, const char *
         return mer_error("'%s':%zu: column '%s': '%s' is not a probability (a finite number "
                          "from 0 to 1)",
                          p->path, line, column, s);
+    *out = v;
     return 0;
 }
 
@@ -166,9 +168,14 @@ static int read_row(struct mer_predictions *p, const struct mer_csv *csv, const 
     if (row->n_fields != csv->rows[0].n_fields)
         return mer_error("'%s':%zu: %zu fields, the header has %zu", p->path, row->line,
                          row->n_fields, csv->rows[0].n_fields);
-    for (int k = 0; !p->submission && k < p->n_classes; k++)
-        if (prob_field(p, row->line, csv->rows[0].fields[c->prob[k]], row->fields[c->prob[k]]) < 0)
+    for (int k = 0; !p->submission && k < p->n_classes; k++) {
+        const char *column = csv->rows[0].fields[c->prob[k]];
+        double v = 0;
+        if (prob_field(p, row->line, column, row->fields[c->prob[k]], &v) < 0)
             return -1;
+        p->confidence[i] =
+            fmax(p->confidence[i], v); /* from 0 (calloc): no probability is below it */
+    }
     if (prediction_field(p, row->line, row->fields[c->pred], &p->pred[i]) < 0)
         return -1;
     p->label[i] = *lab ? class_of(p, lab) : -1;
@@ -227,7 +234,8 @@ int mer_predictions_read(struct mer_predictions **out, const char *path)
     p->line = calloc(rows, sizeof(size_t));
     p->pred = calloc(rows, sizeof(int64_t));
     p->label = calloc(rows, sizeof(int64_t));
-    if (!p->names || !p->line || !p->pred || !p->label ||
+    p->confidence = p->submission ? NULL : calloc(rows, sizeof(double));
+    if (!p->names || !p->line || !p->pred || !p->label || (!p->submission && !p->confidence) ||
         (c.val >= 0 && c.val_label >= 0 &&
          (!(p->valence = calloc(rows, sizeof(double))) ||
           !(p->valence_label = calloc(rows, sizeof(double)))))) {

@@ -1,5 +1,4 @@
 /* What the plots are drawn from: calibration bins, training logs, predictions' confidences. */
-#include "mer/csv.h"
 #include "mer/error.h"
 #include "mer/evaluate.h"
 #include "mer/fs.h"
@@ -189,94 +188,38 @@ int mer_plot_log_read(struct mer_plot_log *log, const char *path)
 
 /* ---- confidences of a predictions file ---- */
 
-/* The largest p_<class> of each CSV row, by its line: evaluate.h has checked the values. */
-static int max_probs(const char *path, const struct mer_predictions *p, double *conf)
+int mer_plot_confidence(const struct mer_predictions *p, double **conf, int **correct, size_t *n)
 {
-    struct mer_csv *csv = NULL;
-    int *cols = NULL, ret = -1;
-    size_t r = 1;
-    if (mer_csv_read(&csv, path) < 0)
-        return -1;
-    if (!(cols = malloc((size_t)p->n_classes * sizeof(int)))) {
-        mer_error("out of memory");
-        goto done;
-    }
-    for (int k = 0; k < p->n_classes; k++) {
-        char *name = mer_strfmt("p_%s", p->classes[k]);
-        cols[k] = name ? mer_csv_column(csv, name) : -1;
-        free(name);
-        if (cols[k] < 0) {
-            mer_error("'%s': no column 'p_%s'", path, p->classes[k]);
-            goto done;
-        }
-    }
-    for (size_t i = 0; i < p->n; i++) {
-        double best = 0;
-        while (r < csv->n_rows && csv->rows[r].line != p->line[i])
-            r++;
-        if (r == csv->n_rows) {
-            mer_error("'%s':%zu: row changed while it was read", path, p->line[i]);
-            goto done;
-        }
-        for (int k = 0; k < p->n_classes; k++)
-            best = fmax(best, strtod(csv->rows[r].fields[cols[k]], NULL));
-        conf[i] = best;
-    }
-    ret = 0;
-done:
-    free(cols);
-    mer_csv_free(csv);
-    return ret;
-}
-
-int mer_plot_read_confidence(const char *pred_path, const char *labels_path, int subset,
-                             double **conf, int **correct, size_t *n)
-{
-    struct mer_predictions *p = NULL;
-    double *all = NULL;
     size_t m = 0;
-    int ret = -1;
     *conf = NULL;
     *correct = NULL;
     *n = 0;
-    if (mer_predictions_read(&p, pred_path) < 0 ||
-        (labels_path && mer_predictions_attach_labels(p, labels_path, subset) < 0))
-        goto done;
-    if (p->submission) {
-        mer_error("'%s': a submission has no probabilities (expected a predictions CSV)",
-                  pred_path);
-        goto done;
-    }
-    all = malloc((p->n + 1) * sizeof(double));
+    if (!p->confidence)
+        return mer_error("'%s': a submission has no probabilities (expected a predictions CSV)",
+                         p->path);
     *conf = malloc((p->n + 1) * sizeof(double));
     *correct = malloc((p->n + 1) * sizeof(int));
-    if (!all || !*conf || !*correct) {
+    if (!*conf || !*correct) {
         mer_error("out of memory");
-        goto done;
+        goto fail;
     }
-    if (max_probs(pred_path, p, all) < 0)
-        goto done;
     for (size_t i = 0; i < p->n; i++) {
         if (p->label[i] < 0)
             continue; /* unlabeled: no correctness to bin */
-        (*conf)[m] = all[i];
+        (*conf)[m] = p->confidence[i];
         (*correct)[m] = p->pred[i] == p->label[i];
         m++;
     }
     if (!m) {
-        mer_error("'%s': no labeled predictions (give --labels)", pred_path);
-        goto done;
+        mer_error("'%s': no labeled predictions (give --labels)", p->path);
+        goto fail;
     }
     *n = m;
-    ret = 0;
-done:
-    if (ret < 0) {
-        free(*conf);
-        free(*correct);
-        *conf = NULL;
-        *correct = NULL;
-    }
-    free(all);
-    mer_predictions_free(p);
-    return ret;
+    return 0;
+fail:
+    free(*conf);
+    free(*correct);
+    *conf = NULL;
+    *correct = NULL;
+    return -1;
 }

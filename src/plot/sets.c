@@ -57,8 +57,7 @@ int mer_plot_predictions(const char *dir, const char *prefix, const struct mer_p
     if (mer_mkdir_p(dir) < 0 || check_outputs(dir, prefix, pp->formats, force) < 0 ||
         mer_predictions_read(&p, pred_path) < 0 ||
         (labels_path && mer_predictions_attach_labels(p, labels_path, subset) < 0) ||
-        mer_predictions_score(p, &m) < 0 ||
-        mer_plot_read_confidence(pred_path, labels_path, subset, &conf, &correct, &n) < 0 ||
+        mer_predictions_score(p, &m) < 0 || mer_plot_confidence(p, &conf, &correct, &n) < 0 ||
         mer_calibration_compute(&cal, conf, correct, n, bins) < 0)
         goto done;
     for (size_t i = 0; i < MER_ARRAY_SIZE(pred_plots); i++)
