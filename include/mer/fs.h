@@ -94,6 +94,9 @@ int mer_mkdir_p(const char *path);
 
 /* 1 if path exists (any type), 0 otherwise. */
 int mer_path_exists(const char *path);
+/* The running binary's path (/proc/self/exe) into buf [size]: what mer starts again for its
+ * workers and sweep members, and where it finds its torch plugin; -1 with the error set. */
+int mer_self_exe(char *buf, size_t size);
 /* 1 if path is a directory. */
 int mer_is_dir(const char *path);
 

@@ -42,6 +42,15 @@ int mer_path_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+int mer_self_exe(char *buf, size_t size)
+{
+    ssize_t len = size > 1 ? readlink("/proc/self/exe", buf, size - 1) : -1;
+    if (len <= 0)
+        return mer_error("cannot find the mer binary (/proc/self/exe)");
+    buf[len] = '\0';
+    return 0;
+}
+
 int mer_is_dir(const char *path)
 {
     struct stat st;

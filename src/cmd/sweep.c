@@ -38,16 +38,6 @@ struct sweep_opts {
     struct mer_strlist sbatch_args;
 };
 
-/* The mer binary, for the members' processes and the Slurm script. */
-static int self_path(char *buf, size_t size)
-{
-    ssize_t len = readlink("/proc/self/exe", buf, size - 1);
-    if (len <= 0)
-        return mer_error("cannot find the mer binary (/proc/self/exe)");
-    buf[len] = '\0';
-    return 0;
-}
-
 /* <grid> --config --out: the grid expanded and recorded in the sweep directory. */
 static int load_sweep(struct mer_sweep *s, const struct sweep_opts *o, int n, const char **argv,
                       const char *sub)
@@ -182,7 +172,7 @@ static int sweep_run(struct sweep_opts *o, int n, const char **argv)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int ret = load_sweep(&s, o, n, argv, "run");
     if (ret != 0 || (ret = unfinished(&s, o->out, o->shard, &idx, &n_todo)) < 0 ||
-        (ret = self_path(self, sizeof(self))) < 0)
+        (ret = mer_self_exe(self, sizeof(self))) < 0)
         goto done;
     for (size_t i = 0; i < s.n_members; i++)
         before += mer_sweep_state(&s, o->out, i) == MER_SWEEP_FINISHED;
@@ -298,7 +288,7 @@ static int sweep_task(struct sweep_opts *o, int n, const char **argv)
         printf("member %zu (%s) is finished\n", i, s.members[i].name);
         goto done;
     }
-    if ((ret = mer_sweep_check_config(&s)) < 0 || (ret = self_path(self, sizeof(self))) < 0)
+    if ((ret = mer_sweep_check_config(&s)) < 0 || (ret = mer_self_exe(self, sizeof(self))) < 0)
         goto done;
     if (o->fold >= 0) {
         ret = fold_task(&s, argv[0], i, o, self);
@@ -603,7 +593,7 @@ static int sweep_slurm(struct sweep_opts *o, int n, const char **argv)
     int ret = load_sweep(&s, o, n, argv, "slurm");
     if (ret != 0 ||
         (ret = unfinished(&s, o->out, (struct mer_shard)MER_SHARD_ALL, &idx, &n_todo)) < 0 ||
-        (ret = self_path(self, sizeof(self))) < 0)
+        (ret = mer_self_exe(self, sizeof(self))) < 0)
         goto done;
     if (n_todo == 0) {
         printf("all %zu members are finished: nothing to submit\n", s.n_members);

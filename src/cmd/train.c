@@ -166,10 +166,8 @@ static int run_workers(const struct mer_run_options *r, const struct mer_train_p
     char self[4096], shard[MER_MAX_FOLDS][32], threads[16];
     pid_t pids[MER_MAX_FOLDS];
     int started = 0, n = r->jobs > MER_MAX_FOLDS ? MER_MAX_FOLDS : r->jobs, failed;
-    ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (len <= 0)
-        return mer_error("cannot find the mer binary (/proc/self/exe)");
-    self[len] = '\0';
+    if (mer_self_exe(self, sizeof(self)) < 0)
+        return -1;
     snprintf(threads, sizeof(threads), "%d", r->threads > n ? r->threads / n : 1);
     for (int j = 0; j < n; j++, started++) {
         const char *argv[16] = {self,    "train",    "--config", cfg_path,

@@ -4,6 +4,7 @@
  * dlopens. Commands that never touch torch never pay for loading it.
  */
 #include "mer/error.h"
+#include "mer/fs.h"
 #include "mer/torch.h"
 
 #include <dlfcn.h>
@@ -23,13 +24,10 @@ static int plugin_path(char *buf, size_t size)
 {
     const char *env = getenv("MER_TORCH_LIBRARY");
     char self[4096], *slash;
-    ssize_t n;
     if (env && *env)
         return snprintf(buf, size, "%s", env) < (int)size ? 0 : -1;
-    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n <= 0)
+    if (mer_self_exe(self, sizeof(self)) < 0)
         return -1;
-    self[n] = '\0';
     slash = strrchr(self, '/');
     *slash = '\0';
     return snprintf(buf, size, "%s/libmer_torch.so", self) < (int)size ? 0 : -1;
