@@ -38,6 +38,9 @@ struct cJSON;
 /* Writes cJSON_Print's text of root atomically (no final newline, as every JSON file of mer
  * has been written); -1 with the error set, out of memory included. */
 int mer_write_json_atomic(const char *path, const struct cJSON *root);
+/* A JSON file whose top is an object, parsed (new: cJSON_Delete); NULL with the error naming the
+ * file and, for malformed JSON, the line ('run/metrics.json':2: malformed JSON). */
+struct cJSON *mer_read_json(const char *path);
 
 /* Reads a whole regular file (mer_open_regular) into a new NUL-terminated buffer (free with
  * free()). */

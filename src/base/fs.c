@@ -57,6 +57,28 @@ int mer_is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+cJSON *mer_read_json(const char *path)
+{
+    char *text = NULL;
+    size_t size, line = 1;
+    const char *end = NULL;
+    cJSON *root;
+    if (mer_read_file(path, &text, &size) < 0)
+        return NULL;
+    root = cJSON_ParseWithOpts(text, &end, 1);
+    if (!root) {
+        for (const char *c = text; end && c < end; c++)
+            line += *c == '\n';
+        mer_error("'%s':%zu: malformed JSON", path, line);
+    } else if (!cJSON_IsObject(root)) {
+        mer_error("'%s': expected a JSON object", path);
+        cJSON_Delete(root);
+        root = NULL;
+    }
+    free(text);
+    return root;
+}
+
 int mer_write_json_atomic(const char *path, const struct cJSON *root)
 {
     char *text = cJSON_Print(root);

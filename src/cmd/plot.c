@@ -278,15 +278,11 @@ static int plot_reliability(struct plot_opts *o, const char *in)
     char names[MAX_TRACES][96], label[64];
     const cJSON *rel, *it, *min;
     cJSON *root = NULL;
-    char *text = NULL, *base = NULL;
-    size_t size, n = 0;
+    char *base = NULL;
+    size_t n = 0;
     int ret = -1;
-    if (mer_read_file(in, &text, &size) < 0)
+    if (!(root = mer_read_json(in)))
         goto done;
-    if (!(root = cJSON_ParseWithLength(text, size))) {
-        mer_error("'%s': not JSON", in);
-        goto done;
-    }
     rel = cJSON_GetObjectItemCaseSensitive(root, "reliability");
     min = cJSON_GetObjectItemCaseSensitive(rel, "min_reliability");
     if (!cJSON_IsObject(rel)) {
@@ -335,7 +331,6 @@ static int plot_reliability(struct plot_opts *o, const char *in)
     ret = 0;
 done:
     free(base);
-    free(text);
     cJSON_Delete(root);
     return ret;
 }

@@ -97,29 +97,6 @@ done:
 
 /* ---- reading a run ---- */
 
-/* The parsed JSON file path; NULL with an error naming the file and line. */
-static cJSON *read_json(const char *path)
-{
-    char *text = NULL;
-    size_t size, line = 1;
-    const char *end = NULL;
-    cJSON *root;
-    if (mer_read_file(path, &text, &size) < 0)
-        return NULL;
-    root = cJSON_ParseWithOpts(text, &end, 1);
-    if (!root) {
-        for (const char *c = text; end && c < end; c++)
-            line += *c == '\n';
-        mer_error("'%s':%zu: malformed JSON", path, line);
-    } else if (!cJSON_IsObject(root)) {
-        mer_error("'%s': expected a JSON object", path);
-        cJSON_Delete(root);
-        root = NULL;
-    }
-    free(text);
-    return root;
-}
-
 /* Adds every leaf of o under prefix to flat as "a.b.c": JSON text (objects recurse). */
 static int flatten(cJSON *flat, const cJSON *o, const char *prefix)
 {
@@ -183,7 +160,7 @@ static int add_setting(struct mer_report_run *run)
     if (!path)
         return mer_error("out of memory");
     if (mer_path_exists(path)) {
-        if (!(member = read_json(path)))
+        if (!(member = mer_read_json(path)))
             ret = -1;
         else if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(member, "setting")) &&
                  (!(text = cJSON_PrintUnformatted(v)) ||
@@ -207,7 +184,7 @@ static int read_run(struct mer_report_run *run)
         mer_error("out of memory");
         goto done;
     }
-    if (!(cfg = read_json(cfg_path)) || !(run->flat = cJSON_CreateObject()) ||
+    if (!(cfg = mer_read_json(cfg_path)) || !(run->flat = cJSON_CreateObject()) ||
         flatten(run->flat, cfg, NULL) < 0 || add_setting(run) < 0)
         goto done;
     seed = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "train"), "seed");
@@ -218,7 +195,7 @@ static int read_run(struct mer_report_run *run)
     }
     run->seed = seed ? (int64_t)seed->valuedouble : 0;
     if (mer_path_exists(met_path)) {
-        if (!(run->metrics = read_json(met_path)) || check_metrics(met_path, run->metrics) < 0)
+        if (!(run->metrics = mer_read_json(met_path)) || check_metrics(met_path, run->metrics) < 0)
             goto done;
         run->complete = 1;
     }

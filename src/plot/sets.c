@@ -105,17 +105,12 @@ static int row_name(struct mer_strv *rows, const char *path)
 static int read_one(const char *path, const char *split, size_t row, struct mer_strv *classes,
                     const char *first, double **f1)
 {
-    char *text = NULL;
-    size_t size, k = 0;
-    cJSON *root = NULL;
+    size_t k = 0;
+    cJSON *root = mer_read_json(path);
     const cJSON *pc, *it;
     int ret = -1;
-    if (mer_read_file(path, &text, &size) < 0)
+    if (!root)
         return -1;
-    if (!(root = cJSON_ParseWithLength(text, size))) {
-        mer_error("'%s': not JSON", path);
-        goto done;
-    }
     pc = cJSON_GetObjectItemCaseSensitive(split_of(root, split), "per_class");
     if (!cJSON_IsObject(pc)) {
         mer_error("'%s': no metrics of split '%s' with per-class values", path, split);
@@ -149,7 +144,6 @@ static int read_one(const char *path, const char *split, size_t row, struct mer_
     ret = 0;
 done:
     cJSON_Delete(root);
-    free(text);
     return ret;
 }
 

@@ -366,22 +366,17 @@ static int from_json(struct mer_sweep *s, const cJSON *root, const char *path)
 
 int mer_sweep_read(struct mer_sweep *s, const char *dir)
 {
-    char *path = mer_path_join(dir, "sweep.json"), *text = NULL;
+    char *path = mer_path_join(dir, "sweep.json");
     cJSON *root = NULL;
-    size_t len;
     int ret = -1;
     *s = (struct mer_sweep)MER_SWEEP_INIT;
-    if (!path || mer_read_file(path, &text, &len) < 0)
-        goto done;
-    if (!(root = cJSON_ParseWithLength(text, len)))
-        mer_error("'%s': not valid JSON", path);
-    else
+    if (!path)
+        mer_error("out of memory");
+    else if ((root = mer_read_json(path)))
         ret = from_json(s, root, path);
-done:
     if (ret < 0)
         mer_sweep_release(s);
     cJSON_Delete(root);
-    free(text);
     free(path);
     return ret;
 }
